@@ -1,0 +1,58 @@
+/**
+ * Reads events for `lookout test-rule`: NDJSON, each line an event document or a search hit
+ * (`_index`, `_id`, `_source`). A line that is not JSON or has no usable timestamp is reported
+ * with its line number and skipped; the rest are sorted by time as a search would return them.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseTimestamp, type EventRecord } from '../engine/events.js';
+import { compileGetter } from '../eql/fields.js';
+import type { Rule } from '../rules/model.js';
+
+export interface EventsFile {
+  readonly events: EventRecord[];
+  readonly problems: string[];
+}
+
+export async function readEventsFile(path: string, rule: Rule): Promise<EventsFile> {
+  const text = await readFile(path, 'utf8');
+  const getTs = compileGetter(rule.timestampField);
+  const getFallback = compileGetter('@timestamp');
+  const events: EventRecord[] = [];
+  const problems: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    const where = `${path}:${i + 1}`;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      problems.push(`${where}: not JSON (${(err as Error).message})`);
+      return;
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      problems.push(`${where}: expected a JSON object`);
+      return;
+    }
+    const obj = value as Record<string, unknown>;
+    const isHit = '_source' in obj;
+    const source = (isHit ? obj._source : obj) as Record<string, unknown>;
+    if (!source || typeof source !== 'object') {
+      problems.push(`${where}: _source is not an object`);
+      return;
+    }
+    let ts = parseTimestamp(getTs(source)[0]);
+    if (ts === undefined && rule.timestampFallback) ts = parseTimestamp(getFallback(source)[0]);
+    if (ts === undefined) {
+      problems.push(`${where}: no usable ${rule.timestampField}`);
+      return;
+    }
+    events.push({
+      index: isHit && typeof obj._index === 'string' ? obj._index : 'events',
+      id: isHit && typeof obj._id === 'string' ? obj._id : `line-${i + 1}`,
+      timestamp: ts,
+      source,
+    });
+  });
+  events.sort((a, b) => a.timestamp - b.timestamp);
+  return { events, problems };
+}

@@ -1,0 +1,203 @@
+/**
+ * The `lookout` command line: a thin layer over the library. Commands: run, backfill, validate,
+ * test-rule. Exit status 0 on success, 1 when something failed, 2 for a usage error.
+ */
+import { parseArgs } from 'node:util';
+import { MemoryAlertSink } from '../alerts/writer.js';
+import { loadConfig, withDotEnv, type Config } from '../config/env.js';
+import { runRule } from '../engine/run.js';
+import { ConfigError, errorMessage, LookoutError } from '../errors.js';
+import { createLogger, type Logger } from '../logging/logger.js';
+import { loadRules, type RuleSet } from '../rules/load.js';
+import { backfillRule } from '../scheduler/backfill.js';
+import { Daemon } from '../scheduler/daemon.js';
+import { executeRule } from '../scheduler/execute.js';
+import { connect } from '../scheduler/runtime.js';
+import { scheduledWindow } from '../scheduler/window.js';
+import { readEventsFile } from './events-file.js';
+import { progressBar } from './progress.js';
+
+const USAGE = `Usage: lookout <command> [options]
+
+Commands:
+  run [--once]                      run the rules on their schedules (the daemon); --once: one
+                                    execution of every rule, then exit
+  backfill --from <time> --to <time> [--rule <rule_id>] [--step <duration>]
+                                    run rules over a past range; resumes where it stopped
+  validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
+  test-rule <rule-file> --events <file.ndjson> [--now <time>]
+                                    evaluate a rule on events from a file, offline; prints the
+                                    alert documents it would write, one JSON line each
+
+Configuration comes from environment variables and .env; see .env.example.`;
+
+export interface CliIO {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WriteStream;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+class UsageError extends LookoutError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+function parseTime(text: string, option: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (Number.isNaN(ms)) throw new UsageError(`${option}: expected an ISO 8601 time or epoch milliseconds, found "${text}"`);
+  return ms;
+}
+
+function reportRuleSet(set: RuleSet, logger: Logger): void {
+  for (const e of set.errors) logger.error(`rule not loaded: ${e.message}`, { file: e.ruleFile });
+  for (const s of set.skipped) logger.warn(`rule skipped: ${s.reason}`, { file: s.file, rule_id: s.ruleId });
+  logger.info(`${set.rules.length} rule(s) loaded, ${set.skipped.length} skipped, ${set.errors.length} with errors`);
+}
+
+async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<number> {
+  const paths = args.length > 0 ? args : [config.rulesDir];
+  const set = await loadRules(paths);
+  for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})\n`);
+  for (const s of set.skipped) io.stdout.write(`skipped  ${s.file}: ${s.reason}\n`);
+  for (const e of set.errors) io.stdout.write(`error    ${e.message}\n`);
+  io.stdout.write(`${set.rules.length} valid, ${set.skipped.length} skipped, ${set.errors.length} invalid\n`);
+  return set.errors.length > 0 ? 1 : 0;
+}
+
+async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' } }, allowPositionals: true });
+  if (positionals.length !== 1 || !values.events) throw new UsageError('test-rule needs a rule file and --events <file.ndjson>');
+  const set = await loadRules([positionals[0]]);
+  for (const e of set.errors) io.stderr.write(`error: ${e.message}\n`);
+  for (const s of set.skipped) io.stderr.write(`skipped: ${s.file}: ${s.reason}\n`);
+  if (set.rules.length !== 1) return 1;
+  const rule = set.rules[0];
+  const file = await readEventsFile(values.events, rule);
+  for (const p of file.problems) io.stderr.write(`skipped event: ${p}\n`);
+  const sink = new MemoryAlertSink();
+  const now = values.now ? new Date(parseTime(values.now, '--now')) : new Date();
+  const counts = await runRule(rule, file.events, sink, { now });
+  for (const a of sink.alerts) io.stdout.write(`${JSON.stringify({ _index: config.alertsIndex, _id: a.id, _source: a.doc })}\n`);
+  io.stderr.write(`${file.events.length} event(s), ${counts.matches} match(es), ${counts.alertsWritten} alert(s)` +
+    `${counts.truncated > 0 ? `, ${counts.truncated} over max_signals (${rule.maxSignals}) not written` : ''}\n`);
+  return 0;
+}
+
+async function cmdRun(args: string[], io: CliIO, config: Config, logger: Logger): Promise<number> {
+  const { values } = parseArgs({ args, options: { once: { type: 'boolean', default: false } } });
+  const set = await loadRules([config.rulesDir]);
+  reportRuleSet(set, logger);
+  if (set.rules.length === 0) {
+    logger.error(`no rule to run in ${config.rulesDir}`);
+    return 1;
+  }
+  const rt = await connect(config, logger);
+  if (values.once) {
+    let failed = set.errors.length > 0;
+    try {
+      for (const rule of set.rules) {
+        const state = await rt.store.ruleState(rule.ruleId);
+        const window = scheduledWindow(rule, Date.now(), state.lastSuccessEnd, config.maxCatchupMs);
+        const { record } = await executeRule(rt, rule, window, 'once');
+        if (record.status !== 'succeeded') failed = true;
+      }
+    } finally {
+      await rt.close();
+    }
+    return failed ? 1 : 0;
+  }
+  const daemon = new Daemon(rt, set.rules, config.maxCatchupMs);
+  daemon.start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info(`${signal} received; stopping after executions in flight (${daemon.inFlight})`);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      void daemon.stop().then(resolve);
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  await rt.close();
+  logger.info('stopped');
+  return 0;
+}
+
+async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Logger): Promise<number> {
+  const { values } = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' }, rule: { type: 'string' }, step: { type: 'string' } } });
+  if (!values.from || !values.to) throw new UsageError('backfill needs --from <time> and --to <time>');
+  const from = parseTime(values.from, '--from');
+  const to = parseTime(values.to, '--to');
+  if (to <= from) throw new UsageError(`--to (${values.to}) must be after --from (${values.from})`);
+  let stepMs: number | undefined;
+  if (values.step) {
+    const { parseDuration } = await import('../config/duration.js');
+    stepMs = parseDuration(values.step);
+    if (!stepMs) throw new UsageError(`--step: expected a duration like 1h, found "${values.step}"`);
+  }
+  const set = await loadRules([config.rulesDir]);
+  reportRuleSet(set, logger);
+  const rules = values.rule ? set.rules.filter((r) => r.ruleId === values.rule) : set.rules;
+  if (rules.length === 0) {
+    logger.error(values.rule ? `no loaded rule has rule_id ${values.rule}` : `no rule to run in ${config.rulesDir}`);
+    return 1;
+  }
+  const rt = await connect(config, logger);
+  const bar = progressBar(io.stderr);
+  let failed = false;
+  try {
+    for (const rule of rules) {
+      const result = await backfillRule(rt, rule, { from, to, stepMs, onProgress: (d, t, r) => bar.update(d, t, r.name) });
+      bar.end();
+      logger.info(`backfill ${result.failed ? 'stopped' : 'finished'}`, { rule_id: rule.ruleId, ...result });
+      if (result.failed) failed = true;
+    }
+  } finally {
+    await rt.close();
+  }
+  return failed ? 1 : 0;
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(withDotEnv(io.env));
+  } catch (err) {
+    io.stderr.write(`lookout: ${errorMessage(err)}\n`);
+    return 1;
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr });
+  try {
+    switch (command) {
+      case 'validate':
+        return await cmdValidate(rest, io, config);
+      case 'test-rule':
+        return await cmdTestRule(rest, io, config);
+      case 'run':
+        return await cmdRun(rest, io, config, logger);
+      case 'backfill':
+        return await cmdBackfill(rest, io, config, logger);
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      io.stderr.write(`lookout: ${errorMessage(err)}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof ConfigError || err instanceof LookoutError) {
+      io.stderr.write(`lookout: ${errorMessage(err)}\n`);
+      return 1;
+    }
+    io.stderr.write(`lookout: unexpected error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,25 @@
+/** An event as the engine sees it: where it came from, when it happened, and its document. */
+export interface EventRecord {
+  readonly index: string;
+  readonly id: string;
+  /** Epoch milliseconds of the rule's timestamp field. */
+  readonly timestamp: number;
+  readonly source: Readonly<Record<string, unknown>>;
+}
+
+/** What a rule matched: one event for an event query, the ordered events of a sequence. */
+export interface RuleMatch {
+  readonly events: readonly EventRecord[];
+  /** Join key values of a sequence (empty for an event query). */
+  readonly joinKeys: readonly (string | number | boolean)[];
+}
+
+/** Parses an event timestamp: ISO 8601 (any offset) or epoch milliseconds. */
+export function parseTimestamp(value: unknown): number | undefined {
+  if (Array.isArray(value)) return value.length > 0 ? parseTimestamp(value[0]) : undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'string' || value === '') return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}

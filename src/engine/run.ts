@@ -1,0 +1,87 @@
+/**
+ * One execution of one rule over a stream of events: evaluate, build alerts, drop those already
+ * written, write at most `max_signals` new ones, and count everything. The same code serves the
+ * scheduler (events from Elasticsearch, alerts to Elasticsearch) and `lookout test-rule`
+ * (events from a file, alerts to stdout), so both give the same alerts for the same events.
+ *
+ * The cap counts NEW alerts: a match already alerted by an earlier, overlapping execution does
+ * not use up the budget (Kibana's engine caps before deduplicating, so old matches can hide new
+ * ones). Matches beyond the cap are still checked against the alerts index, so `truncated` is
+ * the exact number of new alerts this execution did not write; the next overlapping execution
+ * picks them up.
+ */
+import { buildAlert, type AlertDocument } from '../alerts/build.js';
+import type { AlertSink } from '../alerts/writer.js';
+import type { Rule } from '../rules/model.js';
+import type { EventRecord, RuleMatch } from './events.js';
+import { QueryEvaluator } from './evaluator.js';
+
+export interface RunCounts {
+  eventsRead: number;
+  eventsSkipped: number;
+  skippedReasons: Record<string, number>;
+  matches: number;
+  alertsWritten: number;
+  duplicates: number;
+  /** New alerts not written because of max_signals. */
+  truncated: number;
+}
+
+export interface RunOptions {
+  readonly now: Date;
+  readonly executionId?: string;
+  /** Matches checked against the sink per round trip. */
+  readonly batchSize?: number;
+}
+
+export async function runRule(rule: Rule, events: AsyncIterable<EventRecord> | Iterable<EventRecord>, sink: AlertSink, options: RunOptions): Promise<RunCounts> {
+  const counts: RunCounts = { eventsRead: 0, eventsSkipped: 0, skippedReasons: {}, matches: 0, alertsWritten: 0, duplicates: 0, truncated: 0 };
+  const batchSize = options.batchSize ?? 500;
+  let buffer: AlertDocument[] = [];
+  const seenIds = new Set<string>();
+
+  const flush = async (): Promise<void> => {
+    const batch = buffer;
+    buffer = [];
+    if (batch.length === 0) return;
+    const existing = await sink.existing(batch.map((a) => a.id));
+    const fresh = batch.filter((a) => !existing.has(a.id));
+    counts.duplicates += batch.length - fresh.length;
+    const room = Math.max(0, rule.maxSignals - counts.alertsWritten);
+    const toWrite = fresh.slice(0, room);
+    counts.truncated += fresh.length - toWrite.length;
+    if (toWrite.length > 0) {
+      const r = await sink.write(toWrite);
+      counts.alertsWritten += r.written;
+      counts.duplicates += r.duplicates;
+    }
+  };
+
+  const onMatch = (m: RuleMatch): void => {
+    counts.matches++;
+    const alert = buildAlert(rule, m, { now: options.now, executionId: options.executionId });
+    if (seenIds.has(alert.id)) {
+      counts.duplicates++;
+      return;
+    }
+    seenIds.add(alert.id);
+    buffer.push(alert);
+  };
+
+  const evaluator = new QueryEvaluator(rule.compiled, onMatch, { tiebreakerField: rule.tiebreakerField });
+  for await (const event of events) {
+    counts.eventsRead++;
+    try {
+      evaluator.push(event);
+    } catch (err) {
+      // A predicate that throws on a strange document costs that document, not the run.
+      counts.eventsSkipped++;
+      const reason = `evaluation error: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200);
+      counts.skippedReasons[reason] = (counts.skippedReasons[reason] ?? 0) + 1;
+    }
+    if (buffer.length >= batchSize) await flush();
+  }
+  evaluator.flush();
+  await flush();
+  return counts;
+}

@@ -1,0 +1,116 @@
+/**
+ * One error hierarchy for Lookout. Every error has a stable `code` that callers branch on,
+ * an optional source `location` (file, line, column: 1-based) that is appended to the message,
+ * and an optional `cause`. Errors from libraries (TOML, zod, the Elasticsearch client) are
+ * converted where they enter. Secrets never go into messages: `redact` scrubs what could hold one.
+ */
+
+export interface SourceLocation {
+  readonly file?: string;
+  readonly line?: number;
+  readonly column?: number;
+}
+
+export function formatLocation(loc: SourceLocation): string {
+  const parts: string[] = [];
+  if (loc.file) parts.push(loc.file);
+  if (loc.line !== undefined) parts.push(String(loc.line));
+  if (loc.line !== undefined && loc.column !== undefined) parts.push(String(loc.column));
+  return parts.join(':');
+}
+
+export class LookoutError extends Error {
+  readonly code: string;
+  readonly location?: SourceLocation;
+
+  constructor(code: string, message: string, options: { location?: SourceLocation; cause?: unknown } = {}) {
+    const where = options.location ? formatLocation(options.location) : '';
+    super(where ? `${where}: ${message}` : message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.location = options.location;
+  }
+}
+
+/** An environment variable or CLI option has a value of the wrong form. */
+export class ConfigError extends LookoutError {
+  constructor(message: string, options: { location?: SourceLocation; cause?: unknown } = {}) {
+    super('CONFIG_INVALID', message, options);
+  }
+}
+
+/** A rule file cannot be read, parsed or validated. */
+export class RuleLoadError extends LookoutError {
+  readonly ruleFile: string;
+  constructor(file: string, message: string, options: { line?: number; column?: number; cause?: unknown } = {}) {
+    super('RULE_INVALID', message, { location: { file, line: options.line, column: options.column }, cause: options.cause });
+    this.ruleFile = file;
+  }
+}
+
+/** An EQL query is not well-formed. `offset` is 0-based in the query text; line/column 1-based. */
+export class EqlSyntaxError extends LookoutError {
+  readonly offset: number;
+  readonly line: number;
+  readonly column: number;
+  readonly bareMessage: string;
+  constructor(message: string, offset: number, line: number, column: number) {
+    super('EQL_SYNTAX', `${message} (${line}:${column})`);
+    this.offset = offset;
+    this.line = line;
+    this.column = column;
+    this.bareMessage = message;
+  }
+}
+
+/** A well-formed EQL query that Lookout cannot run (an unsupported feature, a type error). */
+export class EqlVerificationError extends LookoutError {
+  constructor(message: string, line: number, column: number) {
+    super('EQL_UNSUPPORTED', `${message} (${line}:${column})`);
+  }
+}
+
+/** Elasticsearch could not be reached or answered with an error. */
+export class SearchError extends LookoutError {
+  readonly statusCode?: number;
+  constructor(message: string, options: { statusCode?: number; cause?: unknown } = {}) {
+    super('SEARCH_FAILED', redact(message), { cause: options.cause });
+    this.statusCode = options.statusCode;
+  }
+}
+
+/** Alerts could not be written after retries; `alertIds` names every one that was not. */
+export class AlertWriteError extends LookoutError {
+  readonly alertIds: readonly string[];
+  constructor(message: string, alertIds: readonly string[], options: { cause?: unknown } = {}) {
+    super('ALERT_WRITE_FAILED', redact(message), options);
+    this.alertIds = alertIds;
+  }
+}
+
+/** An event could not be evaluated; counted and skipped, never fatal to a run. */
+export class EventError extends LookoutError {
+  constructor(message: string) {
+    super('EVENT_INVALID', message);
+  }
+}
+
+const SECRET_PATTERNS: readonly RegExp[] = [
+  /(\/\/)([^/@\s:]+):([^/@\s]+)@/g, // user:password@ in URLs
+  /(ApiKey\s+)[A-Za-z0-9+/=_-]+/gi,
+  /(Basic\s+)[A-Za-z0-9+/=]+/gi,
+  /(Bearer\s+)[A-Za-z0-9+/=._-]+/gi,
+];
+
+/** Removes credentials from a text that may quote a URL or an Authorization header. */
+export function redact(text: string): string {
+  let out = text;
+  out = out.replace(SECRET_PATTERNS[0], '$1***:***@');
+  for (const pattern of SECRET_PATTERNS.slice(1)) out = out.replace(pattern, '$1***');
+  return out;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return redact(err.message);
+  return redact(String(err));
+}

@@ -1,0 +1,111 @@
+/**
+ * Loads one rule in Elastic's detection-rules TOML format. Syntax errors come with smol-toml's
+ * line and column; schema errors with the line of the offending key; EQL errors with their
+ * position inside the query translated to the file's line and column.
+ */
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { parseDuration, parseLookback } from '../config/duration.js';
+import { compileEql } from '../eql/compile.js';
+import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
+import type { Rule, SkippedRule } from './model.js';
+import { ruleFileSchema } from './schema.js';
+import { locateKey } from './toml-positions.js';
+
+export type LoadOutcome = { readonly rule: Rule } | { readonly skipped: SkippedRule };
+
+export function loadElasticToml(file: string, text: string): LoadOutcome {
+  let data: unknown;
+  try {
+    data = parseToml(text);
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const firstLine = err.message.split('\n')[0].replace(/^Invalid TOML document: /, '');
+      throw new RuleLoadError(file, `TOML syntax error: ${firstLine}`, { line: err.line, column: err.column, cause: err });
+    }
+    throw new RuleLoadError(file, `cannot parse TOML: ${String(err)}`, { cause: err });
+  }
+  const parsed = ruleFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue.path.map(String).join('.');
+    const pos = locateKey(text, issue.path);
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
+    throw new RuleLoadError(file, `${path || 'document'}: ${issue.message}${more}`, { line: pos?.line, column: pos?.column });
+  }
+  const r = parsed.data.rule;
+  const at = (key: string) => locateKey(text, ['rule', key]) ?? {};
+  if (r.type !== 'eql') {
+    return { skipped: { file, ruleId: r.rule_id, name: r.name, reason: `rule type '${r.type}' is not run by Lookout yet` } };
+  }
+  if (r.language !== undefined && r.language !== 'eql') {
+    throw new RuleLoadError(file, `rule.language: type 'eql' needs language 'eql', found '${r.language}'`, at('language'));
+  }
+  if (!r.query) throw new RuleLoadError(file, 'rule.query: an EQL rule needs a query', at('type'));
+  if (!r.index) throw new RuleLoadError(file, 'rule.index: an EQL rule needs at least one index pattern', at('type'));
+  const lookbackMs = parseLookback(r.from);
+  if (lookbackMs === undefined || lookbackMs <= 0) {
+    throw new RuleLoadError(file, `rule.from: expected date math like "now-9m", found "${r.from}"`, at('from'));
+  }
+  const intervalMs = parseDuration(r.interval);
+  if (intervalMs === undefined || intervalMs < 1000) {
+    throw new RuleLoadError(file, `rule.interval: expected a duration of at least 1s like "5m", found "${r.interval}"`, at('interval'));
+  }
+  const eventCategoryField = r.event_category_override ?? 'event.category';
+  let compiled;
+  try {
+    compiled = compileEql(r.query, { categoryField: eventCategoryField });
+  } catch (err) {
+    if (err instanceof EqlSyntaxError || err instanceof EqlVerificationError) {
+      const pos = queryPosition(text, r.query, err);
+      const message = err instanceof EqlSyntaxError ? `EQL syntax error: ${err.bareMessage}` : `EQL: ${err.message.replace(/ \(\d+:\d+\)$/, '')}`;
+      throw new RuleLoadError(file, `rule.query: ${message}`, { ...pos, cause: err });
+    }
+    throw err;
+  }
+  const timestampField = r.timestamp_override ?? r.timestamp_field ?? '@timestamp';
+  const rule: Rule = {
+    file,
+    ruleId: r.rule_id,
+    name: r.name,
+    version: r.version,
+    description: r.description.trim(),
+    type: 'eql',
+    query: r.query,
+    compiled,
+    indices: Object.freeze([...r.index]),
+    lookbackMs,
+    intervalMs,
+    maxSignals: r.max_signals,
+    severity: r.severity,
+    riskScore: r.risk_score,
+    severityMapping: Object.freeze(r.severity_mapping.map((m) => Object.freeze({
+      field: m.field, operator: m.operator, value: m.value, severity: m.severity, riskScore: m.risk_score,
+    }))),
+    riskScoreMapping: Object.freeze(r.risk_score_mapping.map((m) => Object.freeze({ field: m.field }))),
+    timestampField,
+    timestampFallback: r.timestamp_override !== undefined && r.timestamp_override_fallback_disabled !== true,
+    tiebreakerField: r.tiebreaker_field,
+    eventCategoryField,
+    tags: Object.freeze([...r.tags]),
+    author: Object.freeze([...r.author]),
+    references: Object.freeze([...r.references]),
+    threat: Object.freeze(r.threat),
+    buildingBlockType: r.building_block_type,
+    ruleNameOverride: r.rule_name_override,
+    enabled: r.enabled,
+  };
+  return { rule: Object.freeze(rule) };
+}
+
+/** Where an EQL error inside `query` lies in the file. */
+function queryPosition(text: string, query: string, err: EqlSyntaxError | EqlVerificationError): { line?: number; column?: number } {
+  const m = /\((\d+):(\d+)\)$/.exec(err.message);
+  const qLine = m ? Number(m[1]) : 1;
+  const qCol = m ? Number(m[2]) : 1;
+  const at = text.indexOf(query);
+  if (at < 0) return locateKey(text, ['rule', 'query']) ?? {};
+  const before = text.slice(0, at).split('\n');
+  const startLine = before.length;
+  const startCol = before[before.length - 1].length + 1;
+  return { line: startLine + qLine - 1, column: qLine === 1 ? startCol + qCol - 1 : qCol };
+}

@@ -1,0 +1,72 @@
+/**
+ * Loads every rule under the given files and folders. One bad rule never stops the others:
+ * problems are collected per file and returned beside the rules that loaded, and rules of
+ * types Lookout does not run are listed as skipped with the reason.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { errorMessage, RuleLoadError } from '../errors.js';
+import { loadElasticToml } from './elastic-toml.js';
+import type { Rule, SkippedRule } from './model.js';
+
+export interface RuleSet {
+  readonly rules: readonly Rule[];
+  readonly skipped: readonly SkippedRule[];
+  readonly errors: readonly RuleLoadError[];
+}
+
+const LOADERS: Readonly<Record<string, typeof loadElasticToml>> = { '.toml': loadElasticToml };
+
+async function listRuleFiles(path: string, errors: RuleLoadError[]): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    errors.push(new RuleLoadError(path, `cannot read: ${errorMessage(err)}`, { cause: err }));
+    return [];
+  }
+  if (!info.isDirectory()) return [path];
+  const entries = await readdir(path, { withFileTypes: true });
+  const out: string[] = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) out.push(...(await listRuleFiles(full, errors)));
+    else if (LOADERS[extname(entry.name)]) out.push(full);
+  }
+  return out;
+}
+
+export async function loadRules(paths: readonly string[]): Promise<RuleSet> {
+  const errors: RuleLoadError[] = [];
+  const rules: Rule[] = [];
+  const skipped: SkippedRule[] = [];
+  const seen = new Map<string, string>();
+  for (const root of paths) {
+    for (const file of await listRuleFiles(root, errors)) {
+      const loader = LOADERS[extname(file)];
+      if (!loader) {
+        errors.push(new RuleLoadError(file, `unknown rule file type '${extname(file)}'; expected .toml`));
+        continue;
+      }
+      try {
+        const outcome = loader(file, await readFile(file, 'utf8'));
+        if ('skipped' in outcome) {
+          skipped.push(outcome.skipped);
+          continue;
+        }
+        const rule = outcome.rule;
+        const other = seen.get(rule.ruleId);
+        if (other) {
+          errors.push(new RuleLoadError(file, `rule_id ${rule.ruleId} is already used by ${other}`));
+          continue;
+        }
+        seen.set(rule.ruleId, file);
+        if (!rule.enabled) skipped.push({ file, ruleId: rule.ruleId, name: rule.name, reason: 'disabled (enabled = false)' });
+        else rules.push(rule);
+      } catch (err) {
+        errors.push(err instanceof RuleLoadError ? err : new RuleLoadError(file, errorMessage(err), { cause: err }));
+      }
+    }
+  }
+  return { rules, skipped, errors };
+}

@@ -1,0 +1,74 @@
+/**
+ * The validated rule that the engine runs: a read-only value made once by a loader. Run state
+ * (last window, counts) lives in the state store, never here.
+ */
+import type { CompiledEql } from '../eql/compile.js';
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+export interface SeverityMappingEntry {
+  readonly field: string;
+  readonly operator: 'equals';
+  readonly value: string;
+  readonly severity: Severity;
+  /** Lookout extension: the risk score that goes with this severity (Elastic keeps the rule's). */
+  readonly riskScore?: number;
+}
+
+export interface RiskScoreMappingEntry {
+  /** The score is read from this field of the source event (0-100), as in Elastic. */
+  readonly field: string;
+}
+
+export interface ThreatMapping {
+  readonly framework: string;
+  readonly tactic: { readonly id: string; readonly name: string; readonly reference: string };
+  readonly technique?: readonly {
+    readonly id: string;
+    readonly name: string;
+    readonly reference: string;
+    readonly subtechnique?: readonly { readonly id: string; readonly name: string; readonly reference: string }[];
+  }[];
+}
+
+export interface Rule {
+  /** The file the rule came from, as given to the loader. */
+  readonly file: string;
+  readonly ruleId: string;
+  readonly name: string;
+  readonly version: number;
+  readonly description: string;
+  readonly type: 'eql';
+  readonly query: string;
+  readonly compiled: CompiledEql;
+  readonly indices: readonly string[];
+  /** How far back each execution looks (from `from = "now-9m"`). */
+  readonly lookbackMs: number;
+  /** How often it runs (`interval`). */
+  readonly intervalMs: number;
+  readonly maxSignals: number;
+  readonly severity: Severity;
+  readonly riskScore: number;
+  readonly severityMapping: readonly SeverityMappingEntry[];
+  readonly riskScoreMapping: readonly RiskScoreMappingEntry[];
+  /** Field that orders and windows events: timestamp_override, else `@timestamp`. */
+  readonly timestampField: string;
+  /** When timestamp_override is set and an event lacks it, `@timestamp` is used (Elastic's fallback). */
+  readonly timestampFallback: boolean;
+  readonly tiebreakerField?: string;
+  readonly eventCategoryField: string;
+  readonly tags: readonly string[];
+  readonly author: readonly string[];
+  readonly references: readonly string[];
+  readonly threat: readonly ThreatMapping[];
+  readonly buildingBlockType?: string;
+  readonly ruleNameOverride?: string;
+  readonly enabled: boolean;
+}
+
+export interface SkippedRule {
+  readonly file: string;
+  readonly ruleId?: string;
+  readonly name?: string;
+  readonly reason: string;
+}

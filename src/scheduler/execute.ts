@@ -1,0 +1,128 @@
+/**
+ * Executes one rule over one window against Elasticsearch and records the execution. Never
+ * throws for a failure of the rule's own work: the failure is logged, recorded and returned,
+ * so one rule cannot stop the others.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@elastic/elasticsearch';
+import { ALERT_SOURCE_FIELDS } from '../alerts/build.js';
+import type { AlertSink } from '../alerts/writer.js';
+import { runRule, type RunCounts } from '../engine/run.js';
+import { AlertWriteError, errorMessage } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { Rule } from '../rules/model.js';
+import { fetchFieldTypes } from '../search/field-caps.js';
+import { Pushdown, type EsQuery } from '../search/pushdown.js';
+import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
+import type { ExecutionRecord, StateStore } from '../state/store.js';
+import type { Window } from './window.js';
+
+export interface ExecuteDeps {
+  readonly client: Client;
+  readonly sink: AlertSink;
+  readonly store: StateStore;
+  readonly logger: Logger;
+  readonly pageSize: number;
+  readonly readMode: ReadMode;
+  readonly clock?: () => number;
+}
+
+export interface ExecutionResult {
+  readonly record: ExecutionRecord;
+  readonly counts?: RunCounts;
+  readonly read?: ReadStats;
+  readonly query?: EsQuery | null;
+}
+
+/** The pushed-down query and the `_source` fields for a rule over its indices. */
+export async function planRead(client: Client, rule: Rule): Promise<{ query: EsQuery | null; sourceIncludes: string[] }> {
+  const types = await fetchFieldTypes(client, rule.indices, rule.compiled.fields);
+  const query = new Pushdown(types).query(rule.compiled, rule.eventCategoryField);
+  const sourceIncludes = [...new Set([
+    ...rule.compiled.fields, ...ALERT_SOURCE_FIELDS, rule.timestampField, '@timestamp',
+    ...(rule.tiebreakerField ? [rule.tiebreakerField] : []),
+    ...rule.severityMapping.map((m) => m.field), ...rule.riskScoreMapping.map((m) => m.field),
+    ...(rule.ruleNameOverride ? [rule.ruleNameOverride] : []),
+  ])];
+  return { query, sourceIncludes };
+}
+
+export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window, kind: ExecutionRecord['kind']): Promise<ExecutionResult> {
+  const clock = deps.clock ?? Date.now;
+  const executionId = randomUUID();
+  const startedAt = clock();
+  const log = deps.logger.child({ rule_id: rule.ruleId, rule: rule.name, execution_id: executionId });
+  const read = newReadStats();
+  let counts: RunCounts | undefined;
+  let error: string | undefined;
+  let notWritten = 0;
+  let query: EsQuery | null | undefined;
+  if (window.gap) {
+    log.warn('gap in rule executions: events in this range were not evaluated; run lookout backfill to cover it', {
+      gap_start: new Date(window.gap.start).toISOString(), gap_end: new Date(window.gap.end).toISOString(),
+    });
+  }
+  try {
+    const plan = await planRead(deps.client, rule);
+    query = plan.query;
+    const events = readEvents(deps.client, {
+      indices: rule.indices,
+      timestampField: rule.timestampField,
+      fallbackTimestampField: rule.timestampFallback ? '@timestamp' : undefined,
+      from: window.start,
+      to: window.end,
+      query: plan.query,
+      sourceIncludes: plan.sourceIncludes,
+      pageSize: deps.pageSize,
+      mode: deps.readMode,
+    }, read);
+    counts = await runRule(rule, events, deps.sink, { now: new Date(clock()), executionId });
+  } catch (err) {
+    error = errorMessage(err);
+    if (err instanceof AlertWriteError) notWritten = err.alertIds.length;
+  }
+  const skippedHits = Object.values(read.skipped).reduce((a, b) => a + b, 0);
+  const record: ExecutionRecord = {
+    executionId,
+    ruleId: rule.ruleId,
+    ruleName: rule.name,
+    kind,
+    status: error ? (counts || notWritten > 0 ? 'partial' : 'failed') : 'succeeded',
+    startedAt,
+    finishedAt: clock(),
+    window: { start: window.start, end: window.end },
+    gap: window.gap,
+    eventsRead: read.hits,
+    eventsSkipped: skippedHits + (counts?.eventsSkipped ?? 0),
+    matches: counts?.matches ?? 0,
+    alertsWritten: counts?.alertsWritten ?? 0,
+    duplicatesSkipped: counts?.duplicates ?? 0,
+    truncated: (counts?.truncated ?? 0) > 0,
+    notWritten: notWritten + (counts?.truncated ?? 0),
+    error,
+  };
+  const fields = {
+    status: record.status,
+    window_start: new Date(window.start).toISOString(),
+    window_end: new Date(window.end).toISOString(),
+    events_read: record.eventsRead,
+    events_skipped: record.eventsSkipped,
+    matches: record.matches,
+    alerts_written: record.alertsWritten,
+    duplicates_skipped: record.duplicatesSkipped,
+    duration_ms: record.finishedAt - record.startedAt,
+    read_mode: read.mode,
+    ...(skippedHits > 0 || (counts && counts.eventsSkipped > 0) ? { skipped_reasons: { ...read.skipped, ...counts?.skippedReasons } } : {}),
+  };
+  if (counts && counts.truncated > 0) {
+    log.warn(`max_signals reached: ${counts.truncated} new alert(s) not written this execution (cap ${rule.maxSignals}); the next overlapping execution will write them`, fields);
+  }
+  if (error) log.error(`execution failed: ${error}`, fields);
+  else log.info('execution finished', fields);
+  try {
+    await deps.store.record(record);
+  } catch (err) {
+    log.error(`cannot record the execution: ${errorMessage(err)}`);
+  }
+  return { record, counts, read, query };
+}

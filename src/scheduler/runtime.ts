@@ -1,0 +1,49 @@
+/** What every command that talks to Elasticsearch sets up first, built from the configuration. */
+import type { Client } from '@elastic/elasticsearch';
+import { ElasticAlertSink, installAlertsTemplate } from '../alerts/writer.js';
+import type { Config } from '../config/env.js';
+import type { Logger } from '../logging/logger.js';
+import { checkCluster, createClient, type ClusterInfo } from '../search/client.js';
+import { StateStore } from '../state/store.js';
+import type { ExecuteDeps } from './execute.js';
+
+export interface Runtime extends ExecuteDeps {
+  readonly cluster: ClusterInfo;
+  close(): Promise<void>;
+}
+
+export async function connect(config: Config, logger: Logger, client: Client = createClient(config.elasticsearch)): Promise<Runtime> {
+  try {
+    const cluster = await checkCluster(client, redactUrl(config.elasticsearch.url));
+    logger.info(`connected to Elasticsearch ${cluster.version}`, { url: redactUrl(config.elasticsearch.url) });
+    await installAlertsTemplate(client, config.alertsIndex);
+    const store = new StateStore(client, config.stateIndex);
+    await store.install();
+    return {
+      client,
+      cluster,
+      sink: new ElasticAlertSink(client, config.alertsIndex),
+      store,
+      logger,
+      pageSize: config.pageSize,
+      readMode: config.readMode,
+      close: () => client.close(),
+    };
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) {
+      u.username = '***';
+      u.password = '***';
+    }
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,23 @@
+/** Field types across a set of indices, from `_field_caps`, for choosing safe pushdowns. */
+import type { Client } from '@elastic/elasticsearch';
+
+/** For each field: the set of types it has in the indices that map it. Unmapped fields are absent. */
+export type FieldTypes = ReadonlyMap<string, ReadonlySet<string>>;
+
+export async function fetchFieldTypes(client: Client, indices: readonly string[], fields: readonly string[]): Promise<FieldTypes> {
+  const out = new Map<string, Set<string>>();
+  if (fields.length === 0) return out;
+  const res = await client.fieldCaps({
+    index: indices.join(','),
+    fields: [...fields],
+    ignore_unavailable: true,
+    allow_no_indices: true,
+  });
+  for (const [name, byType] of Object.entries(res.fields ?? {})) {
+    const types = new Set(Object.keys(byType).filter((t) => t !== 'unmapped'));
+    // A field that some indices do not map may still sit in their _source: no pushdown on it.
+    if (Object.keys(byType).includes('unmapped')) types.add('unmapped');
+    out.set(name, types);
+  }
+  return out;
+}

@@ -1,0 +1,197 @@
+/**
+ * EQL conditions to Elasticsearch queries that select a SUPERSET of the events the in-memory
+ * evaluator accepts: the evaluator re-checks every event, so pushdown only saves reading.
+ *
+ * Each translation says whether it is exact (selects the same events as the evaluator) or only
+ * a superset. Only exact translations may be negated (`must_not`), because the complement of a
+ * superset is a subset. A condition that cannot be translated becomes "no constraint". A field
+ * is constrained only when every index maps it with a type the literal fits (keyword-like for
+ * strings, numeric for numbers); unmapped, text or conflicting fields are never constrained,
+ * since a document can hold in `_source` what a query on them would not find.
+ * Case-insensitive pushdowns are exact only for ASCII patterns (Lucene and JavaScript fold
+ * other letters differently). Known gap, shared with Elastic: a keyword value longer than the
+ * mapping's `ignore_above` is not indexed, so a term query cannot find it.
+ */
+import type { CompiledEql, CompiledStage } from '../eql/compile.js';
+import type { Expr, Literal } from '../eql/ast.js';
+import { hasWildcard } from '../eql/wildcard.js';
+import type { FieldTypes } from './field-caps.js';
+
+export type EsQuery = Record<string, unknown>;
+
+interface Translation {
+  readonly query: EsQuery | null; // null: no constraint
+  readonly exact: boolean;
+}
+
+const NONE: Translation = { query: null, exact: false };
+const KEYWORD_TYPES = new Set(['keyword', 'constant_keyword', 'wildcard']);
+const NUMERIC_TYPES = new Set(['long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long']);
+const INTEGER_TYPES = new Set(['long', 'integer', 'short', 'byte', 'unsigned_long']);
+
+function isAscii(s: string): boolean {
+  return /^[\x00-\x7f]*$/.test(s);
+}
+
+/** Escapes a pattern whose only special characters are `*` and `?` for a wildcard query. */
+function wildcardValue(pattern: string): string {
+  return pattern.replace(/\\/g, '\\\\');
+}
+
+export class Pushdown {
+  constructor(private readonly types: FieldTypes) {}
+
+  private typesOf(field: string): ReadonlySet<string> | undefined {
+    const t = this.types.get(field);
+    return t && t.size > 0 && !t.has('unmapped') ? t : undefined;
+  }
+
+  private allIn(field: string, allowed: ReadonlySet<string>): boolean {
+    const t = this.typesOf(field);
+    return t !== undefined && [...t].every((x) => allowed.has(x));
+  }
+
+  /** term-like query on `field` for one literal; null when the types do not allow it. */
+  private termFor(field: string, lit: Literal['value'], caseInsensitive: boolean): Translation {
+    if (typeof lit === 'string') {
+      if (this.allIn(field, KEYWORD_TYPES)) {
+        if (caseInsensitive) return { query: { term: { [field]: { value: lit, case_insensitive: true } } }, exact: isAscii(lit) };
+        return { query: { term: { [field]: lit } }, exact: true };
+      }
+      if (!caseInsensitive && this.allIn(field, new Set(['ip']))) return { query: { term: { [field]: lit } }, exact: false };
+      return NONE;
+    }
+    if (typeof lit === 'number') {
+      if (this.allIn(field, NUMERIC_TYPES) && (Number.isInteger(lit) || !this.allIn(field, INTEGER_TYPES))) {
+        return { query: { term: { [field]: lit } }, exact: true };
+      }
+      return NONE;
+    }
+    if (typeof lit === 'boolean' && this.allIn(field, new Set(['boolean']))) return { query: { term: { [field]: lit } }, exact: true };
+    return NONE;
+  }
+
+  condition(expr: Expr): Translation {
+    switch (expr.kind) {
+      case 'and': {
+        const parts = expr.operands.map((e) => this.condition(e));
+        const queries = parts.map((p) => p.query).filter((q): q is EsQuery => q !== null);
+        const exact = parts.every((p) => p.exact && p.query !== null);
+        if (queries.length === 0) return NONE;
+        return { query: queries.length === 1 ? queries[0] : { bool: { filter: queries } }, exact };
+      }
+      case 'or': {
+        const parts = expr.operands.map((e) => this.condition(e));
+        if (parts.some((p) => p.query === null)) return NONE;
+        return { query: { bool: { should: parts.map((p) => p.query), minimum_should_match: 1 } }, exact: parts.every((p) => p.exact) };
+      }
+      case 'not': {
+        const inner = this.condition(expr.operand);
+        if (inner.query === null || !inner.exact) return NONE;
+        return { query: { bool: { must_not: [inner.query] } }, exact: true };
+      }
+      case 'literal':
+        if (expr.value === true) return { query: { match_all: {} }, exact: true };
+        if (expr.value === false || expr.value === null) return { query: { match_none: {} }, exact: true };
+        return NONE;
+      case 'compare': {
+        let { left, right } = expr;
+        let op = expr.op;
+        if (left.kind === 'literal' && right.kind === 'field') {
+          [left, right] = [right, left];
+          op = ({ '==': '==', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as const)[op];
+        }
+        if (left.kind !== 'field' || right.kind !== 'literal') return NONE;
+        const field = left.path;
+        const value = right.value;
+        if (value === null) {
+          const exists = { exists: { field } };
+          if (!this.typesOf(field)) return NONE;
+          // exists finds indexed values; a value in _source that was not indexed would be missed.
+          if (op === '==') return { query: { bool: { must_not: [exists] } }, exact: false };
+          return NONE;
+        }
+        if (op === '==' || op === '!=') {
+          const t = this.termFor(field, value, false);
+          if (op === '==') return t;
+          if (t.query === null || !t.exact) return NONE;
+          return { query: { bool: { must_not: [t.query] } }, exact: true };
+        }
+        if (typeof value === 'number' && this.allIn(field, NUMERIC_TYPES)) {
+          const key = op === '<' ? 'lt' : op === '<=' ? 'lte' : op === '>' ? 'gt' : 'gte';
+          return { query: { range: { [field]: { [key]: value } } }, exact: true };
+        }
+        return NONE;
+      }
+      case 'match': {
+        if (expr.value.kind !== 'field' || expr.op === 'regex') return NONE;
+        const field = expr.value.path;
+        const parts: Translation[] = [];
+        for (const p of expr.patterns) {
+          if (p.kind !== 'literal') return NONE;
+          if (typeof p.value === 'string' && hasWildcard(p.value)) {
+            if (!this.allIn(field, KEYWORD_TYPES)) return NONE;
+            const q = { wildcard: { [field]: { value: wildcardValue(p.value), ...(expr.caseInsensitive ? { case_insensitive: true } : {}) } } };
+            parts.push({ query: q, exact: !expr.caseInsensitive || isAscii(p.value) });
+          } else {
+            const t = this.termFor(field, p.value, expr.caseInsensitive && typeof p.value === 'string');
+            if (t.query === null) return NONE;
+            parts.push(t);
+          }
+        }
+        if (parts.length === 1) return parts[0];
+        return { query: { bool: { should: parts.map((p) => p.query), minimum_should_match: 1 } }, exact: parts.every((p) => p.exact) };
+      }
+      case 'in': {
+        if (expr.value.kind !== 'field') return NONE;
+        const field = expr.value.path;
+        const parts: Translation[] = [];
+        for (const item of expr.list) {
+          if (item.kind !== 'literal' || item.value === null) return NONE;
+          const t = this.termFor(field, item.value, expr.caseInsensitive && typeof item.value === 'string');
+          if (t.query === null) return NONE;
+          parts.push(t);
+        }
+        const exact = parts.every((p) => p.exact);
+        const positive: Translation = parts.length === 1
+          ? parts[0]
+          : { query: { bool: { should: parts.map((p) => p.query), minimum_should_match: 1 } }, exact };
+        if (!expr.negated) return positive;
+        if (!positive.exact) return NONE;
+        return { query: { bool: { must_not: [positive.query] } }, exact: true };
+      }
+      default:
+        return NONE;
+    }
+  }
+
+  /** One stage: its category (when the category field is keyword) and its condition. */
+  stage(stage: CompiledStage, categoryField: string): EsQuery | null {
+    const filters: EsQuery[] = [];
+    if (stage.query.category !== null) {
+      const t = this.termFor(categoryField, stage.query.category, false);
+      if (t.query) filters.push(t.query);
+    }
+    const c = this.condition(stage.query.condition);
+    if (c.query) filters.push(c.query);
+    for (const key of stage.keyFields) {
+      if (!key.optional && this.typesOf(key.path)) filters.push({ exists: { field: key.path } });
+    }
+    if (filters.length === 0) return null;
+    return filters.length === 1 ? filters[0] : { bool: { filter: filters } };
+  }
+
+  /** The whole query: any stage (or the until condition) may match. null: read everything. */
+  query(compiled: CompiledEql, categoryField: string): EsQuery | null {
+    const stages = compiled.kind === 'event' ? [compiled.stage] : [...new Set(compiled.stages)];
+    if (compiled.kind === 'sequence' && compiled.until) stages.push(compiled.until);
+    const parts = stages.map((s) => this.stage(s, categoryField));
+    if (parts.some((p) => p === null)) return null;
+    return parts.length === 1 ? parts[0] : { bool: { should: parts, minimum_should_match: 1 } };
+  }
+}
+
+/** Fields to look up in `_field_caps` before pushing down a query. */
+export function pushdownFields(compiled: CompiledEql): string[] {
+  return [...compiled.fields];
+}

@@ -1,0 +1,216 @@
+/**
+ * Streams the events of one window in timestamp order, page by page.
+ *
+ * Two ways to page through a consistent view: a point in time with `search_after` on
+ * (timestamp, `_shard_doc`), the total sort Elasticsearch recommends; and a sorted scroll, for
+ * clusters where point in time is unavailable (some 7.x distributions). `auto` tries point in
+ * time once per client and remembers a refusal. Missing indices are not an error. Only the
+ * `_source` fields the rule and the alert need are fetched.
+ *
+ * With `timestamp_override` and Elastic's fallback, events that carry the override are read by
+ * it, events that lack it by `@timestamp`, and the two ordered streams are merged.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { parseTimestamp, type EventRecord } from '../engine/events.js';
+import { compileGetter } from '../eql/fields.js';
+import { errorMessage, SearchError } from '../errors.js';
+import { errorTypeOf, statusOf } from './client.js';
+import type { EsQuery } from './pushdown.js';
+
+export type ReadMode = 'auto' | 'pit' | 'scroll';
+
+export interface ReadRequest {
+  readonly indices: readonly string[];
+  readonly timestampField: string;
+  /** Also read events that lack `timestampField`, ordered by this field (`@timestamp`). */
+  readonly fallbackTimestampField?: string;
+  /** Window, epoch milliseconds, both ends inclusive. */
+  readonly from: number;
+  readonly to: number;
+  readonly query: EsQuery | null;
+  readonly sourceIncludes: readonly string[];
+  readonly pageSize: number;
+  readonly mode: ReadMode;
+}
+
+export interface ReadStats {
+  hits: number;
+  pages: number;
+  /** Hits that could not become events, by reason. */
+  skipped: Record<string, number>;
+  mode?: 'pit' | 'scroll';
+}
+
+export function newReadStats(): ReadStats {
+  return { hits: 0, pages: 0, skipped: {} };
+}
+
+const pitRefused = new WeakSet<Client>();
+
+interface Hit {
+  _index: string;
+  _id?: string;
+  _source?: Record<string, unknown>;
+  sort?: unknown[];
+}
+
+export async function* readEvents(client: Client, req: ReadRequest, stats: ReadStats): AsyncGenerator<EventRecord> {
+  const primaryRange = { range: { [req.timestampField]: { gte: req.from, lte: req.to, format: 'epoch_millis' } } };
+  const primary = pagesFor(client, req, req.timestampField, withFilter(req.query, primaryRange), stats);
+  if (!req.fallbackTimestampField || req.fallbackTimestampField === req.timestampField) {
+    yield* primary;
+    return;
+  }
+  const fb = req.fallbackTimestampField;
+  const fallbackFilter = {
+    bool: {
+      filter: [{ range: { [fb]: { gte: req.from, lte: req.to, format: 'epoch_millis' } } }],
+      must_not: [{ exists: { field: req.timestampField } }],
+    },
+  };
+  const fallback = pagesFor(client, req, fb, withFilter(req.query, fallbackFilter), stats);
+  yield* mergeByTimestamp(primary, fallback);
+}
+
+function withFilter(query: EsQuery | null, filter: EsQuery): EsQuery {
+  return query ? { bool: { filter: [filter, query] } } : { bool: { filter: [filter] } };
+}
+
+async function* pagesFor(client: Client, req: ReadRequest, tsField: string, query: EsQuery, stats: ReadStats): AsyncGenerator<EventRecord> {
+  const getTs = compileGetter(tsField);
+  const toEvent = (hit: Hit): EventRecord | undefined => {
+    stats.hits++;
+    if (!hit._source || typeof hit._source !== 'object') {
+      stats.skipped['no _source'] = (stats.skipped['no _source'] ?? 0) + 1;
+      return undefined;
+    }
+    const sortTs = hit.sort?.[0];
+    const ts = typeof sortTs === 'number' && Number.isFinite(sortTs) ? sortTs : parseTimestamp(getTs(hit._source)[0]);
+    if (ts === undefined) {
+      const reason = `no usable ${tsField}`;
+      stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1;
+      return undefined;
+    }
+    return { index: hit._index, id: hit._id ?? '', timestamp: ts, source: hit._source };
+  };
+  const tsSort = { [tsField]: { order: 'asc', unmapped_type: 'date', format: 'epoch_millis' } };
+  const mode = req.mode === 'auto' ? (pitRefused.has(client) ? 'scroll' : 'pit') : req.mode;
+  if (mode === 'pit') {
+    const pit = await openPit(client, req, req.mode === 'auto');
+    if (pit !== undefined) {
+      stats.mode = 'pit';
+      yield* readWithPit(client, pit, req, query, tsSort, toEvent, stats);
+      return;
+    }
+  }
+  stats.mode = 'scroll';
+  yield* readWithScroll(client, req, query, tsSort, toEvent, stats);
+}
+
+async function openPit(client: Client, req: ReadRequest, mayRefuse: boolean): Promise<string | undefined> {
+  try {
+    const res = await client.openPointInTime({ index: req.indices.join(','), keep_alive: '2m', ignore_unavailable: true });
+    return res.id;
+  } catch (err) {
+    const status = statusOf(err);
+    if (mayRefuse && (status === 400 || status === 404 || status === 405) && errorTypeOf(err) !== 'index_not_found_exception') {
+      pitRefused.add(client);
+      return undefined;
+    }
+    throw new SearchError(`cannot open a point in time on ${req.indices.join(',')}: ${errorMessage(err)}`, { statusCode: status, cause: err });
+  }
+}
+
+async function* readWithPit(
+  client: Client, pitId: string, req: ReadRequest, query: EsQuery, tsSort: EsQuery,
+  toEvent: (h: Hit) => EventRecord | undefined, stats: ReadStats,
+): AsyncGenerator<EventRecord> {
+  let id = pitId;
+  let after: unknown[] | undefined;
+  try {
+    for (;;) {
+      let res;
+      try {
+        res = await client.search({
+          pit: { id, keep_alive: '2m' },
+          size: req.pageSize,
+          sort: [tsSort, { _shard_doc: 'asc' }] as never,
+          search_after: after as never,
+          query: query as never,
+          _source: { includes: [...req.sourceIncludes] },
+          track_total_hits: false,
+        });
+      } catch (err) {
+        throw new SearchError(`search on ${req.indices.join(',')} failed: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+      }
+      if (res.pit_id) id = res.pit_id;
+      const hits = res.hits.hits as Hit[];
+      stats.pages++;
+      for (const h of hits) {
+        const e = toEvent(h);
+        if (e) yield e;
+      }
+      if (hits.length < req.pageSize) return;
+      after = hits[hits.length - 1].sort;
+    }
+  } finally {
+    await client.closePointInTime({ id }).catch(() => undefined);
+  }
+}
+
+async function* readWithScroll(
+  client: Client, req: ReadRequest, query: EsQuery, tsSort: EsQuery,
+  toEvent: (h: Hit) => EventRecord | undefined, stats: ReadStats,
+): AsyncGenerator<EventRecord> {
+  let scrollId: string | undefined;
+  try {
+    let res;
+    try {
+      res = await client.search({
+        index: req.indices.join(','),
+        scroll: '2m',
+        size: req.pageSize,
+        sort: [tsSort, '_doc'] as never,
+        query: query as never,
+        _source: { includes: [...req.sourceIncludes] },
+        ignore_unavailable: true,
+        allow_no_indices: true,
+        track_total_hits: false,
+      });
+    } catch (err) {
+      throw new SearchError(`search on ${req.indices.join(',')} failed: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+    }
+    for (;;) {
+      scrollId = res._scroll_id ?? scrollId;
+      const hits = res.hits.hits as Hit[];
+      stats.pages++;
+      for (const h of hits) {
+        const e = toEvent(h);
+        if (e) yield e;
+      }
+      if (hits.length === 0 || !scrollId) return;
+      try {
+        res = await client.scroll({ scroll_id: scrollId, scroll: '2m' });
+      } catch (err) {
+        throw new SearchError(`scroll on ${req.indices.join(',')} failed: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+      }
+    }
+  } finally {
+    if (scrollId) await client.clearScroll({ scroll_id: scrollId }).catch(() => undefined);
+  }
+}
+
+/** Merges two streams that are each in timestamp order. */
+export async function* mergeByTimestamp(a: AsyncGenerator<EventRecord>, b: AsyncGenerator<EventRecord>): AsyncGenerator<EventRecord> {
+  let x = await a.next();
+  let y = await b.next();
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value.timestamp <= y.value.timestamp)) {
+      yield x.value as EventRecord;
+      x = await a.next();
+    } else {
+      yield y.value;
+      y = await b.next();
+    }
+  }
+}
