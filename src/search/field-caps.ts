@@ -9,10 +9,11 @@ export async function fetchFieldTypes(client: Client, indices: readonly string[]
   if (fields.length === 0) return out;
   const res = await client.fieldCaps({
     index: indices.join(','),
-    fields: [...fields],
     ignore_unavailable: true,
     allow_no_indices: true,
-  });
+    // In the query string: 7.17 does not accept `fields` in the body, where the client puts it.
+    querystring: { fields: fields.join(',') },
+  } as never);
   for (const [name, byType] of Object.entries(res.fields ?? {})) {
     const types = new Set(Object.keys(byType).filter((t) => t !== 'unmapped'));
     // A field that some indices do not map may still sit in their _source: no pushdown on it.

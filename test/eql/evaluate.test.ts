@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { compileEql } from '../../src/eql/compile.js';
+import { EqlVerificationError } from '../../src/errors.js';
+
+/** Does `process where <cond>` accept the document? (category is added to the document.) */
+function accepts(cond: string, doc: Record<string, unknown>): boolean {
+  const q = compileEql(`process where ${cond}`);
+  assert.equal(q.kind, 'event');
+  if (q.kind !== 'event') return false;
+  return q.stage.matches({ event: { category: ['process'] }, ...doc });
+}
+
+const cases: [string, Record<string, unknown>, boolean][] = [
+  // == is case-sensitive and exact
+  ['process.name == "cmd.exe"', { process: { name: 'cmd.exe' } }, true],
+  ['process.name == "cmd.exe"', { process: { name: 'CMD.EXE' } }, false],
+  ['process.name == "cmd*"', { process: { name: 'cmd.exe' } }, false],
+  // : is case-insensitive, with * and ? wildcards and lists
+  ['process.name : "CMD.exe"', { process: { name: 'cmd.EXE' } }, true],
+  ['process.name : "cmd*"', { process: { name: 'CMD.exe' } }, true],
+  ['process.name : "c?d.exe"', { process: { name: 'cmd.exe' } }, true],
+  ['process.name : "c?d.exe"', { process: { name: 'cmmd.exe' } }, false],
+  ['process.name : ("a.exe", "b.exe")', { process: { name: 'B.EXE' } }, true],
+  ['process.executable : "?:\\\\Windows\\\\System32\\\\conhost.exe"', { process: { executable: 'C:\\Windows\\System32\\conhost.exe' } }, true],
+  ['process.executable : "?:\\\\Windows\\\\System32\\\\conhost.exe"', { process: { executable: 'C:\\Windows\\Temp\\conhost.exe' } }, false],
+  // like is case-sensitive with wildcards, like~ not
+  ['process.name like "cmd*"', { process: { name: 'CMD.exe' } }, false],
+  ['process.name like~ "cmd*"', { process: { name: 'CMD.exe' } }, true],
+  // in / in~ / not in: no wildcards
+  ['destination.port in (5985, 5986)', { destination: { port: 5986 } }, true],
+  ['destination.port in (5985, 5986)', { destination: { port: 443 } }, false],
+  ['destination.port in (5985, 5986)', { destination: { port: '5985' } }, true],
+  ['process.name in ("cmd.exe")', { process: { name: 'CMD.exe' } }, false],
+  ['process.name in~ ("cmd.exe")', { process: { name: 'CMD.exe' } }, true],
+  ['process.name in~ ("c*")', { process: { name: 'cmd.exe' } }, false],
+  ['process.name not in ("cmd.exe")', { process: { name: 'x.exe' } }, true],
+  ['process.name not in ("cmd.exe")', {}, true],
+  // numbers, and strings holding numbers (what a numeric mapping indexes)
+  ['process.pid == 4', { process: { pid: 4 } }, true],
+  ['process.pid == 4', { process: { pid: '4' } }, true],
+  ['process.pid == 4', { process: { pid: 'four' } }, false],
+  ['process.pid > 3', { process: { pid: 4 } }, true],
+  ['process.pid <= 3', { process: { pid: 4 } }, false],
+  ['process.name < "b"', { process: { name: 'a' } }, true],
+  ['process.name < "B"', { process: { name: 'a' } }, false],
+  // arrays: any value
+  ['event.type == "start"', { event: { category: ['process'], type: ['info', 'start'] } }, true],
+  ['event.type == "start"', { event: { category: ['process'], type: 'start' } }, true],
+  ['event.type : "END"', { event: { category: ['process'], type: ['end'] } }, true],
+  // missing fields: comparisons false, != and not true (query DSL's must_not)
+  ['source.ip == "1.2.3.4"', {}, false],
+  ['source.ip != "1.2.3.4"', {}, true],
+  ['not process.name : "x"', {}, true],
+  ['source.ip != "127.0.0.1"', { source: { ip: ['127.0.0.1', '10.0.0.1'] } }, false],
+  ['process.pid > 3', {}, false],
+  // null
+  ['user.name == null', {}, true],
+  ['user.name == null', { user: { name: null } }, true],
+  ['user.name != null', { user: { name: 'x' } }, true],
+  ['user.name != null', {}, false],
+  // dotted keys and nesting mixed
+  ['process.parent.name == "winrshost.exe"', { 'process.parent.name': 'winrshost.exe' }, true],
+  ['process.parent.name == "winrshost.exe"', { process: { 'parent.name': 'winrshost.exe' } }, true],
+  // booleans and logic
+  ['a == true', { a: true }, true],
+  ['a == true', { a: 'true' }, true],
+  ['a == 1 and (b == 2 or c == 3)', { a: 1, c: 3 }, true],
+  ['a == 1 and (b == 2 or c == 3)', { a: 1 }, false],
+  ['not (a == 1 or b == 2)', { a: 2, b: 3 }, true],
+];
+
+describe('EQL evaluation', () => {
+  for (const [cond, doc, expected] of cases) {
+    test(`${cond} on ${JSON.stringify(doc)} is ${expected}`, () => {
+      assert.equal(accepts(cond, doc), expected);
+    });
+  }
+
+  test('category must match; any matches every category', () => {
+    const q = compileEql('network where true');
+    assert.equal(q.kind === 'event' && q.stage.matches({ event: { category: ['process'] } }), false);
+    assert.equal(q.kind === 'event' && q.stage.matches({ event: { category: ['network'] } }), true);
+    const anyq = compileEql('any where true');
+    assert.equal(anyq.kind === 'event' && anyq.stage.matches({}), true);
+  });
+
+  test('event_category_override reads another field', () => {
+    const q = compileEql('process where true', { categoryField: 'winlog.category' });
+    assert.equal(q.kind === 'event' && q.stage.matches({ winlog: { category: 'process' } }), true);
+  });
+
+  test('what is not supported yet is refused with its position', () => {
+    for (const [query, message] of [
+      ['process where process.name regex "a.*"', 'regex is not supported yet (1:15)'],
+      ['process where a == b', "Comparison '==': comparing a field with a field is not supported; compare with a value (1:20)"],
+      ['process where length(a) > 3', 'Function length() is not supported yet (1:15)'],
+      ['sample by h [a where true] [b where true]', 'sample is not supported yet (1:1)'],
+      ['process where true | head 5', "Pipe 'head' is not supported yet (1:20)"],
+    ] as const) {
+      assert.throws(() => compileEql(query), (err: unknown) => err instanceof EqlVerificationError && err.message === message, query);
+    }
+  });
+
+  test('fields read by a query are listed', () => {
+    const q = compileEql('sequence by host.id [network where source.ip != "x"] [process where process.name : "a"]');
+    assert.deepEqual([...q.fields].sort(), ['event.category', 'host.id', 'process.name', 'source.ip']);
+  });
+});
