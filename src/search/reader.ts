@@ -175,7 +175,6 @@ async function* readWithScroll(
         _source: { includes: [...req.sourceIncludes] },
         ignore_unavailable: true,
         allow_no_indices: true,
-        track_total_hits: false,
       });
     } catch (err) {
       throw new SearchError(`search on ${req.indices.join(',')} failed: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });

@@ -1,0 +1,76 @@
+/**
+ * The real Elasticsearch the tests talk to: ELASTICSEARCH_URL, which `npm test` sets after
+ * starting the development server when it was not set. Each test names its own indices.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@elastic/elasticsearch';
+import { loadConfig } from '../../src/config/env.js';
+import { createLogger, type Logger } from '../../src/logging/logger.js';
+import { ElasticAlertSink, installAlertsTemplate } from '../../src/alerts/writer.js';
+import { createClient } from '../../src/search/client.js';
+import type { ExecuteDeps } from '../../src/scheduler/execute.js';
+import { StateStore } from '../../src/state/store.js';
+import { installEventTemplate } from '../../src/demo/load.js';
+import { Writable } from 'node:stream';
+
+export function esUrl(): string {
+  const url = process.env.ELASTICSEARCH_URL;
+  if (!url) throw new Error('ELASTICSEARCH_URL is not set: run the tests with `npm test`, which starts Elasticsearch');
+  return url;
+}
+
+export function testClient(): Client {
+  return createClient(loadConfig({ ELASTICSEARCH_URL: esUrl() }).elasticsearch);
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A logger whose lines the test can read. */
+export function captureLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({ write(chunk, _enc, cb) { chunks.push(String(chunk)); cb(); } });
+  const logger = createLogger({ level: 'debug', format: 'json', stream });
+  return { logger, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+}
+
+export interface TestEnv {
+  readonly client: Client;
+  readonly prefix: string;
+  readonly alertsIndex: string;
+  readonly stateIndex: string;
+  readonly deps: ExecuteDeps;
+  readonly logs: () => Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** Event indices under `<prefix>-events-*` with the ECS mapping, plus alerts and state indices. */
+export async function testEnv(options: { readMode?: 'auto' | 'pit' | 'scroll'; pageSize?: number } = {}): Promise<TestEnv> {
+  const client = testClient();
+  const prefix = uniqueName('t');
+  const alertsIndex = `${prefix}-alerts`;
+  const stateIndex = `${prefix}-state`;
+  await installEventTemplate(client, `${prefix}-events`, [`${prefix}-events-*`]);
+  await installAlertsTemplate(client, alertsIndex);
+  const store = new StateStore(client, stateIndex);
+  await store.install();
+  const { logger, lines } = captureLogger();
+  return {
+    client, prefix, alertsIndex, stateIndex, logs: lines,
+    deps: { client, sink: new ElasticAlertSink(client, alertsIndex), store, logger, pageSize: options.pageSize ?? 500, readMode: options.readMode ?? 'auto' },
+    async close() {
+      await client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true }).catch(() => undefined);
+      await client.indices.deleteIndexTemplate({ name: `${prefix}-events` }).catch(() => undefined);
+      await client.indices.deleteIndexTemplate({ name: `lookout-alerts-${alertsIndex}` }).catch(() => undefined);
+      await client.indices.deleteIndexTemplate({ name: `lookout-state-${stateIndex}` }).catch(() => undefined);
+      await client.close();
+    },
+  };
+}
+
+export async function alertsIn(client: Client, index: string): Promise<Record<string, any>[]> {
+  await client.indices.refresh({ index });
+  const res = await client.search<Record<string, any>>({ index, size: 1000, sort: [{ 'kibana.alert.original_time': 'asc' }] as never });
+  return res.hits.hits.map((h) => ({ _id: h._id, ...h._source }));
+}
