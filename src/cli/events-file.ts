@@ -1,19 +1,22 @@
 /**
  * Reads events for `lookout test-rule`: NDJSON, each line an event document or a search hit
  * (`_index`, `_id`, `_source`). A line that is not JSON or has no usable timestamp is reported
- * with its line number and skipped; the rest are sorted by time as a search would return them.
+ * with its line number and skipped; the rest are reduced to the fields an execution fetches and
+ * sorted by time, as a search would return them.
  */
 import { readFile } from 'node:fs/promises';
 import { parseTimestamp, type EventRecord } from '../engine/events.js';
 import { compileGetter } from '../eql/fields.js';
 import type { Rule } from '../rules/model.js';
+import { filterSource } from '../search/source-filter.js';
 
 export interface EventsFile {
   readonly events: EventRecord[];
   readonly problems: string[];
 }
 
-export async function readEventsFile(path: string, rule: Rule): Promise<EventsFile> {
+/** `includes`: the `_source` fields an execution would fetch (see planRead), applied to each event. */
+export async function readEventsFile(path: string, rule: Rule, includes: readonly string[]): Promise<EventsFile> {
   const text = await readFile(path, 'utf8');
   const getTs = compileGetter(rule.timestampField);
   const getFallback = compileGetter('@timestamp');
@@ -50,7 +53,7 @@ export async function readEventsFile(path: string, rule: Rule): Promise<EventsFi
       index: isHit && typeof obj._index === 'string' ? obj._index : 'events',
       id: isHit && typeof obj._id === 'string' ? obj._id : `line-${i + 1}`,
       timestamp: ts,
-      source,
+      source: filterSource(source, includes),
     });
   });
   events.sort((a, b) => a.timestamp - b.timestamp);

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../logging/logger.js';
 import { loadRules, type RuleSet } from '../rules/load.js';
 import { backfillRule } from '../scheduler/backfill.js';
 import { Daemon } from '../scheduler/daemon.js';
-import { executeRule } from '../scheduler/execute.js';
+import { executeRule, sourceFields } from '../scheduler/execute.js';
 import { connect } from '../scheduler/runtime.js';
 import { scheduledWindow } from '../scheduler/window.js';
 import { readEventsFile } from './events-file.js';
@@ -73,7 +73,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   for (const s of set.skipped) io.stderr.write(`skipped: ${s.file}: ${s.reason}\n`);
   if (set.rules.length !== 1) return 1;
   const rule = set.rules[0];
-  const file = await readEventsFile(values.events, rule);
+  const file = await readEventsFile(values.events, rule, sourceFields(rule));
   for (const p of file.problems) io.stderr.write(`skipped event: ${p}\n`);
   const sink = new MemoryAlertSink();
   const now = values.now ? new Date(parseTime(values.now, '--now')) : new Date();

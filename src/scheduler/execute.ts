@@ -34,17 +34,21 @@ export interface ExecutionResult {
   readonly query?: EsQuery | null;
 }
 
-/** The pushed-down query and the `_source` fields for a rule over its indices. */
-export async function planRead(client: Client, rule: Rule): Promise<{ query: EsQuery | null; sourceIncludes: string[] }> {
-  const types = await fetchFieldTypes(client, rule.indices, rule.compiled.fields);
-  const query = new Pushdown(types).query(rule.compiled, rule.eventCategoryField);
-  const sourceIncludes = [...new Set([
+/** The `_source` fields an execution fetches: what the rule reads and what its alerts show. */
+export function sourceFields(rule: Rule): string[] {
+  return [...new Set([
     ...rule.compiled.fields, ...ALERT_SOURCE_FIELDS, rule.timestampField, '@timestamp',
     ...(rule.tiebreakerField ? [rule.tiebreakerField] : []),
     ...rule.severityMapping.map((m) => m.field), ...rule.riskScoreMapping.map((m) => m.field),
     ...(rule.ruleNameOverride ? [rule.ruleNameOverride] : []),
   ])];
-  return { query, sourceIncludes };
+}
+
+/** The pushed-down query and the `_source` fields for a rule over its indices. */
+export async function planRead(client: Client, rule: Rule): Promise<{ query: EsQuery | null; sourceIncludes: string[] }> {
+  const types = await fetchFieldTypes(client, rule.indices, rule.compiled.fields);
+  const query = new Pushdown(types).query(rule.compiled, rule.eventCategoryField);
+  return { query, sourceIncludes: sourceFields(rule) };
 }
 
 export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window, kind: ExecutionRecord['kind']): Promise<ExecutionResult> {

@@ -29,14 +29,12 @@ export function scheduledWindow(rule: Rule, now: number, lastSuccessEnd: number 
   return { start: earliest, end, gap: { start: lastSuccessEnd, end: earliest } };
 }
 
-/** Backfill windows over [from, to]: `step` long, each starting `overlap` before the previous end. */
+/**
+ * Backfill windows over [from, to]: one per `step`, each reaching `overlap` back into the
+ * previous one (so a sequence across the boundary lies wholly inside a window).
+ */
 export function backfillWindows(from: number, to: number, step: number, overlap: number): Window[] {
   const out: Window[] = [];
-  let start = from;
-  for (;;) {
-    const end = Math.min(start + step, to);
-    out.push({ start, end });
-    if (end >= to) return out;
-    start = end - overlap;
-  }
+  for (let s = from; s < to; s += step) out.push({ start: Math.max(from, s - overlap), end: Math.min(s + step, to) });
+  return out;
 }

@@ -32,7 +32,7 @@ describe('execution windows', async () => {
 
   test('backfill windows overlap by the given amount and cover the range', () => {
     const ws = backfillWindows(0, 100, 40, 5);
-    assert.deepEqual(ws.map((w) => [w.start, w.end]), [[0, 40], [35, 75], [70, 100]]);
+    assert.deepEqual(ws.map((w) => [w.start, w.end]), [[0, 40], [35, 80], [75, 100]]);
   });
 
   test('cron expressions for intervals', () => {
