@@ -4,6 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 ensure_node_modules
 ensure_elasticsearch
+npx tsc -p tsconfig.test.json
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)
 [ ${#files[@]} -gt 0 ] || { echo "no test files found" >&2; exit 1; }

@@ -24,11 +24,17 @@ export interface Dataset {
   readonly attacks: PlantedAttack[];
 }
 
-export const DEMO_INDICES = {
+export interface EventIndices {
+  readonly defendProcess: string;
+  readonly defendNetwork: string;
+  readonly winlogbeat: string;
+}
+
+export const DEMO_INDICES: EventIndices = {
   defendProcess: 'logs-endpoint.events.process-lookout.demo',
   defendNetwork: 'logs-endpoint.events.network-lookout.demo',
   winlogbeat: 'winlogbeat-lookout-demo',
-} as const;
+};
 
 /** mulberry32: small, fast, good enough for test data. */
 export function rng(seed: number): () => number {
@@ -52,7 +58,7 @@ export interface GenerateOptions {
   readonly hosts?: number;
   /** Prefix of document ids, so several data sets can share indices. */
   readonly idPrefix?: string;
-  readonly indices?: Partial<typeof DEMO_INDICES>;
+  readonly indices?: Partial<EventIndices>;
 }
 
 const NOISE_PROCESSES = ['svchost.exe', 'chrome.exe', 'explorer.exe', 'OUTLOOK.EXE', 'teams.exe', 'msedge.exe', 'taskhostw.exe', 'SearchIndexer.exe'];
