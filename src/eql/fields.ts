@@ -10,10 +10,26 @@ export type Getter = (doc: unknown) => Primitive[];
 
 export function compileGetter(path: string): Getter {
   const parts = path.split('.');
-  return (doc) => {
+  // dotted[i][j]: the key `parts[i] + '.' + ... + parts[j]`, built once rather than per lookup.
+  const dotted = parts.map((_, i) => parts.map((__, j) => (j > i ? parts.slice(i, j + 1).join('.') : '')));
+  const slow = (doc: unknown): Primitive[] => {
     const out: Primitive[] = [];
-    collect(doc, parts, 0, out);
+    collect(doc, parts, dotted, 0, out);
     return out;
+  };
+  // Fast path: plain nested objects down to a primitive (the usual ECS document).
+  return (doc) => {
+    let node = doc;
+    for (let i = 0; i < parts.length; i++) {
+      if (node === null || typeof node !== 'object' || Array.isArray(node)) return slow(doc);
+      const next = (node as Record<string, unknown>)[parts[i]];
+      if (next === undefined) return i + 1 < parts.length ? slow(doc) : [];
+      node = next;
+    }
+    const t = typeof node;
+    if (t === 'string' || t === 'number' || t === 'boolean') return [node as Primitive];
+    if (node === null) return [];
+    return slow(doc);
   };
 }
 
@@ -27,28 +43,24 @@ function pushLeaves(node: unknown, out: Primitive[]): void {
   if (t === 'string' || t === 'number' || t === 'boolean') out.push(node as Primitive);
 }
 
-function collect(node: unknown, parts: readonly string[], i: number, out: Primitive[]): void {
+function collect(node: unknown, parts: readonly string[], dotted: readonly (readonly string[])[], i: number, out: Primitive[]): void {
   if (node === null || node === undefined) return;
   if (i === parts.length) {
     pushLeaves(node, out);
     return;
   }
   if (Array.isArray(node)) {
-    for (const item of node) collect(item, parts, i, out);
+    for (const item of node) collect(item, parts, dotted, i, out);
     return;
   }
   if (typeof node !== 'object') return;
   const obj = node as Record<string, unknown>;
   const direct = obj[parts[i]];
-  if (direct !== undefined) collect(direct, parts, i + 1, out);
+  if (direct !== undefined) collect(direct, parts, dotted, i + 1, out);
   // Dotted keys: "process.pid" at this level stands for process -> pid.
-  if (i + 1 < parts.length) {
-    let key = parts[i];
-    for (let j = i + 1; j < parts.length; j++) {
-      key += '.' + parts[j];
-      const v = obj[key];
-      if (v !== undefined) collect(v, parts, j + 1, out);
-    }
+  for (let j = i + 1; j < parts.length; j++) {
+    const v = obj[dotted[i][j]];
+    if (v !== undefined) collect(v, parts, dotted, j + 1, out);
   }
 }
 

@@ -54,7 +54,8 @@ interface Hit {
   sort?: unknown[];
 }
 
-export async function* readEvents(client: Client, req: ReadRequest, stats: ReadStats): AsyncGenerator<EventRecord> {
+/** Pages of events, in timestamp order. */
+export async function* readEvents(client: Client, req: ReadRequest, stats: ReadStats): AsyncGenerator<EventRecord[]> {
   const primaryRange = { range: { [req.timestampField]: { gte: req.from, lte: req.to, format: 'epoch_millis' } } };
   const primary = pagesFor(client, req, req.timestampField, withFilter(req.query, primaryRange), stats);
   if (!req.fallbackTimestampField || req.fallbackTimestampField === req.timestampField) {
@@ -69,14 +70,14 @@ export async function* readEvents(client: Client, req: ReadRequest, stats: ReadS
     },
   };
   const fallback = pagesFor(client, req, fb, withFilter(req.query, fallbackFilter), stats);
-  yield* mergeByTimestamp(primary, fallback);
+  yield* pagesOf(mergeByTimestamp(eventsOf(primary), eventsOf(fallback)), req.pageSize);
 }
 
 function withFilter(query: EsQuery | null, filter: EsQuery): EsQuery {
   return query ? { bool: { filter: [filter, query] } } : { bool: { filter: [filter] } };
 }
 
-async function* pagesFor(client: Client, req: ReadRequest, tsField: string, query: EsQuery, stats: ReadStats): AsyncGenerator<EventRecord> {
+async function* pagesFor(client: Client, req: ReadRequest, tsField: string, query: EsQuery, stats: ReadStats): AsyncGenerator<EventRecord[]> {
   const getTs = compileGetter(tsField);
   const toEvent = (hit: Hit): EventRecord | undefined => {
     stats.hits++;
@@ -124,7 +125,7 @@ async function openPit(client: Client, req: ReadRequest, mayRefuse: boolean): Pr
 async function* readWithPit(
   client: Client, pitId: string, req: ReadRequest, query: EsQuery, tsSort: EsQuery,
   toEvent: (h: Hit) => EventRecord | undefined, stats: ReadStats,
-): AsyncGenerator<EventRecord> {
+): AsyncGenerator<EventRecord[]> {
   let id = pitId;
   let after: unknown[] | undefined;
   try {
@@ -146,10 +147,7 @@ async function* readWithPit(
       if (res.pit_id) id = res.pit_id;
       const hits = res.hits.hits as Hit[];
       stats.pages++;
-      for (const h of hits) {
-        const e = toEvent(h);
-        if (e) yield e;
-      }
+      yield pageOf(hits, toEvent);
       if (hits.length < req.pageSize) return;
       after = hits[hits.length - 1].sort;
     }
@@ -161,7 +159,7 @@ async function* readWithPit(
 async function* readWithScroll(
   client: Client, req: ReadRequest, query: EsQuery, tsSort: EsQuery,
   toEvent: (h: Hit) => EventRecord | undefined, stats: ReadStats,
-): AsyncGenerator<EventRecord> {
+): AsyncGenerator<EventRecord[]> {
   let scrollId: string | undefined;
   try {
     let res;
@@ -183,10 +181,7 @@ async function* readWithScroll(
       scrollId = res._scroll_id ?? scrollId;
       const hits = res.hits.hits as Hit[];
       stats.pages++;
-      for (const h of hits) {
-        const e = toEvent(h);
-        if (e) yield e;
-      }
+      yield pageOf(hits, toEvent);
       if (hits.length === 0 || !scrollId) return;
       try {
         res = await client.scroll({ scroll_id: scrollId, scroll: '2m' });
@@ -197,6 +192,31 @@ async function* readWithScroll(
   } finally {
     if (scrollId) await client.clearScroll({ scroll_id: scrollId }).catch(() => undefined);
   }
+}
+
+function pageOf(hits: Hit[], toEvent: (h: Hit) => EventRecord | undefined): EventRecord[] {
+  const page: EventRecord[] = [];
+  for (const h of hits) {
+    const e = toEvent(h);
+    if (e) page.push(e);
+  }
+  return page;
+}
+
+async function* eventsOf(pages: AsyncGenerator<EventRecord[]>): AsyncGenerator<EventRecord> {
+  for await (const page of pages) yield* page;
+}
+
+async function* pagesOf(events: AsyncGenerator<EventRecord>, size: number): AsyncGenerator<EventRecord[]> {
+  let page: EventRecord[] = [];
+  for await (const e of events) {
+    page.push(e);
+    if (page.length >= size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
 }
 
 /** Merges two streams that are each in timestamp order. */

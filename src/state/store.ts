@@ -92,7 +92,7 @@ export class StateStore {
       ...(rec.error ? { error: rec.error } : {}),
     };
     try {
-      await this.client.index({ index: this.index, id: `execution:${rec.executionId}`, document: doc, refresh: 'wait_for' });
+      await this.client.index({ index: this.index, id: `execution:${rec.executionId}`, document: doc });
       if (rec.status === 'succeeded' && rec.kind !== 'backfill') {
         const current = await this.ruleState(rec.ruleId);
         if (current.lastSuccessEnd === undefined || current.lastSuccessEnd < rec.window.end) {
