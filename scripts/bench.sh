@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench: figures, not assertions. Uses ELASTICSEARCH_URL, or starts the development
-# Elasticsearch with a persistent data folder (.devserver-data/bench) so the generated index of
+# Elasticsearch with a persistent data folder (figures also go to bench/RESULTS.md)
+# (.devserver-data/bench) so the generated index of
 # BENCH_EVENTS (default 1,000,000) events is built once and reused.
 source "$(dirname "$0")/lib.sh"
 ensure_node_modules
@@ -10,4 +11,4 @@ if [ -z "${ELASTICSEARCH_URL:-}" ]; then
   export ELASTICSEARCH_URL
   trap 'bash devserver/elasticsearch.sh stop --data "$root/.devserver-data/bench"' EXIT
 fi
-node --import tsx bench/run.ts
+node --import tsx bench/run.ts | tee bench/RESULTS.md

@@ -15,7 +15,8 @@ const ALERTS = 'lookout-alerts-demo';
 const STATE = 'lookout-executions-demo';
 
 async function demo(): Promise<number> {
-  const env = { ...withDotEnv(process.env), LOOKOUT_ALERTS_INDEX: ALERTS, LOOKOUT_STATE_INDEX: STATE };
+  const base = withDotEnv(process.env);
+  const env = { LOOKOUT_LOG_FORMAT: 'pretty', ...base, LOOKOUT_ALERTS_INDEX: ALERTS, LOOKOUT_STATE_INDEX: STATE };
   const config = loadConfig(env);
   const client = createClient(config.elasticsearch);
   const out = process.stdout;
