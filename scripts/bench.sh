@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# npm run bench: figures, not assertions. Uses ELASTICSEARCH_URL, or starts the development
-# Elasticsearch with a persistent data folder (figures also go to bench/RESULTS.md)
-# (.devserver-data/bench) so the generated index of
-# BENCH_EVENTS (default 1,000,000) events is built once and reused.
+# npm run bench: figures, not assertions; they also go to bench/RESULTS.md. Uses
+# ELASTICSEARCH_URL, or starts the development Elasticsearch with a persistent data folder
+# (.devserver-data/bench) so the generated index of BENCH_EVENTS (default 1,000,000) events is
+# built once and reused.
 source "$(dirname "$0")/lib.sh"
 ensure_node_modules
 if [ -z "${ELASTICSEARCH_URL:-}" ]; then
