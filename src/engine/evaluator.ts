@@ -2,11 +2,13 @@
  * Runs one compiled EQL query over an ordered event stream. Events with the same timestamp are
  * held back and fed in a fixed order (tiebreaker, then index, then id) so that the same events
  * always give the same matches, whatever order the cluster returned them in: alert ids depend
- * on it. Memory held is one timestamp's events plus the sequence state.
+ * on it. Memory held is one timestamp's events plus the sequence state. Pipes apply to the
+ * results: `head N` passes the first N, `tail N` holds the last N until the end of the stream.
  */
 import type { CompiledEql } from '../eql/compile.js';
 import { compileGetter, type Getter } from '../eql/fields.js';
 import type { EventRecord, RuleMatch } from './events.js';
+import { SampleMatcher } from './sample.js';
 import { SequenceMatcher } from './sequence.js';
 
 export interface EvaluatorOptions {
@@ -17,18 +19,39 @@ export interface EvaluatorOptions {
 export class QueryEvaluator {
   private pending: EventRecord[] = [];
   private pendingTs = Number.NEGATIVE_INFINITY;
-  private readonly matcher: SequenceMatcher | null;
+  private readonly matcher: SequenceMatcher | SampleMatcher | null;
   private readonly tiebreaker: Getter | null;
+  private readonly emit: (m: RuleMatch) => void;
+  private readonly finishers: (() => void)[] = [];
   /** Events fed to the query (after ordering). */
   eventsSeen = 0;
 
   constructor(
     private readonly query: CompiledEql,
-    private readonly emit: (m: RuleMatch) => void,
+    emit: (m: RuleMatch) => void,
     options: EvaluatorOptions = {},
   ) {
-    this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query) : null;
+    this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query) : query.kind === 'sample' ? new SampleMatcher(query) : null;
     this.tiebreaker = options.tiebreakerField ? compileGetter(options.tiebreakerField) : null;
+    // Pipes wrap the output, last pipe outermost.
+    let out = emit;
+    for (const pipe of [...query.pipes].reverse()) {
+      const downstream = out;
+      if (pipe.name === 'head') {
+        let n = 0;
+        out = (m) => {
+          if (n++ < pipe.count) downstream(m);
+        };
+      } else {
+        const ring: RuleMatch[] = [];
+        out = (m) => {
+          ring.push(m);
+          if (ring.length > pipe.count) ring.shift();
+        };
+        this.finishers.unshift(() => ring.splice(0).forEach(downstream));
+      }
+    }
+    this.emit = out;
   }
 
   get openPartials(): number {
@@ -37,13 +60,19 @@ export class QueryEvaluator {
 
   /** Accepts events in ascending timestamp order; an older event than the last one is fed as it comes. */
   push(event: EventRecord): void {
-    if (event.timestamp !== this.pendingTs) this.flush();
+    if (event.timestamp !== this.pendingTs) this.feedPending();
     this.pendingTs = event.timestamp;
     this.pending.push(event);
   }
 
-  /** Feeds what is held back; call at the end of the stream. */
+  /** End of the stream: feeds what is held back and releases held results. */
   flush(): void {
+    this.feedPending();
+    if (this.matcher instanceof SequenceMatcher) this.matcher.finish(this.emit);
+    for (const f of this.finishers) f();
+  }
+
+  private feedPending(): void {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];

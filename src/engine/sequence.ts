@@ -12,6 +12,13 @@
  * every pending partial of that key. Partials older than maxspan are evicted, so memory is
  * bounded by the number of keys active within one maxspan.
  *
+ * Missing events `![...]` (which need maxspan): the matching above runs over the positive
+ * stages only. A missing stage between two positive ones rejects the step when an event
+ * matching it, with the same key, arrived strictly between them. A leading one rejects a
+ * sequence when the nearest such event before its first event lies within maxspan of its last
+ * event. A trailing one holds a complete sequence until maxspan after its first event has
+ * passed (or the stream ends) and rejects it if such an event arrives within that time.
+ *
  * Join keys: the sequence's `by` fields then the stage's; a multi-valued key yields one key
  * per value (a cartesian product across fields); an event without a key value does not join.
  */
@@ -22,16 +29,24 @@ import type { EventRecord, RuleMatch } from './events.js';
 interface Partial {
   readonly events: readonly EventRecord[];
   readonly firstTs: number;
+  readonly lastPos: number;
   readonly key: readonly Primitive[];
+  /** Timestamp of the nearest leading-missing event before the first event, if any. */
+  readonly leadingMissingTs?: number;
 }
 
 interface KeyState {
   readonly partials: (Partial | undefined)[];
 }
 
+interface Seen {
+  readonly pos: number;
+  readonly ts: number;
+}
+
 const KEY_SEP = '\u0000';
 
-function keyString(values: readonly Primitive[]): string {
+export function keyString(values: readonly Primitive[]): string {
   let s = '';
   for (const v of values) s += (typeof v)[0] + String(v) + KEY_SEP;
   return s;
@@ -56,54 +71,142 @@ export function joinKeysOf(stage: CompiledStage, doc: unknown): Primitive[][] {
 
 export class SequenceMatcher {
   private readonly states = new Map<string, KeyState>();
+  private readonly positives: readonly CompiledStage[];
+  /** Missing stages before positive stage p (index p), and after the last (index P). */
+  private readonly missingBefore: readonly (readonly number[])[];
+  private readonly missingStages: readonly CompiledStage[];
+  /** Per missing stage: the latest matching event per key. */
+  private readonly lastMissing: Map<string, Seen>[];
+  private readonly held = new Map<string, Partial[]>();
   private readonly last: number;
+  private pos = 0;
   private sinceSweep = 0;
 
   constructor(private readonly sequence: CompiledSequence) {
-    this.last = sequence.stages.length - 1;
+    const positives: CompiledStage[] = [];
+    const missingStages: CompiledStage[] = [];
+    const before: number[][] = [[]];
+    for (const s of sequence.stages) {
+      if (s.missing) {
+        before[positives.length].push(missingStages.length);
+        missingStages.push(s);
+      } else {
+        positives.push(s);
+        before.push([]);
+      }
+    }
+    this.positives = positives;
+    this.missingStages = missingStages;
+    this.missingBefore = before;
+    this.lastMissing = missingStages.map(() => new Map());
+    this.last = positives.length - 1;
   }
 
   /** Number of partial sequences held; for measurements and memory bounds. */
   get openPartials(): number {
     let n = 0;
     for (const s of this.states.values()) for (const p of s.partials) if (p) n++;
+    for (const h of this.held.values()) n += h.length;
     return n;
   }
 
   push(event: EventRecord, emit: (m: RuleMatch) => void): void {
-    const { stages, until, maxspanMs } = this.sequence;
+    const { until, maxspanMs } = this.sequence;
     const doc = event.source;
+    const pos = this.pos++;
+    if (this.held.size > 0) this.release(event.timestamp, emit);
     if (until && until.matches(doc)) {
       for (const key of joinKeysOf(until, doc)) this.states.delete(keyString(key));
     }
-    for (let k = this.last; k >= 0; k--) {
-      const stage = stages[k];
+    for (let m = 0; m < this.missingStages.length; m++) {
+      const stage = this.missingStages[m];
       if (!stage.matches(doc)) continue;
       for (const key of joinKeysOf(stage, doc)) {
         const ks = keyString(key);
+        this.lastMissing[m].set(ks, { pos, ts: event.timestamp });
+        if (this.missingBefore[this.last + 1].includes(m)) this.rejectHeld(ks, event, maxspanMs ?? 0);
+      }
+    }
+    for (let k = this.last; k >= 0; k--) {
+      const stage = this.positives[k];
+      if (!stage.matches(doc)) continue;
+      for (const key of joinKeysOf(stage, doc)) {
+        const ks = keyString(key);
+        let next: Partial;
         if (k === 0) {
-          let state = this.states.get(ks);
-          if (!state) {
-            state = { partials: new Array<Partial | undefined>(this.last).fill(undefined) };
-            this.states.set(ks, state);
+          let leadingMissingTs: number | undefined;
+          for (const m of this.missingBefore[0]) {
+            const seen = this.lastMissing[m].get(ks);
+            if (seen && seen.pos < pos && (leadingMissingTs === undefined || seen.ts > leadingMissingTs)) leadingMissingTs = seen.ts;
           }
-          state.partials[0] = { events: [event], firstTs: event.timestamp, key };
+          next = { events: [event], firstTs: event.timestamp, lastPos: pos, key, leadingMissingTs };
+        } else {
+          const state = this.states.get(ks);
+          const prev = state?.partials[k - 1];
+          if (!state || !prev) continue;
+          state.partials[k - 1] = undefined;
+          if (maxspanMs !== null && event.timestamp - prev.firstTs > maxspanMs) continue;
+          if (this.missingBefore[k].some((m) => {
+            const seen = this.lastMissing[m].get(ks);
+            return seen !== undefined && seen.pos > prev.lastPos && seen.pos < pos;
+          })) continue;
+          next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key, leadingMissingTs: prev.leadingMissingTs };
+        }
+        if (k === this.last) {
+          this.complete(next, ks, emit);
           continue;
         }
-        const state = this.states.get(ks);
-        const prev = state?.partials[k - 1];
-        if (!state || !prev) continue;
-        state.partials[k - 1] = undefined;
-        if (maxspanMs !== null && event.timestamp - prev.firstTs > maxspanMs) continue;
-        const events = [...prev.events, event];
-        if (k === this.last) emit({ events, joinKeys: prev.key });
-        else state.partials[k] = { events, firstTs: prev.firstTs, key: prev.key };
+        let state = this.states.get(ks);
+        if (!state) {
+          state = { partials: new Array<Partial | undefined>(this.last).fill(undefined) };
+          this.states.set(ks, state);
+        }
+        state.partials[k] = next;
       }
     }
     if (maxspanMs !== null && ++this.sinceSweep >= 4096) {
       this.sinceSweep = 0;
       this.evict(event.timestamp - maxspanMs);
     }
+  }
+
+  private complete(p: Partial, ks: string, emit: (m: RuleMatch) => void): void {
+    const maxspan = this.sequence.maxspanMs;
+    const lastTs = p.events[p.events.length - 1].timestamp;
+    if (p.leadingMissingTs !== undefined && maxspan !== null && lastTs - p.leadingMissingTs <= maxspan) return;
+    if (this.missingBefore[this.last + 1].length > 0) {
+      const list = this.held.get(ks) ?? [];
+      list.push(p);
+      this.held.set(ks, list);
+      return;
+    }
+    emit({ events: p.events, joinKeys: p.key });
+  }
+
+  private rejectHeld(ks: string, event: EventRecord, maxspan: number): void {
+    const list = this.held.get(ks);
+    if (!list) return;
+    const kept = list.filter((p) => !(event.timestamp - p.firstTs <= maxspan));
+    if (kept.length > 0) this.held.set(ks, kept);
+    else this.held.delete(ks);
+  }
+
+  /** Emits held sequences whose trailing-missing window has passed. */
+  private release(now: number, emit: (m: RuleMatch) => void, all = false): void {
+    const maxspan = this.sequence.maxspanMs ?? 0;
+    for (const [ks, list] of this.held) {
+      const due = all ? list : list.filter((p) => now > p.firstTs + maxspan);
+      if (due.length === 0) continue;
+      for (const p of due) emit({ events: p.events, joinKeys: p.key });
+      const rest = all ? [] : list.filter((p) => now <= p.firstTs + maxspan);
+      if (rest.length > 0) this.held.set(ks, rest);
+      else this.held.delete(ks);
+    }
+  }
+
+  /** End of the stream: sequences held for a trailing missing event are emitted. */
+  finish(emit: (m: RuleMatch) => void): void {
+    this.release(Number.POSITIVE_INFINITY, emit, true);
   }
 
   /** Drops partial sequences that started before `oldest` (they can no longer complete). */
@@ -116,6 +219,10 @@ export class SequenceMatcher {
         else if (p) live = true;
       }
       if (!live) this.states.delete(ks);
+    }
+    // A missing event older than maxspan before any possible sequence no longer matters.
+    for (const seen of this.lastMissing) {
+      for (const [ks, s] of seen) if (s.ts < oldest - (this.sequence.maxspanMs ?? 0)) seen.delete(ks);
     }
   }
 }

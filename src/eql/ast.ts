@@ -8,6 +8,8 @@ export interface Span {
 export interface Literal extends Span {
   readonly kind: 'literal';
   readonly value: string | number | boolean | null;
+  /** A number written with a decimal point or exponent (a double in Elasticsearch). */
+  readonly float?: boolean;
 }
 
 export interface FieldRef extends Span {

@@ -12,10 +12,18 @@ import { parseEql } from './parser.js';
 
 export interface CompiledStage {
   readonly query: EventQuery;
+  /** `![...]`: the sequence is rejected when such an event is found (see engine/sequence.ts). */
+  readonly missing: boolean;
   readonly matches: Predicate;
   /** Join key fields: the sequence's `by` keys, then the stage's own. */
   readonly keyFields: readonly FieldRef[];
   readonly keys: readonly Getter[];
+}
+
+/** `| head N` keeps the first N results, `| tail N` the last N (still in ascending order). */
+export interface CompiledPipe {
+  readonly name: 'head' | 'tail';
+  readonly count: number;
 }
 
 export interface CompiledSequence {
@@ -24,6 +32,15 @@ export interface CompiledSequence {
   readonly stages: readonly CompiledStage[];
   readonly until: CompiledStage | null;
   readonly maxspanMs: number | null;
+  readonly pipes: readonly CompiledPipe[];
+  readonly fields: readonly string[];
+}
+
+export interface CompiledSample {
+  readonly kind: 'sample';
+  readonly ast: Query;
+  readonly stages: readonly CompiledStage[];
+  readonly pipes: readonly CompiledPipe[];
   readonly fields: readonly string[];
 }
 
@@ -31,10 +48,11 @@ export interface CompiledEventQuery {
   readonly kind: 'event';
   readonly ast: Query;
   readonly stage: CompiledStage;
+  readonly pipes: readonly CompiledPipe[];
   readonly fields: readonly string[];
 }
 
-export type CompiledEql = CompiledSequence | CompiledEventQuery;
+export type CompiledEql = CompiledSequence | CompiledSample | CompiledEventQuery;
 
 export interface EqlCompileOptions {
   readonly categoryField?: string;
@@ -52,32 +70,53 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
   const fields = new Set<string>([categoryField]);
 
   const stage = (s: SequenceStage, seqBy: readonly FieldRef[]): CompiledStage => {
-    if (s.missing) fail(s, 'Missing events (![...]) are not supported yet');
     collectFields(s.query.condition, fields);
     const keyFields = [...seqBy, ...s.by];
     for (const k of keyFields) fields.add(k.path);
-    return { query: s.query, matches: compiler.eventQuery(s.query), keyFields, keys: keyFields.map((k) => compileGetter(k.path)) };
+    return { query: s.query, missing: s.missing, matches: compiler.eventQuery(s.query), keyFields, keys: keyFields.map((k) => compileGetter(k.path)) };
   };
+  const sameKeyCount = (stages: readonly SequenceStage[], seqBy: readonly FieldRef[]) => {
+    const keyCount = seqBy.length + stages[0].by.length;
+    for (const [i, s] of stages.entries()) {
+      if (seqBy.length + s.by.length !== keyCount) {
+        fail(s, `Stage ${i + 1} has ${seqBy.length + s.by.length} join keys but stage 1 has ${keyCount}; every stage needs the same number`);
+      }
+    }
+  };
+  const pipes: CompiledPipe[] = ast.pipes.map((p) => {
+    if (p.name !== 'head' && p.name !== 'tail') return fail(p, `Unknown pipe '${p.name}'; expected head or tail`);
+    const arg = p.args[0];
+    const count = arg?.kind === 'literal' ? arg.value : undefined;
+    if (p.args.length !== 1 || typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
+      return fail(p, `Pipe '${p.name}' takes one positive whole number`);
+    }
+    return { name: p.name, count };
+  });
 
-  if (ast.kind === 'sample') return fail(ast, 'sample is not supported yet');
-  if (ast.pipes.length > 0) fail(ast.pipes[0], `Pipe '${ast.pipes[0].name}' is not supported yet`);
   if (ast.kind === 'query') {
     const s = stage({ query: ast.query, by: [], runs: 1, missing: false, start: ast.start, end: ast.end }, []);
-    return { kind: 'event', ast, stage: s, fields: [...fields] };
+    return { kind: 'event', ast, stage: s, pipes, fields: [...fields] };
+  }
+  if (ast.kind === 'sample') {
+    if (ast.stages.length > 5) fail(ast.stages[5], 'sample takes at most 5 filters');
+    for (const s of ast.stages) if (s.runs > 1) fail(s, 'runs is not allowed in sample');
+    sameKeyCount(ast.stages, ast.by);
+    if (ast.by.length + ast.stages[0].by.length === 0) fail(ast, 'sample needs at least one join key (sample by ...)');
+    return { kind: 'sample', ast, stages: ast.stages.map((s) => stage(s, ast.by)), pipes, fields: [...fields] };
   }
   const stages: CompiledStage[] = [];
   for (const s of ast.stages) {
     const compiled = stage(s, ast.by);
     for (let i = 0; i < s.runs; i++) stages.push(compiled);
   }
-  const keyCount = stages[0].keyFields.length;
-  for (const [i, s] of ast.stages.entries()) {
-    if (ast.by.length + s.by.length !== keyCount) {
-      fail(s, `Stage ${i + 1} has ${ast.by.length + s.by.length} join keys but stage 1 has ${keyCount}; every stage needs the same number`);
-    }
+  sameKeyCount(ast.stages, ast.by);
+  if (ast.stages.some((s) => s.missing)) {
+    if (ast.maxspanMs === null) fail(ast.stages.find((s) => s.missing)!, 'Missing events (![...]) need a maxspan');
+    if (ast.stages.every((s) => s.missing)) fail(ast, 'A sequence needs at least one stage that is not a missing event');
+    if (ast.stages.some((s) => s.missing && s.runs > 1)) fail(ast.stages.find((s) => s.missing && s.runs > 1)!, 'runs is not allowed on a missing event');
   }
   const until = ast.until ? stage(ast.until, ast.by) : null;
-  return { kind: 'sequence', ast, stages, until, maxspanMs: ast.maxspanMs, fields: [...fields] };
+  return { kind: 'sequence', ast, stages, until, maxspanMs: ast.maxspanMs, pipes, fields: [...fields] };
 }
 
 function collectFields(expr: Expr, out: Set<string>): void {

@@ -13,12 +13,25 @@
  *   without wildcards.
  * - A number compares with a number, or with a string holding a number (what a numeric mapping
  *   would have indexed); a string literal compares with the text of the value.
+ * - Functions and arithmetic (which Elasticsearch runs as scripts) give null for a null
+ *   argument; a predicate over a null value is false, and `not` still complements it (the script
+ *   query sits in a `must_not`). A function applied to a multi-valued field is applied to each
+ *   value (each combination, for several such arguments) and the predicate holds if any result
+ *   satisfies it.
  */
 import { EqlVerificationError } from '../errors.js';
-import type { Compare, CompareOp, EventQuery, Expr, FieldRef, In, Literal, Match } from './ast.js';
+import type { Call, Compare, CompareOp, EventQuery, Expr, In, Literal, Match } from './ast.js';
 import { compileGetter, type Getter, type Primitive } from './fields.js';
+import { FUNCTIONS, type Value } from './functions.js';
 import { LineIndex } from './locations.js';
+import { compileRegex, RegexSyntaxError } from './regex.js';
 import { compileWildcard, type StringTest } from './wildcard.js';
+
+/** Values of an expression for one event; empty means null (a missing field, a null result). */
+export type ValueFn = (doc: unknown) => Primitive[];
+
+/** Bound on the argument combinations a function of multi-valued fields is applied to. */
+const MAX_COMBINATIONS = 256;
 
 export type Predicate = (doc: unknown) => boolean;
 
@@ -94,18 +107,106 @@ export class ConditionCompiler {
         const get = this.getter(expr.path);
         return (doc) => get(doc).some((v) => v === true || v === 'true');
       }
-      case 'call':
-        return this.fail(expr, `Function ${expr.name}${expr.caseInsensitive ? '~' : ''}() is not supported yet`);
+      case 'call': {
+        const values = this.value(expr);
+        return (doc) => values(doc).some((v) => v === true);
+      }
       default:
-        return this.fail(expr, 'Arithmetic is not supported yet');
+        return this.fail(expr, 'Condition expected, found an arithmetic expression');
     }
   }
 
-  private fieldOf(expr: Expr, what: string): FieldRef {
-    if (expr.kind === 'field') return expr;
-    if (expr.kind === 'call') this.fail(expr, `Function ${expr.name}() is not supported yet`);
-    if (expr.kind === 'arith' || expr.kind === 'neg') this.fail(expr, 'Arithmetic is not supported yet');
-    return this.fail(expr, `${what}: expected a field on one side`);
+  /** Compiles an expression to the values it takes on an event. */
+  value(expr: Expr): ValueFn {
+    switch (expr.kind) {
+      case 'literal': {
+        const v = expr.value;
+        const out: Primitive[] = v === null ? [] : [v];
+        return () => out;
+      }
+      case 'field':
+        return this.getter(expr.path);
+      case 'call':
+        return this.call(expr);
+      case 'arith': {
+        const op = ({ '+': 'add', '-': 'subtract', '*': 'multiply', '/': 'divide', '%': 'modulo' } as const)[expr.op];
+        return this.apply(this.arithmetic(op, [expr.left, expr.right]), [this.value(expr.left), this.value(expr.right)], false);
+      }
+      case 'neg': {
+        const inner = this.value(expr.operand);
+        return (doc) => inner(doc).filter((v): v is number => typeof v === 'number').map((v) => -v);
+      }
+      default: {
+        const cond = this.condition(expr);
+        return (doc) => [cond(doc)];
+      }
+    }
+  }
+
+  private call(expr: Call): ValueFn {
+    const spec = FUNCTIONS.get(expr.name.toLowerCase());
+    if (!spec) return this.fail(expr, `Unknown function ${expr.name}()`);
+    if (expr.caseInsensitive && !spec.caseAware) this.fail(expr, `Function ${expr.name}() has no case-insensitive (~) form`);
+    if (expr.args.length < spec.minArgs || expr.args.length > spec.maxArgs) {
+      const expected = spec.maxArgs === Number.POSITIVE_INFINITY ? `at least ${spec.minArgs}` : spec.minArgs === spec.maxArgs ? `${spec.minArgs}` : `${spec.minArgs} to ${spec.maxArgs}`;
+      this.fail(expr, `Function ${expr.name}() takes ${expected} argument(s), found ${expr.args.length}`);
+    }
+    const fn = spec.name === 'divide' ? this.arithmetic('divide', expr.args) : spec.fn;
+    return this.apply(fn, expr.args.map((a) => this.value(a)), expr.caseInsensitive);
+  }
+
+  /** Division truncates unless an operand is written as a double (`10.0 / 4` is 2.5). */
+  private arithmetic(op: 'add' | 'subtract' | 'multiply' | 'divide' | 'modulo', operands: readonly Expr[]): (args: readonly Value[], ci: boolean) => Value {
+    const fn = FUNCTIONS.get(op)!.fn;
+    if (op !== 'divide' || !operands.some((e) => e.kind === 'literal' && e.float)) return fn;
+    return ([a, b]) => (typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : null);
+  }
+
+  private apply(fn: (args: readonly Value[], ci: boolean) => Value, args: readonly ValueFn[], ci: boolean): ValueFn {
+    return (doc) => {
+      let combos: Value[][] = [[]];
+      for (const a of args) {
+        const vs: Value[] = a(doc);
+        const options = vs.length === 0 ? [null] : vs;
+        if (options.length === 1) {
+          for (const c of combos) c.push(options[0]);
+        } else {
+          const next: Value[][] = [];
+          for (const c of combos) for (const v of options) if (next.length < MAX_COMBINATIONS) next.push([...c, v]);
+          combos = next;
+        }
+      }
+      const out: Primitive[] = [];
+      for (const c of combos) {
+        const r = fn(c, ci);
+        if (r !== null && !(typeof r === 'number' && !Number.isFinite(r))) out.push(r);
+      }
+      return out;
+    };
+  }
+
+  private hasField(expr: Expr): boolean {
+    switch (expr.kind) {
+      case 'field':
+        return true;
+      case 'literal':
+        return false;
+      case 'call':
+        return expr.args.some((a) => this.hasField(a));
+      case 'arith':
+      case 'compare':
+        return this.hasField(expr.left) || this.hasField(expr.right);
+      case 'neg':
+      case 'not':
+        return this.hasField(expr.operand);
+      case 'and':
+      case 'or':
+        return expr.operands.some((a) => this.hasField(a));
+      case 'match':
+        return this.hasField(expr.value);
+      case 'in':
+        return this.hasField(expr.value);
+    }
   }
 
   private literalOf(expr: Expr, what: string): Literal {
@@ -125,8 +226,9 @@ export class ConditionCompiler {
       [left, right] = [right, left];
       op = FLIP[op];
     }
-    const field = this.fieldOf(left, `Comparison '${expr.op}'`);
-    const lit = this.literalOf(right, `Comparison '${expr.op}'`);
+    if (left.kind !== 'field' || right.kind !== 'literal') return this.generalCompare(expr, left, op, right);
+    const field = left;
+    const lit = right;
     const get = this.getter(field.path);
     const value = lit.value;
     if (value === null) {
@@ -144,10 +246,25 @@ export class ConditionCompiler {
     return (doc) => get(doc).some(test);
   }
 
+  /** Comparisons that involve functions or arithmetic: evaluated on values, null is false. */
+  private generalCompare(expr: Compare, left: Expr, op: CompareOp, right: Expr): Predicate {
+    if (this.hasField(left) && this.hasField(right)) {
+      this.fail(expr, `Comparison '${expr.op}': comparing a field with a field is not supported; compare with a value`);
+    }
+    const a = this.value(left);
+    const b = this.value(right);
+    return (doc) => {
+      const xs = a(doc);
+      const ys = b(doc);
+      if (xs.length === 0 || ys.length === 0) return false;
+      if (op === '!=') return !xs.some((x) => ys.some((y) => equalsTo(y)(x)));
+      for (const x of xs) for (const y of ys) if (compareValues(x, op, y)) return true;
+      return false;
+    };
+  }
+
   private match(expr: Match): Predicate {
-    const field = this.fieldOf(expr.value, `Operator '${expr.op}'`);
-    const get = this.getter(field.path);
-    if (expr.op === 'regex') return this.fail(expr, 'regex is not supported yet');
+    const get = this.value(expr.value);
     const insensitive = expr.caseInsensitive;
     const tests: StringTest[] = expr.patterns.map((p) => {
       const lit = this.literalOf(p, `Operator '${expr.op}'`);
@@ -158,8 +275,19 @@ export class ConditionCompiler {
         }
         this.fail(lit, `Operator '${expr.op}' takes string patterns`);
       }
+      if (expr.op === 'regex') {
+        try {
+          return compileRegex(lit.value, insensitive);
+        } catch (err) {
+          if (err instanceof RegexSyntaxError) this.fail(lit, err.message);
+          throw err;
+        }
+      }
       return compileWildcard(insensitive ? lit.value.toLowerCase() : lit.value);
     });
+    if (expr.op === 'regex') {
+      return (doc) => get(doc).some((v) => tests.some((t) => t(String(v))));
+    }
     return (doc) => {
       const values = get(doc);
       for (const v of values) {
@@ -171,8 +299,7 @@ export class ConditionCompiler {
   }
 
   private inList(expr: In): Predicate {
-    const field = this.fieldOf(expr.value, 'Operator in');
-    const get = this.getter(field.path);
+    const get = this.value(expr.value);
     const insensitive = expr.caseInsensitive;
     const strings = new Set<string>();
     const numbers = new Set<number>();
@@ -234,6 +361,12 @@ function orderTest(op: CompareOp, lit: string | number): (v: Primitive) => boole
     if (typeof v !== 'string') return false;
     return cmp(v < lit ? -1 : v > lit ? 1 : 0);
   };
+}
+
+function compareValues(x: Primitive, op: CompareOp, y: Primitive): boolean {
+  if (op === '==') return equalsTo(y)(x);
+  if (typeof y === 'boolean' || typeof x === 'boolean') return false;
+  return orderTest(op, y)(x);
 }
 
 function constantCompare(a: Literal['value'], op: CompareOp, b: Literal['value']): boolean {

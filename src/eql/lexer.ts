@@ -125,7 +125,7 @@ export class Lexer {
     const text = s.slice(start, this.pos);
     const value = isFloat ? Number.parseFloat(text) : Number(text);
     if (!Number.isFinite(value)) this.raise(start, `Number out of range: ${text}`);
-    return this.token(types.number, value, start, spaceBefore);
+    return { ...this.token(types.number, value, start, spaceBefore), float: isFloat };
   }
 
   private readString(start: number, spaceBefore: boolean): Token {

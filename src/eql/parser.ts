@@ -326,7 +326,7 @@ class Parser {
       const start = this.advance().start;
       const operand = this.parseUnary();
       if (operand.kind === 'literal' && typeof operand.value === 'number') {
-        return { kind: 'literal', value: -operand.value, start, end: operand.end };
+        return { kind: 'literal', value: -operand.value, start, end: operand.end, ...(operand.float ? { float: true } : {}) };
       }
       return { kind: 'neg', operand, start, end: this.prevEnd };
     }
@@ -337,6 +337,8 @@ class Parser {
     const t = this.tok;
     switch (t.type) {
       case types.number:
+        this.advance();
+        return t.float ? { ...this.literal(t, t.value), float: true } : this.literal(t, t.value);
       case types.string:
         this.advance();
         return this.literal(t, t.value);

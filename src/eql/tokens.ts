@@ -74,6 +74,8 @@ export interface Token {
   readonly value: string | number | null;
   readonly start: number;
   readonly end: number;
+  /** For numbers: written with a decimal point or an exponent. */
+  readonly float?: boolean;
   /** True when whitespace or a comment precedes this token (`30s` versus `30 s`). */
   readonly spaceBefore: boolean;
 }

@@ -93,4 +93,38 @@ describe('sequence matching (Elasticsearch semantics)', () => {
     e.flush();
     assert.ok(e.openPartials < 5_000, `open partials ${e.openPartials}`);
   });
+
+  test('missing event in the middle: rejected only when it lies strictly between its neighbours', () => {
+    const q = 'sequence by h with maxspan=1m [a where true] ![m where true] [b where true]';
+    assert.deepEqual(run(q, [ev(1000, cat('a', { h: 1 }), 'a'), ev(2000, cat('b', { h: 1 }), 'b')]), [['a', 'b']]);
+    assert.deepEqual(run(q, [ev(1000, cat('a', { h: 1 })), ev(1500, cat('m', { h: 1 })), ev(2000, cat('b', { h: 1 }))]), []);
+    assert.deepEqual(run(q, [ev(500, cat('m', { h: 1 })), ev(1000, cat('a', { h: 1 }), 'a'), ev(2000, cat('b', { h: 1 }), 'b')]), [['a', 'b']]);
+    assert.deepEqual(run(q, [ev(1000, cat('a', { h: 1 }), 'a'), ev(1500, cat('m', { h: 2 })), ev(2000, cat('b', { h: 1 }), 'b')]), [['a', 'b']], 'other key');
+  });
+
+  test('leading missing event: rejected when the nearest one before lies within maxspan', () => {
+    const q = 'sequence by h with maxspan=10s [a where true] ![m where true] [b where true]'.replace('[a where true] ![m where true]', '![m where true] [a where true]');
+    assert.deepEqual(run(q, [ev(1000, cat('m', { h: 1 })), ev(2000, cat('a', { h: 1 })), ev(3000, cat('b', { h: 1 }))]), []);
+    assert.deepEqual(run(q, [ev(0, cat('m', { h: 1 })), ev(20_000, cat('a', { h: 1 }), 'a'), ev(21_000, cat('b', { h: 1 }), 'b')]), [['a', 'b']]);
+  });
+
+  test('trailing missing event: held until maxspan has passed, rejected if one arrives in time', () => {
+    const q = 'sequence by h with maxspan=10s [a where true] [b where true] ![m where true]';
+    assert.deepEqual(run(q, [ev(0, cat('a', { h: 1 })), ev(1000, cat('b', { h: 1 })), ev(5000, cat('m', { h: 1 }))]), []);
+    assert.deepEqual(run(q, [ev(0, cat('a', { h: 1 }), 'a'), ev(1000, cat('b', { h: 1 }), 'b'), ev(15_000, cat('m', { h: 1 }))]), [['a', 'b']]);
+    assert.deepEqual(run(q, [ev(0, cat('a', { h: 1 }), 'a'), ev(1000, cat('b', { h: 1 }), 'b')]), [['a', 'b']], 'released at the end of the stream');
+  });
+
+  test('sample: one event per filter per key, in filter order, no time order', () => {
+    const q = 'sample by h [a where true] [b where true]';
+    const events = [ev(1000, cat('b', { h: 1 }), 'b1'), ev(2000, cat('a', { h: 2 }), 'a2'), ev(3000, cat('a', { h: 1 }), 'a1'), ev(4000, cat('a', { h: 1 }), 'a1x'), ev(5000, cat('b', { h: 2 }), 'b2')];
+    assert.deepEqual(run(q, events), [['a1', 'b1'], ['a2', 'b2']]);
+  });
+
+  test('pipes: head keeps the first results, tail the last ones', () => {
+    const events = [1, 2, 3, 4, 5].map((i) => ev(i * 1000, cat('x', { i }), String(i)));
+    assert.deepEqual(run('x where true | head 2', events), [['1'], ['2']]);
+    assert.deepEqual(run('x where true | tail 2', events), [['4'], ['5']]);
+    assert.deepEqual(run('x where true | tail 3 | head 1', events), [['3']]);
+  });
 });
