@@ -8,7 +8,7 @@ import { parseDuration, parseLookback } from '../config/duration.js';
 import { compileEql } from '../eql/compile.js';
 import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
 import type { Rule, SkippedRule } from './model.js';
-import { ruleFileSchema } from './schema.js';
+import { ruleFileSchema, type RuleFile } from './schema.js';
 import { locateKey } from './toml-positions.js';
 
 export type LoadOutcome = { readonly rule: Rule } | { readonly skipped: SkippedRule };
@@ -32,8 +32,17 @@ export function loadElasticToml(file: string, text: string): LoadOutcome {
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
     throw new RuleLoadError(file, `${path || 'document'}: ${issue.message}${more}`, { line: pos?.line, column: pos?.column });
   }
-  const r = parsed.data.rule;
-  const at = (key: string) => locateKey(text, ['rule', key]) ?? {};
+  return buildRule(file, parsed.data.rule, (key) => locateKey(text, ['rule', key]) ?? {}, (err) => queryPosition(text, parsed.data.rule.query ?? '', err));
+}
+
+type RuleFields = RuleFile['rule'];
+type Locate = (key: string) => { line?: number; column?: number };
+
+/**
+ * From validated rule fields (from TOML or a Kibana export) to the rule the engine runs.
+ * `at` places an error on a key; `inQuery` places an EQL error inside the query.
+ */
+export function buildRule(file: string, r: RuleFields, at: Locate, inQuery: (err: EqlSyntaxError | EqlVerificationError) => { line?: number; column?: number }): LoadOutcome {
   if (r.type !== 'eql') {
     return { skipped: { file, ruleId: r.rule_id, name: r.name, reason: `rule type '${r.type}' is not run by Lookout yet` } };
   }
@@ -56,7 +65,7 @@ export function loadElasticToml(file: string, text: string): LoadOutcome {
     compiled = compileEql(r.query, { categoryField: eventCategoryField });
   } catch (err) {
     if (err instanceof EqlSyntaxError || err instanceof EqlVerificationError) {
-      const pos = queryPosition(text, r.query, err);
+      const pos = inQuery(err);
       const message = err instanceof EqlSyntaxError ? `EQL syntax error: ${err.bareMessage}` : `EQL: ${err.message.replace(/ \(\d+:\d+\)$/, '')}`;
       throw new RuleLoadError(file, `rule.query: ${message}`, { ...pos, cause: err });
     }

@@ -7,6 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { errorMessage, RuleLoadError } from '../errors.js';
 import { loadElasticToml } from './elastic-toml.js';
+import { loadKibanaNdjson, type LineOutcome } from './kibana-ndjson.js';
 import type { Rule, SkippedRule } from './model.js';
 
 export interface RuleSet {
@@ -15,7 +16,13 @@ export interface RuleSet {
   readonly errors: readonly RuleLoadError[];
 }
 
-const LOADERS: Readonly<Record<string, typeof loadElasticToml>> = { '.toml': loadElasticToml };
+type Loader = (file: string, text: string) => LineOutcome[];
+
+/** Rule file kinds by extension: Elastic's detection-rules TOML, Kibana's NDJSON export. */
+const LOADERS: Readonly<Record<string, Loader>> = {
+  '.toml': (file, text) => [loadElasticToml(file, text)],
+  '.ndjson': loadKibanaNdjson,
+};
 
 async function listRuleFiles(path: string, errors: RuleLoadError[]): Promise<string[]> {
   let info;
@@ -45,11 +52,21 @@ export async function loadRules(paths: readonly string[]): Promise<RuleSet> {
     for (const file of await listRuleFiles(root, errors)) {
       const loader = LOADERS[extname(file)];
       if (!loader) {
-        errors.push(new RuleLoadError(file, `unknown rule file type '${extname(file)}'; expected .toml`));
+        errors.push(new RuleLoadError(file, `unknown rule file type '${extname(file)}'; expected .toml or .ndjson`));
         continue;
       }
+      let outcomes: LineOutcome[];
       try {
-        const outcome = loader(file, await readFile(file, 'utf8'));
+        outcomes = loader(file, await readFile(file, 'utf8'));
+      } catch (err) {
+        errors.push(err instanceof RuleLoadError ? err : new RuleLoadError(file, errorMessage(err), { cause: err }));
+        continue;
+      }
+      for (const outcome of outcomes) {
+        if ('error' in outcome) {
+          errors.push(outcome.error);
+          continue;
+        }
         if ('skipped' in outcome) {
           skipped.push(outcome.skipped);
           continue;
@@ -63,8 +80,6 @@ export async function loadRules(paths: readonly string[]): Promise<RuleSet> {
         seen.set(rule.ruleId, file);
         if (!rule.enabled) skipped.push({ file, ruleId: rule.ruleId, name: rule.name, reason: 'disabled (enabled = false)' });
         else rules.push(rule);
-      } catch (err) {
-        errors.push(err instanceof RuleLoadError ? err : new RuleLoadError(file, errorMessage(err), { cause: err }));
       }
     }
   }

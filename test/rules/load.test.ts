@@ -100,4 +100,24 @@ describe('rule loading', () => {
     const set = await loadRules(['/nonexistent/rules']);
     assert.match(set.errors[0].message, /^\/nonexistent\/rules: cannot read/);
   });
+
+  test("Kibana's NDJSON export: each line a rule, errors by line, summary lines passed over", async () => {
+    const { parse } = await import('smol-toml');
+    const rule = (parse(shipped) as { rule: Record<string, unknown> }).rule;
+    const lines = [
+      JSON.stringify({ ...rule, id: 'a8f1', created_at: '2026-01-01T00:00:00Z', enabled: true }),
+      JSON.stringify({ ...rule, rule_id: 'second', query: 'process where process.name = "x"' }),
+      '{not json',
+      JSON.stringify({ ...rule, rule_id: 'third', type: 'threshold' }),
+      JSON.stringify({ exported_count: 3, exported_rules_count: 3, missing_rules: [] }),
+    ];
+    const set = await loadRules([await dirWith({ 'export.ndjson': lines.join('\n') })]);
+    assert.equal(set.rules.length, 1);
+    assert.equal(set.rules[0].ruleId, '1cd01db9-be24-4bef-8e7c-e923f0ff78ab');
+    assert.equal(set.rules[0].severityMapping.length, 4);
+    const messages = set.errors.map((e) => e.message);
+    assert.match(messages[0], /export\.ndjson:2:\d+: rule\.query: EQL syntax error: Unexpected '='/);
+    assert.match(messages[1], /export\.ndjson:3:1: not JSON/);
+    assert.equal(set.skipped[0].ruleId, 'third');
+  });
 });

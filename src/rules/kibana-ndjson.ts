@@ -1,0 +1,51 @@
+/**
+ * Loads Kibana's rule export (NDJSON, one rule per line, as the Security app's "Export rules"
+ * writes it). Each line is validated on its own, so one bad line costs one rule; errors name
+ * the file and the line. The export's summary line and exception-list lines are not rules and
+ * are passed over.
+ */
+import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
+import { buildRule, type LoadOutcome } from './elastic-toml.js';
+import { ruleFileSchema } from './schema.js';
+
+export type LineOutcome = LoadOutcome | { readonly error: RuleLoadError };
+
+const ruleSchema = ruleFileSchema.shape.rule;
+
+export function loadKibanaNdjson(file: string, text: string): LineOutcome[] {
+  const out: LineOutcome[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (err) {
+      out.push({ error: new RuleLoadError(file, `not JSON: ${(err as Error).message}`, { line, column: 1 }) });
+      return;
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) {
+      out.push({ error: new RuleLoadError(file, 'expected a rule object', { line, column: 1 }) });
+      return;
+    }
+    const obj = value as Record<string, unknown>;
+    if ('exported_count' in obj || 'exported_rules_count' in obj || ('list_id' in obj && !('rule_id' in obj))) return;
+    const parsed = ruleSchema.safeParse(obj);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
+      out.push({ error: new RuleLoadError(file, `${issue.path.map(String).join('.') || 'rule'}: ${issue.message}${more}`, { line, column: 1 }) });
+      return;
+    }
+    try {
+      out.push(buildRule(file, parsed.data, () => ({ line, column: 1 }), (err: EqlSyntaxError | EqlVerificationError) => {
+        const m = /\((\d+):(\d+)\)$/.exec(err.message);
+        return { line, column: m && Number(m[1]) === 1 ? Number(m[2]) : 1 };
+      }));
+    } catch (err) {
+      if (err instanceof RuleLoadError) out.push({ error: err });
+      else throw err;
+    }
+  });
+  return out;
+}
