@@ -11,6 +11,11 @@
  * Case-insensitive pushdowns are exact only for ASCII patterns (Lucene and JavaScript fold
  * other letters differently). Known gap, shared with Elastic: a keyword value longer than the
  * mapping's `ignore_above` is not indexed, so a term query cannot find it.
+ *
+ * Size is bounded: Elasticsearch refuses a query with more than 1,024 clauses (7.x), and some
+ * prebuilt rules carry exclusion lists longer than that. Case-sensitive lists become one `terms`
+ * query; a disjunction over CLAUSE_BUDGET clauses is left to the evaluator, and a conjunction
+ * keeps its smallest parts within the budget and leaves the rest to the evaluator.
  */
 import type { CompiledEql, CompiledStage } from '../eql/compile.js';
 import type { Expr, Literal } from '../eql/ast.js';
@@ -25,6 +30,25 @@ interface Translation {
 }
 
 const NONE: Translation = { query: null, exact: false };
+const CLAUSE_BUDGET = 512;
+
+/** Number of leaf queries (a `terms` query counts once). */
+export function clauses(q: EsQuery | null): number {
+  if (q === null) return 0;
+  const bool = q.bool as Record<string, EsQuery[]> | undefined;
+  if (!bool) return 1;
+  let n = 0;
+  for (const key of ['filter', 'should', 'must', 'must_not']) for (const c of bool[key] ?? []) n += clauses(c);
+  return n;
+}
+
+function anyOf(parts: readonly Translation[]): Translation {
+  if (parts.some((p) => p.query === null)) return NONE;
+  if (parts.length === 1) return parts[0];
+  const query = { bool: { should: parts.map((p) => p.query), minimum_should_match: 1 } };
+  if (clauses(query) > CLAUSE_BUDGET) return NONE;
+  return { query, exact: parts.every((p) => p.exact) };
+}
 const KEYWORD_TYPES = new Set(['keyword', 'constant_keyword', 'wildcard']);
 const NUMERIC_TYPES = new Set(['long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long']);
 const INTEGER_TYPES = new Set(['long', 'integer', 'short', 'byte', 'unsigned_long']);
@@ -75,16 +99,24 @@ export class Pushdown {
     switch (expr.kind) {
       case 'and': {
         const parts = expr.operands.map((e) => this.condition(e));
-        const queries = parts.map((p) => p.query).filter((q): q is EsQuery => q !== null);
-        const exact = parts.every((p) => p.exact && p.query !== null);
+        let exact = parts.every((p) => p.exact && p.query !== null);
+        // Smallest parts first, within the budget; what does not fit is left to the evaluator.
+        const sized = parts.filter((p) => p.query !== null).map((p) => ({ q: p.query as EsQuery, n: clauses(p.query) })).sort((a, b) => a.n - b.n);
+        const queries: EsQuery[] = [];
+        let used = 0;
+        for (const { q, n } of sized) {
+          if (used + n > CLAUSE_BUDGET) {
+            exact = false;
+            continue;
+          }
+          queries.push(q);
+          used += n;
+        }
         if (queries.length === 0) return NONE;
         return { query: queries.length === 1 ? queries[0] : { bool: { filter: queries } }, exact };
       }
-      case 'or': {
-        const parts = expr.operands.map((e) => this.condition(e));
-        if (parts.some((p) => p.query === null)) return NONE;
-        return { query: { bool: { should: parts.map((p) => p.query), minimum_should_match: 1 } }, exact: parts.every((p) => p.exact) };
-      }
+      case 'or':
+        return anyOf(expr.operands.map((e) => this.condition(e)));
       case 'not': {
         const inner = this.condition(expr.operand);
         if (inner.query === null || !inner.exact) return NONE;
@@ -139,8 +171,7 @@ export class Pushdown {
             parts.push(t);
           }
         }
-        if (parts.length === 1) return parts[0];
-        return { query: { bool: { should: parts.map((p) => p.query), minimum_should_match: 1 } }, exact: parts.every((p) => p.exact) };
+        return anyOf(parts);
       }
       case 'in': {
         if (expr.value.kind !== 'field') return NONE;
@@ -152,10 +183,16 @@ export class Pushdown {
           if (t.query === null) return NONE;
           parts.push(t);
         }
-        const exact = parts.every((p) => p.exact);
-        const positive: Translation = parts.length === 1
-          ? parts[0]
-          : { query: { bool: { should: parts.map((p) => p.query), minimum_should_match: 1 } }, exact };
+        // Case-sensitive lists: one terms query instead of a clause per value.
+        const plain = parts.length > 1 && parts.every((p) => {
+          const term = (p.query as { term?: Record<string, unknown> }).term;
+          const v = term && Object.values(term)[0];
+          return v !== undefined && (typeof v !== 'object' || v === null);
+        });
+        const positive: Translation = plain
+          ? { query: { terms: { [field]: parts.map((p) => Object.values((p.query as { term: Record<string, unknown> }).term)[0]) } }, exact: parts.every((p) => p.exact) }
+          : anyOf(parts);
+        if (positive.query === null) return NONE;
         if (!expr.negated) return positive;
         if (!positive.exact) return NONE;
         return { query: { bool: { must_not: [positive.query] } }, exact: true };
