@@ -73,10 +73,11 @@ export async function runRule(rule: Rule, events: AsyncIterable<readonly EventRe
   };
 
   const evaluator = new QueryEvaluator(rule.compiled, onMatch, { tiebreakerField: rule.tiebreakerField });
+  const passesFilters = rule.filters.matches;
   const feed = (event: EventRecord): void => {
     counts.eventsRead++;
     try {
-      evaluator.push(event);
+      if (passesFilters(event.source)) evaluator.push(event);
     } catch (err) {
       // A predicate that throws on a strange document costs that document, not the run.
       counts.eventsSkipped++;

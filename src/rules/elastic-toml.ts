@@ -7,6 +7,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import { parseDuration, parseLookback } from '../config/duration.js';
 import { compileEql } from '../eql/compile.js';
 import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
+import { compileFilters, FilterError, type CompiledFilters } from './filters.js';
 import type { Rule, SkippedRule } from './model.js';
 import { ruleFileSchema, type RuleFile } from './schema.js';
 import { locateKey } from './toml-positions.js';
@@ -71,6 +72,13 @@ export function buildRule(file: string, r: RuleFields, at: Locate, inQuery: (err
     }
     throw err;
   }
+  let filters: CompiledFilters;
+  try {
+    filters = compileFilters(r.filters);
+  } catch (err) {
+    if (err instanceof FilterError) throw new RuleLoadError(file, `rule.${err.message}`, at('filters'));
+    throw err;
+  }
   const timestampField = r.timestamp_override ?? r.timestamp_field ?? '@timestamp';
   const rule: Rule = {
     file,
@@ -102,6 +110,7 @@ export function buildRule(file: string, r: RuleFields, at: Locate, inQuery: (err
     buildingBlockType: r.building_block_type,
     ruleNameOverride: r.rule_name_override,
     enabled: r.enabled,
+    filters,
   };
   return { rule: Object.freeze(rule) };
 }

@@ -3,6 +3,7 @@
  * (last window, counts) lives in the state store, never here.
  */
 import type { CompiledEql } from '../eql/compile.js';
+import type { CompiledFilters } from './filters.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 
@@ -64,6 +65,8 @@ export interface Rule {
   readonly buildingBlockType?: string;
   readonly ruleNameOverride?: string;
   readonly enabled: boolean;
+  /** Kibana filters every event must pass (in the search and in memory). */
+  readonly filters: CompiledFilters;
 }
 
 export interface SkippedRule {

@@ -52,6 +52,7 @@ export const ruleFileSchema = z.looseObject({
     event_category_override: z.string().min(1).optional(),
     building_block_type: z.string().optional(),
     rule_name_override: z.string().optional(),
+    filters: z.array(z.unknown()).default([]),
     threat: z.array(z.looseObject({
       framework: z.string(),
       tactic: threatRef,

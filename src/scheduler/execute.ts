@@ -41,13 +41,29 @@ export function sourceFields(rule: Rule): string[] {
     ...(rule.tiebreakerField ? [rule.tiebreakerField] : []),
     ...rule.severityMapping.map((m) => m.field), ...rule.riskScoreMapping.map((m) => m.field),
     ...(rule.ruleNameOverride ? [rule.ruleNameOverride] : []),
+    ...filterFields(rule.filters.query),
   ])];
+}
+
+/** Fields the rule's filters read, so the in-memory check sees them. */
+function filterFields(q: unknown): string[] {
+  if (!q || typeof q !== 'object') return [];
+  if (Array.isArray(q)) return q.flatMap(filterFields);
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(q as Record<string, unknown>)) {
+    if (['match_phrase', 'match', 'term', 'terms', 'range'].includes(k) && v && typeof v === 'object') out.push(...Object.keys(v).filter((f) => f !== 'boost'));
+    else if (k === 'exists' && v && typeof v === 'object' && typeof (v as { field?: unknown }).field === 'string') out.push((v as { field: string }).field);
+    else out.push(...filterFields(v));
+  }
+  return out;
 }
 
 /** The pushed-down query and the `_source` fields for a rule over its indices. */
 export async function planRead(client: Client, rule: Rule): Promise<{ query: EsQuery | null; sourceIncludes: string[] }> {
   const types = await fetchFieldTypes(client, rule.indices, rule.compiled.fields);
-  const query = new Pushdown(types).query(rule.compiled, rule.eventCategoryField);
+  const pushed = new Pushdown(types).query(rule.compiled, rule.eventCategoryField);
+  const filters = rule.filters.query;
+  const query = pushed && filters ? { bool: { filter: [pushed, filters] } } : (pushed ?? filters);
   return { query, sourceIncludes: sourceFields(rule) };
 }
 

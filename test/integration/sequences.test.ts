@@ -114,6 +114,17 @@ describe('sequences on the real server', () => {
     assert.deepEqual(got, [['x1', 'x2']]);
   });
 
+  test('Kibana filters apply in the search and in memory', async () => {
+    const filters = '[[rule.filters]]\n[rule.filters.meta]\nnegate = true\n[rule.filters.query.match_phrase]\n"host.name" = "excluded"\n';
+    const rule = await ruleFor('process where process.name == "x"', filters);
+    assert.ok(rule.filters.query);
+    const got = await run(rule, [
+      ev('kept', 1, 'process', { host: { name: 'kept' }, process: { name: 'x' } }),
+      ev('dropped', 2, 'process', { host: { name: 'excluded' }, process: { name: 'x' } }),
+    ]);
+    assert.deepEqual(got, [['kept']]);
+  });
+
   test('timestamp_override = event.ingested orders and windows events, falling back to @timestamp', async () => {
     const rule = await ruleFor('sequence by host.id with maxspan=1m [process where true] [network where true]', 'timestamp_override = "event.ingested"');
     assert.equal(rule.timestampField, 'event.ingested');
