@@ -39,6 +39,7 @@ async function demo(): Promise<number> {
     const second = await main(['run', '--once'], io);
 
     await client.indices.refresh({ index: `${ALERTS},${STATE}` });
+    const inWindow = (await client.count({ index: indices.join(','), query: { range: { '@timestamp': { gte: `now-9m` } } } })).count;
     const alerts = await client.search<Record<string, any>>({ index: ALERTS, size: 100, sort: [{ 'kibana.alert.original_time': 'asc' }] as never });
     const execs = await client.search<Record<string, any>>({ index: STATE, size: 10, query: { term: { doc_type: 'execution' } }, sort: [{ started_at: 'asc' }] as never });
     out.write(`\nexecutions recorded in ${STATE}:\n`);
@@ -46,6 +47,8 @@ async function demo(): Promise<number> {
       const e = h._source!;
       out.write(`  ${e.status.padEnd(9)} events read ${String(e.events_read).padStart(5)}  alerts written ${String(e.alerts_written).padStart(3)}  duplicates skipped ${String(e.duplicates_skipped).padStart(3)}  ${e.duration_ms} ms\n`);
     }
+    const read = execs.hits.hits[0]?._source?.events_read ?? 0;
+    out.write(`pushdown: ${read} of the ${inWindow} events in the 9-minute window were fetched (${Math.round((1 - read / Math.max(1, inWindow)) * 100)}% left on the server)\n`);
     out.write(`\nalerts in ${ALERTS}:\n`);
     out.write(`  ${'time'.padEnd(24)} ${'severity'.padEnd(8)} risk  ${'host'.padEnd(24)} ${'source ip'.padEnd(11)} ${'user'.padEnd(9)} command\n`);
     for (const h of alerts.hits.hits) {
