@@ -69,6 +69,14 @@ describe('EQL parser: valid queries', () => {
     assert.equal(q.kind === 'sequence' && q.maxspanMs, 7_200_000);
   });
 
+  test('missing events, sample and pipes', () => {
+    assert.equal(showQuery(parseEql('sequence by h with maxspan=1m [a where true] ![b where x == 1] [c where true]')), 'sequence by h maxspan=60000ms [a true] ![b (== x 1)] [c true]');
+    assert.equal(showQuery(parseEql('sample by h [a where true] [b where true]')), 'sample by h [a true] [b true]');
+    const q = parseEql('process where true | head 5 | tail 2');
+    assert.deepEqual(q.pipes.map((p) => [p.name, p.args.length]), [['head', 1], ['tail', 1]]);
+    assert.equal(showQuery(parseEql('any where ?"C:\\raw" == a')), 'any where (== "C:\\\\raw" a)');
+  });
+
   test('every node has its span', () => {
     const q = parseEql('process where a == "x" and b : "y"');
     assert.equal(q.kind, 'query');
@@ -100,6 +108,8 @@ const invalid: [string, string][] = [
   ['process where a in (1, 2', "Expected ',' or ')' in the list but found end of query (1:25)"],
   ['process where a == #', "Unexpected character '#' (1:20)"],
   ['sequence [a where true] with runs=0', 'runs must be an integer from 1 to 100, found 0 (1:35)'],
+  ['sample by h ![a where true]', "Expected '[' to start a sample filter but found '!' (1:13)"],
+  ['process where true | ', 'Expected a pipe name but found end of query (1:22)'],
 ];
 
 describe('EQL parser: errors say what was expected and where', () => {
