@@ -30,7 +30,9 @@ const SEVERITY_RANK: Readonly<Record<Severity, number>> = { low: 0, medium: 1, h
 /** Fields the alert copies from events; they are fetched along with the rule's own fields. */
 export const ALERT_SOURCE_FIELDS: readonly string[] = [
   '@timestamp', 'event', 'host', 'source', 'destination', 'user', 'process', 'network', 'agent',
-  'winlog.computer_name', 'winlog.event_id', 'winlog.event_data.TargetUserName', 'winlog.event_data.SubjectUserName',
+  'winlog.computer_name', 'winlog.event_id', 'winlog.channel', 'winlog.event_data.TargetUserName', 'winlog.event_data.SubjectUserName',
+  'winlog.event_data.TargetLogonId', 'winlog.event_data.NewProcessName', 'winlog.event_data.ParentProcessName',
+  'winlog.event_data.CommandLine', 'winlog.event_data.IpAddress',
 ];
 
 export function alertId(rule: Rule, match: RuleMatch): string {
@@ -90,29 +92,42 @@ function mergedObject(events: RuleMatch['events'], key: string, fromLast: boolea
   return undefined;
 }
 
+function basename(v: Primitive | undefined): Primitive | undefined {
+  if (typeof v !== 'string') return v;
+  return v.split(/[\\/]/).pop();
+}
+
 export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): AlertDocument {
   const id = alertId(rule, match);
   const events = match.events;
   const firstEvent = events[0];
   const lastEvent = events[events.length - 1];
   const { severity, riskScore } = severityOf(rule, match);
-  const sourceIp = first(events, 'source.ip');
+  const sourceIp = first(events, 'source.ip') ?? first(events, 'winlog.event_data.IpAddress');
   const userName = first(events, 'user.name', true) ?? first(events, 'winlog.event_data.TargetUserName', true);
   const userDomain = first(events, 'user.domain', true);
   const hostName = first(events, 'host.name') ?? first(events, 'winlog.computer_name');
   const hostId = first(events, 'host.id');
-  const commandLine = first(events, 'process.command_line', true);
-  const processName = first(events, 'process.name', true);
-  const parentName = first(events, 'process.parent.name', true);
+  const commandLine = first(events, 'process.command_line', true) ?? first(events, 'winlog.event_data.CommandLine', true);
+  const processName = first(events, 'process.name', true) ?? basename(first(events, 'winlog.event_data.NewProcessName', true));
+  const parentName = first(events, 'process.parent.name', true) ?? basename(first(events, 'winlog.event_data.ParentProcessName', true));
   const user = userName === undefined ? undefined : userDomain === undefined ? String(userName) : `${userDomain}\\${userName}`;
   const name = rule.ruleNameOverride ? String(first(events, rule.ruleNameOverride) ?? rule.name) : rule.name;
   const what = processName !== undefined
     ? `process ${processName}${parentName !== undefined ? ` (parent ${parentName})` : ''}`
     : `${events.length} event(s)`;
-  const reason = `${rule.compiled.kind === 'sequence' ? 'sequence' : 'event'} with ${what}` +
-    `${sourceIp !== undefined ? ` from ${sourceIp}` : ''}${user !== undefined ? ` by ${user}` : ''}` +
-    `${hostName !== undefined ? ` on ${hostName}` : ''} created ${severity} alert ${name}.`;
-  const groupId = rule.compiled.kind === 'sequence' ? id.slice(0, 40) : undefined;
+  const corr = match.correlation;
+  const reason = corr
+    ? `${corr.type} ${corr.value} within ${Math.round(corr.timespanMs / 60_000)}m` +
+      `${Object.keys(corr.group).length > 0 ? ` for ${Object.entries(corr.group).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}` +
+      ` (${corr.events} events) created ${severity} alert ${name}.`
+    : `${rule.compiled.kind === 'sequence' ? 'sequence' : 'event'} with ${what}` +
+      `${sourceIp !== undefined ? ` from ${sourceIp}` : ''}${user !== undefined ? ` by ${user}` : ''}` +
+      `${hostName !== undefined ? ` on ${hostName}` : ''} created ${severity} alert ${name}.`;
+  const groupId = rule.compiled.kind === 'sequence' || corr ? id.slice(0, 40) : undefined;
+  const category = rule.compiled.kind === 'sigma'
+    ? (rule.compiled.correlation ? 'Sigma Correlation Rule' : 'Sigma Rule')
+    : rule.compiled.kind === 'sequence' ? 'Event Correlation Rule' : 'Event Query Rule';
 
   const doc: Record<string, unknown> = {
     '@timestamp': ctx.now.toISOString(),
@@ -138,7 +153,7 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     'kibana.alert.rule.name': name,
     'kibana.alert.rule.version': rule.version,
     'kibana.alert.rule.type': rule.type,
-    'kibana.alert.rule.category': rule.compiled.kind === 'sequence' ? 'Event Correlation Rule' : 'Event Query Rule',
+    'kibana.alert.rule.category': category,
     'kibana.alert.rule.description': rule.description,
     'kibana.alert.rule.severity': rule.severity,
     'kibana.alert.rule.risk_score': rule.riskScore,
@@ -150,7 +165,7 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     'kibana.alert.rule.threat': rule.threat,
     'kibana.alert.rule.author': rule.author,
     'kibana.alert.rule.query': rule.query,
-    'kibana.alert.rule.language': 'eql',
+    'kibana.alert.rule.language': rule.type,
     'kibana.space_ids': ['default'],
     lookout: {
       summary: {
@@ -162,6 +177,7 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
         parent_process_name: parentName ?? null,
       },
       join_keys: match.joinKeys,
+      ...(corr ? { correlation: corr } : {}),
       events: events.map((e) => ({ index: e.index, id: e.id, timestamp: new Date(e.timestamp).toISOString(), source: e.source })),
       last_event_time: new Date(lastEvent.timestamp).toISOString(),
       ...(ctx.executionId ? { execution_id: ctx.executionId } : {}),

@@ -9,17 +9,21 @@ import type { CompiledEql } from '../eql/compile.js';
 import { compileGetter, type Getter } from '../eql/fields.js';
 import type { EventRecord, RuleMatch } from './events.js';
 import { SampleMatcher } from './sample.js';
+import { SigmaMatcher } from './sigma-matcher.js';
+import type { CompiledSigma } from '../sigma/compiled.js';
 import { SequenceMatcher } from './sequence.js';
 
 export interface EvaluatorOptions {
   /** Field that orders events with equal timestamps (the rule's tiebreaker_field). */
   readonly tiebreakerField?: string;
+  /** Correlations: alerts triggered before this time are not emitted (they belong to an earlier window). */
+  readonly emitFrom?: number;
 }
 
 export class QueryEvaluator {
   private pending: EventRecord[] = [];
   private pendingTs = Number.NEGATIVE_INFINITY;
-  private readonly matcher: SequenceMatcher | SampleMatcher | null;
+  private readonly matcher: SequenceMatcher | SampleMatcher | SigmaMatcher | null;
   private readonly tiebreaker: Getter | null;
   private readonly emit: (m: RuleMatch) => void;
   private readonly finishers: (() => void)[] = [];
@@ -27,11 +31,14 @@ export class QueryEvaluator {
   eventsSeen = 0;
 
   constructor(
-    private readonly query: CompiledEql,
+    private readonly query: CompiledEql | CompiledSigma,
     emit: (m: RuleMatch) => void,
     options: EvaluatorOptions = {},
   ) {
-    this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query) : query.kind === 'sample' ? new SampleMatcher(query) : null;
+    this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query)
+      : query.kind === 'sample' ? new SampleMatcher(query)
+      : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom)
+      : null;
     this.tiebreaker = options.tiebreakerField ? compileGetter(options.tiebreakerField) : null;
     // Pipes wrap the output, last pipe outermost.
     let out = emit;

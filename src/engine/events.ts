@@ -7,11 +7,23 @@ export interface EventRecord {
   readonly source: Readonly<Record<string, unknown>>;
 }
 
+/** What a correlation measured when it fired. */
+export interface CorrelationResult {
+  readonly type: string;
+  /** The count, distinct count or aggregate that met the condition. */
+  readonly value: number;
+  /** Events in the window (the match lists at most 100 of them). */
+  readonly events: number;
+  readonly group: Readonly<Record<string, string | number | boolean | null>>;
+  readonly timespanMs: number;
+}
+
 /** What a rule matched: one event for an event query, the ordered events of a sequence. */
 export interface RuleMatch {
   readonly events: readonly EventRecord[];
-  /** Join key values of a sequence (empty for an event query). */
+  /** Join key values of a sequence or group of a correlation (empty for an event query). */
   readonly joinKeys: readonly (string | number | boolean)[];
+  readonly correlation?: CorrelationResult;
 }
 
 /** Parses an event timestamp: ISO 8601 (any offset) or epoch milliseconds. */

@@ -32,6 +32,10 @@ export interface RunOptions {
   readonly executionId?: string;
   /** Matches checked against the sink per round trip. */
   readonly batchSize?: number;
+  /** Correlations: alerts triggered before this time belong to an earlier execution. */
+  readonly emitFrom?: number;
+  /** Applied to new alerts just before they are written (see alerts/enrich.ts). */
+  readonly enrich?: (alerts: readonly AlertDocument[]) => Promise<AlertDocument[]>;
 }
 
 /**
@@ -52,8 +56,9 @@ export async function runRule(rule: Rule, events: AsyncIterable<readonly EventRe
     const fresh = batch.filter((a) => !existing.has(a.id));
     counts.duplicates += batch.length - fresh.length;
     const room = Math.max(0, rule.maxSignals - counts.alertsWritten);
-    const toWrite = fresh.slice(0, room);
+    let toWrite = fresh.slice(0, room);
     counts.truncated += fresh.length - toWrite.length;
+    if (options.enrich && toWrite.length > 0) toWrite = await options.enrich(toWrite);
     if (toWrite.length > 0) {
       const r = await sink.write(toWrite);
       counts.alertsWritten += r.written;
@@ -72,7 +77,7 @@ export async function runRule(rule: Rule, events: AsyncIterable<readonly EventRe
     buffer.push(alert);
   };
 
-  const evaluator = new QueryEvaluator(rule.compiled, onMatch, { tiebreakerField: rule.tiebreakerField });
+  const evaluator = new QueryEvaluator(rule.compiled, onMatch, { tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom });
   const passesFilters = rule.filters.matches;
   const feed = (event: EventRecord): void => {
     counts.eventsRead++;

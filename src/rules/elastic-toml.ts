@@ -111,6 +111,7 @@ export function buildRule(file: string, r: RuleFields, at: Locate, inQuery: (err
     ruleNameOverride: r.rule_name_override,
     enabled: r.enabled,
     filters,
+    enrichments: [],
   };
   return { rule: Object.freeze(rule) };
 }

@@ -8,6 +8,8 @@ import { extname, join } from 'node:path';
 import { errorMessage, RuleLoadError } from '../errors.js';
 import { loadElasticToml } from './elastic-toml.js';
 import { loadKibanaNdjson, type LineOutcome } from './kibana-ndjson.js';
+import { SigmaLoader } from '../sigma/load.js';
+import { loadPipelines, type PipelineSet } from '../sigma/pipeline.js';
 import type { Rule, SkippedRule } from './model.js';
 
 export interface RuleSet {
@@ -18,11 +20,30 @@ export interface RuleSet {
 
 type Loader = (file: string, text: string) => LineOutcome[];
 
-/** Rule file kinds by extension: Elastic's detection-rules TOML, Kibana's NDJSON export. */
-const LOADERS: Readonly<Record<string, Loader>> = {
-  '.toml': (file, text) => [loadElasticToml(file, text)],
-  '.ndjson': loadKibanaNdjson,
-};
+export interface LoadOptions {
+  /** Sigma field mapping pipelines; default: the files in mappings/sigma. */
+  readonly sigmaPipelines?: PipelineSet | string;
+}
+
+/** Rule file kinds by extension: Elastic's detection-rules TOML, Kibana's NDJSON export, Sigma YAML. */
+function loaders(options: LoadOptions): Readonly<Record<string, Loader>> {
+  let sigma: SigmaLoader | undefined;
+  const sigmaLoad: Loader = (file, text) => {
+    if (!sigma) {
+      const p = options.sigmaPipelines;
+      sigma = new SigmaLoader(typeof p === 'object' ? p : loadPipelines(p));
+    }
+    return sigma.load(file, text);
+  };
+  return {
+    '.toml': (file, text) => [loadElasticToml(file, text)],
+    '.ndjson': loadKibanaNdjson,
+    '.yml': sigmaLoad,
+    '.yaml': sigmaLoad,
+  };
+}
+
+const EXTENSIONS = new Set(['.toml', '.ndjson', '.yml', '.yaml']);
 
 async function listRuleFiles(path: string, errors: RuleLoadError[]): Promise<string[]> {
   let info;
@@ -38,12 +59,13 @@ async function listRuleFiles(path: string, errors: RuleLoadError[]): Promise<str
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     const full = join(path, entry.name);
     if (entry.isDirectory()) out.push(...(await listRuleFiles(full, errors)));
-    else if (LOADERS[extname(entry.name)]) out.push(full);
+    else if (EXTENSIONS.has(extname(entry.name))) out.push(full);
   }
   return out;
 }
 
-export async function loadRules(paths: readonly string[]): Promise<RuleSet> {
+export async function loadRules(paths: readonly string[], options: LoadOptions = {}): Promise<RuleSet> {
+  const LOADERS = loaders(options);
   const errors: RuleLoadError[] = [];
   const rules: Rule[] = [];
   const skipped: SkippedRule[] = [];
@@ -52,7 +74,7 @@ export async function loadRules(paths: readonly string[]): Promise<RuleSet> {
     for (const file of await listRuleFiles(root, errors)) {
       const loader = LOADERS[extname(file)];
       if (!loader) {
-        errors.push(new RuleLoadError(file, `unknown rule file type '${extname(file)}'; expected .toml or .ndjson`));
+        errors.push(new RuleLoadError(file, `unknown rule file type '${extname(file)}'; expected .toml, .ndjson, .yml or .yaml`));
         continue;
       }
       let outcomes: LineOutcome[];

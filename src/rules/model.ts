@@ -3,6 +3,7 @@
  * (last window, counts) lives in the state store, never here.
  */
 import type { CompiledEql } from '../eql/compile.js';
+import type { CompiledSigma } from '../sigma/compiled.js';
 import type { CompiledFilters } from './filters.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -39,9 +40,10 @@ export interface Rule {
   readonly name: string;
   readonly version: number;
   readonly description: string;
-  readonly type: 'eql';
+  readonly type: 'eql' | 'sigma';
+  /** The EQL query, or the Sigma condition. */
   readonly query: string;
-  readonly compiled: CompiledEql;
+  readonly compiled: CompiledEql | CompiledSigma;
   readonly indices: readonly string[];
   /** How far back each execution looks (from `from = "now-9m"`). */
   readonly lookbackMs: number;
@@ -67,6 +69,8 @@ export interface Rule {
   readonly enabled: boolean;
   /** Kibana filters every event must pass (in the search and in memory). */
   readonly filters: CompiledFilters;
+  /** Enrichments applied to alerts (by name, from the enrichment registry). */
+  readonly enrichments: readonly string[];
 }
 
 export interface SkippedRule {

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import { ALERT_SOURCE_FIELDS } from '../alerts/build.js';
+import { enricherFor } from '../alerts/enrich.js';
 import type { AlertSink } from '../alerts/writer.js';
 import { runRule, type RunCounts } from '../engine/run.js';
 import { AlertWriteError, errorMessage } from '../errors.js';
@@ -82,6 +83,7 @@ export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window,
       gap_start: new Date(window.gap.start).toISOString(), gap_end: new Date(window.gap.end).toISOString(),
     });
   }
+  const readBack = rule.compiled.kind === 'sigma' ? rule.compiled.readBackMs : 0;
   try {
     const plan = await planRead(deps.client, rule);
     query = plan.query;
@@ -89,14 +91,17 @@ export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window,
       indices: rule.indices,
       timestampField: rule.timestampField,
       fallbackTimestampField: rule.timestampFallback ? '@timestamp' : undefined,
-      from: window.start,
+      // A correlation looks back twice its timespan and alerts only inside its own window.
+      from: window.start - readBack,
       to: window.end,
       query: plan.query,
       sourceIncludes: plan.sourceIncludes,
       pageSize: deps.pageSize,
       mode: deps.readMode,
     }, read);
-    counts = await runRule(rule, events, deps.sink, { now: new Date(clock()), executionId });
+    counts = await runRule(rule, events, deps.sink, {
+      now: new Date(clock()), executionId, emitFrom: readBack > 0 ? window.start : undefined, enrich: enricherFor(deps.client, rule),
+    });
   } catch (err) {
     error = errorMessage(err);
     if (err instanceof AlertWriteError) notWritten = err.alertIds.length;

@@ -18,18 +18,19 @@
  * keeps its smallest parts within the budget and leaves the rest to the evaluator.
  */
 import type { CompiledEql, CompiledStage } from '../eql/compile.js';
+import type { CompiledSigma } from '../sigma/compiled.js';
 import type { Expr, Literal } from '../eql/ast.js';
 import { hasWildcard } from '../eql/wildcard.js';
 import type { FieldTypes } from './field-caps.js';
 
 export type EsQuery = Record<string, unknown>;
 
-interface Translation {
+export interface Translation {
   readonly query: EsQuery | null; // null: no constraint
   readonly exact: boolean;
 }
 
-const NONE: Translation = { query: null, exact: false };
+export const NONE: Translation = { query: null, exact: false };
 const CLAUSE_BUDGET = 512;
 
 /** Number of leaf queries (a `terms` query counts once). */
@@ -42,7 +43,7 @@ export function clauses(q: EsQuery | null): number {
   return n;
 }
 
-function anyOf(parts: readonly Translation[]): Translation {
+export function anyOf(parts: readonly Translation[]): Translation {
   if (parts.some((p) => p.query === null)) return NONE;
   if (parts.length === 1) return parts[0];
   const query = { bool: { should: parts.map((p) => p.query), minimum_should_match: 1 } };
@@ -75,8 +76,58 @@ export class Pushdown {
     return t !== undefined && [...t].every((x) => allowed.has(x));
   }
 
+  /** Conjunction of translations, within the clause budget (what does not fit is dropped). */
+  allOf(parts: readonly Translation[]): Translation {
+    let exact = parts.every((p) => p.exact && p.query !== null);
+    const sized = parts.filter((p) => p.query !== null).map((p) => ({ q: p.query as EsQuery, n: clauses(p.query) })).sort((a, b) => a.n - b.n);
+    const queries: EsQuery[] = [];
+    let used = 0;
+    for (const { q, n } of sized) {
+      if (used + n > CLAUSE_BUDGET) {
+        exact = false;
+        continue;
+      }
+      queries.push(q);
+      used += n;
+    }
+    if (queries.length === 0) return NONE;
+    return { query: queries.length === 1 ? queries[0] : { bool: { filter: queries } }, exact };
+  }
+
+  /** Negation: only of an exact translation. */
+  not(t: Translation): Translation {
+    if (t.query === null || !t.exact) return NONE;
+    return { query: { bool: { must_not: [t.query] } }, exact: true };
+  }
+
+  /** A `*`/`?` pattern on a keyword field (plain term when it has no wildcard). */
+  wildcard(field: string, pattern: string, caseInsensitive: boolean): Translation {
+    if (!hasWildcard(pattern)) return this.termFor(field, pattern, caseInsensitive);
+    if (!this.allIn(field, KEYWORD_TYPES)) return NONE;
+    const q = { wildcard: { [field]: { value: wildcardValue(pattern), ...(caseInsensitive ? { case_insensitive: true } : {}) } } };
+    return { query: q, exact: !caseInsensitive || isAscii(pattern) };
+  }
+
+  /** A numeric range on a numeric field. */
+  range(field: string, op: 'lt' | 'lte' | 'gt' | 'gte', value: number): Translation {
+    if (!this.allIn(field, NUMERIC_TYPES)) return NONE;
+    return { query: { range: { [field]: { [op]: value } } }, exact: true };
+  }
+
+  /** An IP field inside a CIDR block (a term query on an ip field takes CIDR notation). */
+  cidr(field: string, block: string): Translation {
+    if (!this.allIn(field, new Set(['ip']))) return NONE;
+    return { query: { term: { [field]: block } }, exact: false };
+  }
+
+  /** The field has a value (a superset: exists only sees indexed values). */
+  exists(field: string): Translation {
+    if (!this.typesOf(field)) return NONE;
+    return { query: { exists: { field } }, exact: false };
+  }
+
   /** term-like query on `field` for one literal; null when the types do not allow it. */
-  private termFor(field: string, lit: Literal['value'], caseInsensitive: boolean): Translation {
+  termFor(field: string, lit: Literal['value'], caseInsensitive: boolean): Translation {
     if (typeof lit === 'string') {
       if (this.allIn(field, KEYWORD_TYPES)) {
         // A case-insensitive term for "" matches nothing on 7.17 (found by the property test);
@@ -99,24 +150,8 @@ export class Pushdown {
 
   condition(expr: Expr): Translation {
     switch (expr.kind) {
-      case 'and': {
-        const parts = expr.operands.map((e) => this.condition(e));
-        let exact = parts.every((p) => p.exact && p.query !== null);
-        // Smallest parts first, within the budget; what does not fit is left to the evaluator.
-        const sized = parts.filter((p) => p.query !== null).map((p) => ({ q: p.query as EsQuery, n: clauses(p.query) })).sort((a, b) => a.n - b.n);
-        const queries: EsQuery[] = [];
-        let used = 0;
-        for (const { q, n } of sized) {
-          if (used + n > CLAUSE_BUDGET) {
-            exact = false;
-            continue;
-          }
-          queries.push(q);
-          used += n;
-        }
-        if (queries.length === 0) return NONE;
-        return { query: queries.length === 1 ? queries[0] : { bool: { filter: queries } }, exact };
-      }
+      case 'and':
+        return this.allOf(expr.operands.map((e) => this.condition(e)));
       case 'or':
         return anyOf(expr.operands.map((e) => this.condition(e)));
       case 'not': {
@@ -221,7 +256,8 @@ export class Pushdown {
   }
 
   /** The whole query: any stage (or the until condition) may match. null: read everything. */
-  query(compiled: CompiledEql, categoryField: string): EsQuery | null {
+  query(compiled: CompiledEql | CompiledSigma, categoryField: string): EsQuery | null {
+    if (compiled.kind === 'sigma') return compiled.pushdown(this);
     const stages = compiled.kind === 'event' ? [compiled.stage] : [...new Set(compiled.stages)];
     if (compiled.kind === 'sequence' && compiled.until) stages.push(compiled.until);
     const parts = stages.map((s) => this.stage(s, categoryField));

@@ -1,0 +1,31 @@
+/** A Sigma rule ready to run: one route per applicable pipeline, and an optional correlation. */
+import type { CorrelationSpec } from '../engine/correlation.js';
+import type { Getter } from '../eql/fields.js';
+import type { StringTest } from '../eql/wildcard.js';
+import type { EsQuery, Pushdown } from '../search/pushdown.js';
+import type { CompiledDetection } from './detection.js';
+
+export interface SigmaRoute {
+  readonly pipeline: string;
+  readonly indices: readonly string[];
+  readonly indexTests: readonly StringTest[];
+  /** Detections by name: `main` for a single rule, the rule names for a correlation. */
+  readonly detections: ReadonlyMap<string, CompiledDetection>;
+  /** Group-by getters, in the correlation's group-by order, per detection name. */
+  readonly groupBy: ReadonlyMap<string, readonly Getter[]>;
+  /** Value field getter per detection name (value_count, aggregations). */
+  readonly value: ReadonlyMap<string, Getter | undefined>;
+}
+
+export interface CompiledSigma {
+  readonly kind: 'sigma';
+  readonly routes: readonly SigmaRoute[];
+  readonly correlation: CorrelationSpec | null;
+  /** Detections that alert on their own (a plain rule's `main`, or `generate: true`). */
+  readonly standalone: readonly string[];
+  readonly fields: readonly string[];
+  readonly pipes: readonly [];
+  /** How far before its window an execution must read (twice a correlation's timespan). */
+  readonly readBackMs: number;
+  pushdown(pd: Pushdown): EsQuery | null;
+}
