@@ -122,7 +122,8 @@ export class SigmaLoader {
     for (const det of new Set(detections.values())) {
       if (referenced.has(det)) continue;
       try {
-        out.push(this.build(file, det.located, det.rule, [det], det.aggregation ? this.aggregationSpec(file, det) : null, ['main']));
+        // With an aggregation, single events do not alert: only the aggregation does.
+        out.push(this.build(file, det.located, det.rule, [det], det.aggregation ? this.aggregationSpec(file, det) : null, det.aggregation ? [] : ['main']));
       } catch (err) {
         if (err instanceof RuleLoadError) out.push({ error: err });
         else throw err;

@@ -43,7 +43,7 @@ export const correlationRuleSchema = z.looseObject({
     rules: z.array(z.string().min(1)).min(1),
     'group-by': z.array(z.string().min(1)).default([]),
     timespan: z.string(),
-    condition: z.record(z.enum(['gt', 'gte', 'lt', 'lte', 'eq', 'neq', 'field']), z.union([z.number(), z.string()])).optional(),
+    condition: z.partialRecord(z.enum(['gt', 'gte', 'lt', 'lte', 'eq', 'neq', 'field']), z.union([z.number(), z.string()])).optional(),
     aliases: z.record(z.string(), z.record(z.string(), z.string())).default({}),
     generate: z.boolean().default(false),
   }),
