@@ -83,6 +83,7 @@ function satisfy(expr: Expr, doc: Record<string, unknown>): void {
 
 function eventsFor(rule: Rule, ruleIndex: number): { _id: string; doc: Record<string, unknown> }[] {
   const c = rule.compiled;
+  if (c.kind === 'sigma') return [];
   const stages: readonly CompiledStage[] = c.kind === 'event' ? [c.stage] : c.stages.filter((s) => !s.missing);
   const base = Date.parse('2026-11-01T00:00:00Z') + ruleIndex * 60_000;
   return stages.map((stage, i) => {
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
         const pd = new Pushdown(types);
         const query = pd.query(r.compiled, r.eventCategoryField);
         await client.search({ index: INDEX, size: 0, query: (query ?? { match_all: {} }) as never });
+        if (r.compiled.kind === 'sigma') throw new Error('not an EQL rule');
         const stages = r.compiled.kind === 'event' ? [r.compiled.stage] : r.compiled.stages;
         const full = stages.every((s) => {
           const t = pd.condition(s.query.condition);

@@ -57,7 +57,7 @@ function reportRuleSet(set: RuleSet, logger: Logger): void {
 
 async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<number> {
   const paths = args.length > 0 ? args : [config.rulesDir];
-  const set = await loadRules(paths);
+  const set = await loadRules(paths, { sigmaPipelines: config.sigmaPipelines });
   for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})\n`);
   for (const s of set.skipped) io.stdout.write(`skipped  ${s.file}: ${s.reason}\n`);
   for (const e of set.errors) io.stdout.write(`error    ${e.message}\n`);
@@ -68,13 +68,14 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
 async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' } }, allowPositionals: true });
   if (positionals.length !== 1 || !values.events) throw new UsageError('test-rule needs a rule file and --events <file.ndjson>');
-  const set = await loadRules([positionals[0]]);
+  const set = await loadRules([positionals[0]], { sigmaPipelines: config.sigmaPipelines });
   for (const e of set.errors) io.stderr.write(`error: ${e.message}\n`);
   for (const s of set.skipped) io.stderr.write(`skipped: ${s.file}: ${s.reason}\n`);
   if (set.rules.length !== 1) return 1;
   const rule = set.rules[0];
   const file = await readEventsFile(values.events, rule, sourceFields(rule));
   for (const p of file.problems) io.stderr.write(`skipped event: ${p}\n`);
+  if (rule.enrichments.length > 0) io.stderr.write(`note: enrichments (${rule.enrichments.join(', ')}) look up Elasticsearch and are not applied offline\n`);
   const sink = new MemoryAlertSink();
   const now = values.now ? new Date(parseTime(values.now, '--now')) : new Date();
   const counts = await runRule(rule, file.events, sink, { now });
@@ -86,7 +87,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
 
 async function cmdRun(args: string[], io: CliIO, config: Config, logger: Logger): Promise<number> {
   const { values } = parseArgs({ args, options: { once: { type: 'boolean', default: false } } });
-  const set = await loadRules([config.rulesDir]);
+  const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
   reportRuleSet(set, logger);
   if (set.rules.length === 0) {
     logger.error(`no rule to run in ${config.rulesDir}`);
@@ -138,7 +139,7 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
     stepMs = parseDuration(values.step);
     if (!stepMs) throw new UsageError(`--step: expected a duration like 1h, found "${values.step}"`);
   }
-  const set = await loadRules([config.rulesDir]);
+  const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
   reportRuleSet(set, logger);
   const rules = values.rule ? set.rules.filter((r) => r.ruleId === values.rule) : set.rules;
   if (rules.length === 0) {

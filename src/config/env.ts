@@ -52,6 +52,7 @@ const envSchema = z.object({
   LOOKOUT_PAGE_SIZE: positiveInt(10_000).default(2000),
   LOOKOUT_READ_MODE: z.enum(['auto', 'pit', 'scroll']).default('auto'),
   LOOKOUT_MAX_CATCHUP: duration('1h').default(3_600_000),
+  LOOKOUT_SIGMA_PIPELINES: z.string().min(1).optional(),
 });
 
 export type Config = Readonly<{
@@ -72,6 +73,8 @@ export type Config = Readonly<{
   pageSize: number;
   readMode: 'auto' | 'pit' | 'scroll';
   maxCatchupMs: number;
+  /** Folder of Sigma field mapping pipelines; undefined: the package's mappings/sigma. */
+  sigmaPipelines?: string;
 }>;
 
 /** Reads `.env` (if present) into a copy of `env`; variables already set win. */
@@ -129,5 +132,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     pageSize: e.LOOKOUT_PAGE_SIZE,
     readMode: e.LOOKOUT_READ_MODE,
     maxCatchupMs: e.LOOKOUT_MAX_CATCHUP,
+    sigmaPipelines: e.LOOKOUT_SIGMA_PIPELINES,
   });
 }

@@ -76,4 +76,21 @@ describe('lookout test-rule (offline)', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /LOOKOUT_PAGE_SIZE: expected a whole number from 1 to 10000, found "0"/);
   });
+
+  test('test-rule runs Sigma rules too: the seed correlation over 31 computers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-tr-'));
+    const file = join(dir, 'events.ndjson');
+    const events = Array.from({ length: 31 }, (_, i) => ({
+      _index: 'winlogbeat-2026.11.25', _id: `e${i}`,
+      _source: { '@timestamp': new Date(Date.UTC(2026, 10, 25, 10, 0, i * 10)).toISOString(), winlog: { channel: 'Security', event_id: 4688, computer_name: `WS${i}`, event_data: { NewProcessName: 'C:\\Windows\\System32\\wsmprovhost.exe', TargetUserName: 'alice' } } },
+    }));
+    await writeFile(file, events.map((e) => JSON.stringify(e)).join('\n'));
+    const rule = SHIPPED_RULE_FILE.replace('windows/lateral_movement_incoming_winrm_shell_execution.toml', 'sigma/win_security_winrm_listening_service_reconnaissance.yml');
+    const r = await runCli(['test-rule', rule, '--events', file]);
+    assert.equal(r.code, 0, r.stderr);
+    const alerts = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]._source.lookout.correlation.value, 31);
+    assert.equal(r.stderr.includes('31 event(s), 1 match(es), 1 alert(s)'), true, r.stderr);
+  });
 });
