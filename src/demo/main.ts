@@ -28,9 +28,25 @@ async function demo(): Promise<number> {
     await installEventTemplate(client, 'lookout-demo-events', indices);
     const now = Date.now();
     const data = generateDataset({ seed: 7, start: now - 8 * 60_000, end: now - 60_000, noiseEvents: 5000, attacks: 6, hosts: 40, idPrefix: 'demo' });
-    await indexEvents(client, data.events);
+    // The reconnaissance of the Sigma rule: wsmprovhost.exe started on 34 computers within ten
+    // minutes (Security 4688), and the network logon (4624) it came in through.
+    const recon = Array.from({ length: 34 }, (_, i) => ({
+      index: DEMO_INDICES.winlogbeat, id: `recon-${i}`,
+      source: {
+        '@timestamp': new Date(now - 9 * 60_000 + i * 10_000).toISOString(), event: { code: '4688', kind: 'event' },
+        host: { name: `srv${String(i).padStart(2, '0')}.corp.example` },
+        winlog: { channel: 'Security', event_id: 4688, computer_name: `srv${String(i).padStart(2, '0')}.corp.example`, event_data: {
+          NewProcessName: 'C:\\Windows\\System32\\wsmprovhost.exe', ParentProcessName: 'C:\\Windows\\System32\\svchost.exe', TargetUserName: 'eve', TargetDomainName: 'CORP', TargetLogonId: '0x7a3f1' } },
+      },
+    }));
+    const logon = { index: DEMO_INDICES.winlogbeat, id: 'recon-logon', source: {
+      '@timestamp': new Date(now - 9 * 60_000 - 2000).toISOString(),
+      winlog: { channel: 'Security', event_id: 4624, computer_name: 'srv00.corp.example', event_data: { TargetLogonId: '0x7a3f1', IpAddress: '10.0.5.66', WorkstationName: 'KALI', TargetUserName: 'eve', TargetDomainName: 'CORP', LogonType: 3 } },
+    } };
+    await indexEvents(client, [...data.events, ...recon, logon]);
     out.write(`loaded ${data.events.length} events into ${indices.join(', ')}: noise, benign WinRM administration, ` +
-      `loopback and conhost near-misses, and ${data.attacks.length} planted WinRM remote-shell executions\n\n`);
+      `loopback and conhost near-misses, ${data.attacks.length} planted WinRM remote-shell executions, ` +
+      `and a WinRM listener sweep over 34 servers (Security 4688) with the logon (4624) it used\n\n`);
 
     const io = { stdout: process.stdout, stderr: process.stderr, env };
     out.write('$ lookout run --once\n');
@@ -45,21 +61,31 @@ async function demo(): Promise<number> {
     out.write(`\nexecutions recorded in ${STATE}:\n`);
     for (const h of execs.hits.hits) {
       const e = h._source!;
-      out.write(`  ${e.status.padEnd(9)} events read ${String(e.events_read).padStart(5)}  alerts written ${String(e.alerts_written).padStart(3)}  duplicates skipped ${String(e.duplicates_skipped).padStart(3)}  ${e.duration_ms} ms\n`);
+      out.write(`  ${String(e.rule_name).slice(0, 42).padEnd(43)} ${e.status.padEnd(9)} events read ${String(e.events_read).padStart(5)}  alerts written ${String(e.alerts_written).padStart(3)}  duplicates skipped ${String(e.duplicates_skipped).padStart(3)}  ${e.duration_ms} ms\n`);
     }
-    const read = execs.hits.hits[0]?._source?.events_read ?? 0;
-    out.write(`pushdown: ${read} of the ${inWindow} events in the 9-minute window were fetched (${Math.round((1 - read / Math.max(1, inWindow)) * 100)}% left on the server)\n`);
+    const read = execs.hits.hits.find((h) => h._source?.rule_name === 'Incoming Execution via WinRM Remote Shell')?._source?.events_read ?? 0;
+    out.write(`pushdown: the WinRM remote-shell rule fetched ${read} of the ${inWindow} events in its 9-minute window (${Math.round((1 - read / Math.max(1, inWindow)) * 100)}% left on the server)\n`);
     out.write(`\nalerts in ${ALERTS}:\n`);
     out.write(`  ${'time'.padEnd(24)} ${'severity'.padEnd(8)} risk  ${'host'.padEnd(24)} ${'source ip'.padEnd(11)} ${'user'.padEnd(9)} command\n`);
     for (const h of alerts.hits.hits) {
       const a = h._source!;
       const s = a.lookout.summary;
+      if (a.lookout.correlation) {
+        const c = a.lookout.correlation;
+        const src = a.lookout.enrichment?.windows_logon_source?.logons?.[0];
+        out.write(`  ${a['kibana.alert.original_time'].padEnd(24)} ${a['kibana.alert.severity'].padEnd(8)} ${String(a['kibana.alert.risk_score']).padEnd(5)} ` +
+          `${a['kibana.alert.rule.name']}: ${c.value} computers in ${Math.round(c.timespanMs / 60_000)} min` +
+          `${src ? `, from ${src.source_ip} (${src.workstation}) as ${src.user}` : ''}\n`);
+        continue;
+      }
       out.write(`  ${a['kibana.alert.original_time'].padEnd(24)} ${a['kibana.alert.severity'].padEnd(8)} ${String(a['kibana.alert.risk_score']).padEnd(5)} ${String(s.host).padEnd(24)} ${String(s.source_ip).padEnd(11)} ${String(s.user).padEnd(9)} ${s.command_line}\n`);
     }
     const found = new Set(alerts.hits.hits.map((h) => h._source!.host?.id));
     const missed = data.attacks.filter((a) => !found.has(a.hostId));
-    out.write(`\n${data.attacks.length - missed.length} of ${data.attacks.length} planted attacks alerted; ${alerts.hits.hits.length} alert(s) in all.\n`);
-    return first === 0 && second === 0 && missed.length === 0 ? 0 : 1;
+    const sweep = alerts.hits.hits.filter((h) => h._source!.lookout.correlation).length;
+    out.write(`\n${data.attacks.length - missed.length} of ${data.attacks.length} planted remote-shell executions alerted, ` +
+      `${sweep} of 1 listener sweep; ${alerts.hits.hits.length} alert(s) in all.\n`);
+    return first === 0 && second === 0 && missed.length === 0 && sweep === 1 ? 0 : 1;
   } finally {
     await client.close();
   }
