@@ -9,6 +9,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { readMapping } from '../config/mappings.js';
 import { AlertWriteError, errorMessage, SearchError } from '../errors.js';
 import { statusOf } from '../search/client.js';
+import { ensureIndex } from '../search/indices.js';
 import type { AlertDocument } from './build.js';
 
 export interface AlertSink {
@@ -33,18 +34,7 @@ export function backoff(attempt: number, policy: RetryPolicy): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function installAlertsTemplate(client: Client, index: string): Promise<void> {
-  const template = readMapping('alerts-template.json');
-  try {
-    await client.indices.putIndexTemplate({ name: `lookout-alerts-${index}`, index_patterns: [index], priority: 500, ...template } as never);
-    const exists = await client.indices.exists({ index });
-    if (!exists) {
-      await client.indices.create({ index }).catch((err) => {
-        if ((err as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type !== 'resource_already_exists_exception') throw err;
-      });
-    }
-  } catch (err) {
-    throw new SearchError(`cannot install the alerts index template for ${index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
-  }
+  await ensureIndex(client, `lookout-alerts-${index}`, index, readMapping('alerts-template.json'), 'the alerts index');
 }
 
 export class ElasticAlertSink implements AlertSink {

@@ -8,6 +8,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { readMapping } from '../config/mappings.js';
 import { errorMessage, SearchError } from '../errors.js';
 import { statusOf } from '../search/client.js';
+import { ensureIndex } from '../search/indices.js';
 
 export type ExecutionStatus = 'succeeded' | 'partial' | 'failed';
 
@@ -41,16 +42,7 @@ export class StateStore {
   constructor(private readonly client: Client, readonly index: string) {}
 
   async install(): Promise<void> {
-    try {
-      await this.client.indices.putIndexTemplate({ name: `lookout-state-${this.index}`, index_patterns: [this.index], priority: 500, ...readMapping('state-template.json') } as never);
-      if (!(await this.client.indices.exists({ index: this.index }))) {
-        await this.client.indices.create({ index: this.index }).catch((err) => {
-          if ((err as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type !== 'resource_already_exists_exception') throw err;
-        });
-      }
-    } catch (err) {
-      throw new SearchError(`cannot install the state index ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
-    }
+    await ensureIndex(this.client, `lookout-state-${this.index}`, this.index, readMapping('state-template.json'), 'the state index');
   }
 
   private async getSource(id: string): Promise<Record<string, unknown> | undefined> {

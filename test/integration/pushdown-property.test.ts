@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { rng } from '../../src/demo/generate.js';
 import { compileEql } from '../../src/eql/compile.js';
 import { fetchFieldTypes } from '../../src/search/field-caps.js';
 import { Pushdown } from '../../src/search/pushdown.js';
@@ -14,17 +15,6 @@ import { testEnv, type TestEnv } from '../helpers/es.js';
 
 const WORDS = ['foo', 'Foo', 'FOO', 'bar', 'Bar', 'foobar', 'fo', 'x*y', 'a?c', 'abc', 'Straße', 'STRASSE', 'C:\\Windows\\cmd.exe', 'c:\\windows\\CMD.EXE', ''];
 const NUMS = [0, 1, 4, 5, 10, -3, 5985];
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeEvents(n: number): Record<string, unknown>[] {
   const r = rng(99);

@@ -1,0 +1,17 @@
+/** Installs an index template and creates its index when missing (a concurrent create is fine). */
+import type { Client } from '@elastic/elasticsearch';
+import { errorMessage, SearchError } from '../errors.js';
+import { errorTypeOf, statusOf } from './client.js';
+
+export async function ensureIndex(client: Client, templateName: string, index: string, template: Record<string, unknown>, what: string): Promise<void> {
+  try {
+    await client.indices.putIndexTemplate({ name: templateName, index_patterns: [index], priority: 500, ...template } as never);
+    if (!(await client.indices.exists({ index }))) {
+      await client.indices.create({ index }).catch((err) => {
+        if (errorTypeOf(err) !== 'resource_already_exists_exception') throw err;
+      });
+    }
+  } catch (err) {
+    throw new SearchError(`cannot install ${what} ${index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+  }
+}
