@@ -82,7 +82,8 @@ export function generateDataset(o: GenerateOptions): Dataset {
   let n = 0;
   const id = () => `${prefix}-${(n++).toString(36).padStart(7, '0')}`;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-  const host = (i: number) => ({ id: `host-${i.toString().padStart(4, '0')}`, name: `ws${i.toString().padStart(4, '0')}.corp.example`, os: { type: 'windows', family: 'windows' } });
+  // Host ids carry the prefix, so data sets loaded side by side never join on a host.
+  const host = (i: number) => ({ id: `${prefix}-host-${i.toString().padStart(4, '0')}`, name: `ws${i.toString().padStart(4, '0')}.corp.example`, os: { type: 'windows', family: 'windows' } });
   const at = (ms: number) => new Date(Math.round(ms)).toISOString();
   const span = Math.max(1, o.end - o.start);
 
