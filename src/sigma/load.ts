@@ -85,12 +85,20 @@ export class SigmaLoader {
         const e = doc.errors[0];
         return [{ error: new RuleLoadError(file, `YAML syntax error: ${e.message.split('\n')[0]}`, { line: e.linePos?.[0].line, column: e.linePos?.[0].col, cause: e }) }];
       }
-      const data = doc.toJS();
+      let data: unknown;
+      try {
+        data = doc.toJS();
+      } catch (err) {
+        // e.g. an alias to an anchor that is not set
+        const at = (doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? 0;
+        const { line, col } = lines.linePos(at);
+        return [{ error: new RuleLoadError(file, `YAML error: ${(err as Error).message}`, { line, column: col, cause: err }) }];
+      }
       if (data === null || data === undefined) continue;
       if (typeof data !== 'object' || Array.isArray(data)) {
         return [{ error: new RuleLoadError(file, 'a Sigma rule must be a YAML map', { line: 1, column: 1 }) }];
       }
-      located.push({ doc, data, lines });
+      located.push({ doc, data: data as Record<string, unknown>, lines });
     }
     const detections = new Map<string, Detection>();
     const correlations: Located[] = [];
