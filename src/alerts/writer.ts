@@ -15,8 +15,14 @@ import type { AlertDocument } from './build.js';
 export interface AlertSink {
   /** Ids among `ids` that were already written. */
   existing(ids: readonly string[]): Promise<Set<string>>;
-  /** Writes alerts; returns how many were created and how many already existed. */
-  write(alerts: readonly AlertDocument[]): Promise<{ written: number; duplicates: number }>;
+  /** Writes alerts; returns the ids created and how many already existed. */
+  write(alerts: readonly AlertDocument[]): Promise<WriteResult>;
+}
+
+export interface WriteResult {
+  readonly written: number;
+  readonly duplicates: number;
+  readonly created: readonly string[];
 }
 
 export interface RetryPolicy {
@@ -60,9 +66,10 @@ export class ElasticAlertSink implements AlertSink {
     }
   }
 
-  async write(alerts: readonly AlertDocument[]): Promise<{ written: number; duplicates: number }> {
+  async write(alerts: readonly AlertDocument[]): Promise<WriteResult> {
     let pending = [...alerts];
     let written = 0;
+    const created: string[] = [];
     let duplicates = 0;
     const failed: { id: string; reason: string }[] = [];
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -76,7 +83,10 @@ export class ElasticAlertSink implements AlertSink {
         res.items.forEach((item, i) => {
           const r = item.create;
           const status = r?.status ?? 0;
-          if (status === 201 || status === 200) written++;
+          if (status === 201 || status === 200) {
+            written++;
+            created.push(pending[i].id);
+          }
           else if (status === 409) duplicates++;
           else if (status === 429 || status >= 500) {
             retryable.push(pending[i]);
@@ -101,7 +111,7 @@ export class ElasticAlertSink implements AlertSink {
         failed.map((f) => f.id),
       );
     }
-    return { written, duplicates };
+    return { written, duplicates, created };
   }
 }
 
@@ -114,15 +124,15 @@ export class MemoryAlertSink implements AlertSink {
     return new Set(ids.filter((id) => have.has(id)));
   }
 
-  async write(alerts: readonly AlertDocument[]): Promise<{ written: number; duplicates: number }> {
+  async write(alerts: readonly AlertDocument[]): Promise<WriteResult> {
     const have = new Set(this.alerts.map((a) => a.id));
-    let written = 0;
+    const created: string[] = [];
     for (const a of alerts) {
       if (have.has(a.id)) continue;
       this.alerts.push(a);
       have.add(a.id);
-      written++;
+      created.push(a.id);
     }
-    return { written, duplicates: alerts.length - written };
+    return { written: created.length, duplicates: alerts.length - created.length, created };
   }
 }

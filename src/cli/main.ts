@@ -2,7 +2,12 @@
  * The `lookout` command line: a thin layer over the library. Commands: run, backfill, validate,
  * test-rule. Exit status 0 on success, 1 when something failed, 2 for a usage error.
  */
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { WebhookNotifier } from '../alerts/notify.js';
+import { Metrics } from '../ops/metrics.js';
+import { startOpsServer } from '../ops/server.js';
+import { cronFor } from '../scheduler/daemon.js';
 import { MemoryAlertSink } from '../alerts/writer.js';
 import { loadConfig, withDotEnv, type Config } from '../config/env.js';
 import { runRule } from '../engine/run.js';
@@ -24,6 +29,7 @@ Commands:
                                     execution of every rule, then exit
   backfill --from <time> --to <time> [--rule <rule_id>] [--step <duration>]
                                     run rules over a past range; resumes where it stopped
+  status                            per rule: last execution, status, gap, lease, next run
   validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
   test-rule <rule-file> --events <file.ndjson> [--now <time>]
                                     evaluate a rule on events from a file, offline; prints the
@@ -93,7 +99,8 @@ async function cmdRun(args: string[], io: CliIO, config: Config, logger: Logger)
     logger.error(`no rule to run in ${config.rulesDir}`);
     return 1;
   }
-  const rt = await connect(config, logger);
+  const notifier = new WebhookNotifier(config.webhook ? [config.webhook] : [], logger);
+  const rt = { ...(await connect(config, logger)), notifier };
   if (values.once) {
     let failed = set.errors.length > 0;
     try {
@@ -108,7 +115,15 @@ async function cmdRun(args: string[], io: CliIO, config: Config, logger: Logger)
     }
     return failed ? 1 : 0;
   }
-  const daemon = new Daemon(rt, set.rules, config.maxCatchupMs);
+  const metrics = new Metrics();
+  const owner = config.instanceId ?? `${hostname()}:${process.pid}`;
+  const daemon = new Daemon(rt, set.rules, config.maxCatchupMs, { owner, metrics, leaseTtlMs: config.leaseTtlMs });
+  let ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
+  if (config.metrics.port !== 0) {
+    ops = await startOpsServer(metrics, () => daemon.health(), config.metrics.host, config.metrics.port);
+    logger.info(`metrics and health at ${ops.url}/metrics and ${ops.url}/healthz`);
+  }
+  logger.info(`runner ${owner} starting`);
   daemon.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -122,9 +137,50 @@ async function cmdRun(args: string[], io: CliIO, config: Config, logger: Logger)
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
+  ops?.server.close();
   await rt.close();
   logger.info('stopped');
   return 0;
+}
+
+async function cmdStatus(io: CliIO, config: Config, logger: Logger): Promise<number> {
+  const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
+  const rt = await connect(config, logger);
+  try {
+    await rt.client.indices.refresh({ index: config.stateIndex });
+    const leases = await rt.store.leases();
+    const now = Date.now();
+    const rows: string[][] = [['rule', 'last execution', 'status', 'window', 'alerts', 'gap', 'lease', 'next run']];
+    for (const rule of set.rules) {
+      const [last] = await rt.store.executions(rule.ruleId, 1);
+      const lease = leases.get(rule.ruleId);
+      const started = last ? Date.parse(String(last.started_at)) : undefined;
+      const next = started !== undefined ? nextRun(rule.intervalMs, started) : undefined;
+      const window = last?.window as { start: string; end: string } | undefined;
+      const gap = last?.gap as { ms: number } | undefined;
+      rows.push([
+        rule.name.slice(0, 48),
+        last ? String(last.started_at) : 'never',
+        last ? String(last.status) + (last.error ? `: ${String(last.error).slice(0, 60)}` : '') : '-',
+        window ? `${window.start.slice(11, 19)}-${window.end.slice(11, 19)}` : '-',
+        last ? String(last.alerts_written) : '-',
+        gap ? `${Math.round(gap.ms / 60_000)} min` : 'none',
+        lease ? `${lease.owner}${lease.expires < now ? ' (expired)' : ''}` : 'free',
+        next !== undefined ? new Date(next).toISOString() : 'at daemon start',
+      ]);
+    }
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows) io.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
+    for (const e of set.errors) io.stdout.write(`error: ${e.message}\n`);
+    return set.errors.length > 0 ? 1 : 0;
+  } finally {
+    await rt.close();
+  }
+}
+
+/** The next cron firing after `after` for an interval (the daemon's schedule). */
+function nextRun(intervalMs: number, after: number): number {
+  return cronFor(intervalMs) ? Math.floor(after / intervalMs) * intervalMs + intervalMs : after + intervalMs;
 }
 
 async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Logger): Promise<number> {
@@ -186,6 +242,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
         return await cmdRun(rest, io, config, logger);
       case 'backfill':
         return await cmdBackfill(rest, io, config, logger);
+      case 'status':
+        return await cmdStatus(io, config, logger);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

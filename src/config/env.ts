@@ -53,6 +53,12 @@ const envSchema = z.object({
   LOOKOUT_READ_MODE: z.enum(['auto', 'pit', 'scroll']).default('auto'),
   LOOKOUT_MAX_CATCHUP: duration('1h').default(3_600_000),
   LOOKOUT_SIGMA_PIPELINES: z.string().min(1).optional(),
+  LOOKOUT_WEBHOOK_URL: z.string().url('expected an http(s) URL for webhook notifications').optional(),
+  LOOKOUT_WEBHOOK_FORMAT: z.enum(['generic', 'slack']).default('generic'),
+  LOOKOUT_METRICS_PORT: z.string().regex(/^\d+$/, 'expected a port number (0 turns the endpoints off)').transform(Number).default(9464),
+  LOOKOUT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  LOOKOUT_INSTANCE_ID: z.string().min(1).optional(),
+  LOOKOUT_LEASE_TTL: duration('10m').optional(),
 });
 
 export type Config = Readonly<{
@@ -75,6 +81,12 @@ export type Config = Readonly<{
   maxCatchupMs: number;
   /** Folder of Sigma field mapping pipelines; undefined: the package's mappings/sigma. */
   sigmaPipelines?: string;
+  webhook?: Readonly<{ url: string; format: 'generic' | 'slack' }>;
+  metrics: Readonly<{ host: string; port: number }>;
+  /** Names this runner in leases; default: host name and process id. */
+  instanceId?: string;
+  /** How long a rule's lease lasts without renewal; default: the rule's interval plus a minute. */
+  leaseTtlMs?: number;
 }>;
 
 /** Reads `.env` (if present) into a copy of `env`; variables already set win. */
@@ -133,5 +145,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     readMode: e.LOOKOUT_READ_MODE,
     maxCatchupMs: e.LOOKOUT_MAX_CATCHUP,
     sigmaPipelines: e.LOOKOUT_SIGMA_PIPELINES,
+    webhook: e.LOOKOUT_WEBHOOK_URL ? Object.freeze({ url: e.LOOKOUT_WEBHOOK_URL, format: e.LOOKOUT_WEBHOOK_FORMAT }) : undefined,
+    metrics: Object.freeze({ host: e.LOOKOUT_METRICS_HOST, port: e.LOOKOUT_METRICS_PORT }),
+    instanceId: e.LOOKOUT_INSTANCE_ID,
+    leaseTtlMs: e.LOOKOUT_LEASE_TTL,
   });
 }

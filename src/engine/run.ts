@@ -36,6 +36,8 @@ export interface RunOptions {
   readonly emitFrom?: number;
   /** Applied to new alerts just before they are written (see alerts/enrich.ts). */
   readonly enrich?: (alerts: readonly AlertDocument[]) => Promise<AlertDocument[]>;
+  /** Told about the alerts this execution created (notifications); must not throw. */
+  readonly onCreated?: (alerts: readonly AlertDocument[]) => Promise<void>;
 }
 
 /**
@@ -63,6 +65,10 @@ export async function runRule(rule: Rule, events: AsyncIterable<readonly EventRe
       const r = await sink.write(toWrite);
       counts.alertsWritten += r.written;
       counts.duplicates += r.duplicates;
+      if (options.onCreated && r.created.length > 0) {
+        const created = new Set(r.created);
+        await options.onCreated(toWrite.filter((a) => created.has(a.id)));
+      }
     }
   };
 

@@ -33,7 +33,7 @@ export function loadElasticToml(file: string, text: string): LoadOutcome {
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
     throw new RuleLoadError(file, `${path || 'document'}: ${issue.message}${more}`, { line: pos?.line, column: pos?.column });
   }
-  return buildRule(file, parsed.data.rule, (key) => locateKey(text, ['rule', key]) ?? {}, (err) => queryPosition(text, parsed.data.rule.query ?? '', err));
+  return buildRule(file, parsed.data.rule, (key) => locateKey(text, ['rule', key]) ?? {}, (err) => queryPosition(text, parsed.data.rule.query ?? '', err), parsed.data.lookout?.webhooks ?? []);
 }
 
 type RuleFields = RuleFile['rule'];
@@ -43,7 +43,10 @@ type Locate = (key: string) => { line?: number; column?: number };
  * From validated rule fields (from TOML or a Kibana export) to the rule the engine runs.
  * `at` places an error on a key; `inQuery` places an EQL error inside the query.
  */
-export function buildRule(file: string, r: RuleFields, at: Locate, inQuery: (err: EqlSyntaxError | EqlVerificationError) => { line?: number; column?: number }): LoadOutcome {
+export function buildRule(
+  file: string, r: RuleFields, at: Locate, inQuery: (err: EqlSyntaxError | EqlVerificationError) => { line?: number; column?: number },
+  webhooks: Rule['webhooks'] = [],
+): LoadOutcome {
   if (r.type !== 'eql') {
     return { skipped: { file, ruleId: r.rule_id, name: r.name, reason: `rule type '${r.type}' is not run by Lookout yet` } };
   }
@@ -112,6 +115,7 @@ export function buildRule(file: string, r: RuleFields, at: Locate, inQuery: (err
     enabled: r.enabled,
     filters,
     enrichments: [],
+    webhooks: Object.freeze([...webhooks]),
   };
   return { rule: Object.freeze(rule) };
 }

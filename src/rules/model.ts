@@ -71,6 +71,8 @@ export interface Rule {
   readonly filters: CompiledFilters;
   /** Enrichments applied to alerts (by name, from the enrichment registry). */
   readonly enrichments: readonly string[];
+  /** Webhooks told about this rule's new alerts, besides the global one. */
+  readonly webhooks: readonly { readonly url: string; readonly format: 'generic' | 'slack' }[];
 }
 
 export interface SkippedRule {

@@ -9,7 +9,14 @@ const severity = z.enum(['low', 'medium', 'high', 'critical']);
 
 const threatRef = z.object({ id: z.string().min(1), name: z.string().min(1), reference: z.string() });
 
+/** Lookout's own settings for a rule (a `[lookout]` table in TOML, a `lookout:` map in Sigma). */
+export const webhookSchema = z.strictObject({
+  url: z.string().url('expected an http(s) URL'),
+  format: z.enum(['generic', 'slack']).default('generic'),
+});
+
 export const ruleFileSchema = z.looseObject({
+  lookout: z.strictObject({ webhooks: z.array(webhookSchema).default([]) }).optional(),
   metadata: z.looseObject({
     creation_date: z.string().optional(),
     updated_date: z.string().optional(),

@@ -1,10 +1,18 @@
 /**
  * The long-lived runner: node-cron fires each rule at its interval; a rule never runs twice at
- * once (a tick that finds it running is skipped and logged); `stop()` stops the timers and
- * waits for executions in flight, so SIGTERM ends cleanly.
+ * once (a tick that finds it running is skipped and logged); `stop()` stops the timers, waits
+ * for executions in flight and gives up its leases, so SIGTERM ends cleanly.
+ *
+ * Several runners can share a cluster: before each execution a runner takes (or renews) the
+ * rule's lease in the state index, with optimistic concurrency and an expiry, so each window is
+ * executed by one runner. If the holder dies, its lease expires and another runner takes over,
+ * catching up from the last successful window.
  */
 import cron, { type ScheduledTask } from 'node-cron';
+import type { Metrics } from '../ops/metrics.js';
+import type { Health } from '../ops/server.js';
 import type { Rule } from '../rules/model.js';
+import type { ExecutionRecord } from '../state/store.js';
 import { executeRule, type ExecuteDeps } from './execute.js';
 import { scheduledWindow } from './window.js';
 
@@ -21,17 +29,46 @@ export function cronFor(ms: number): string | undefined {
   return undefined;
 }
 
+export interface DaemonOptions {
+  /** This runner's name in leases. */
+  readonly owner?: string;
+  /** Lease duration; default: the rule's interval plus a minute. */
+  readonly leaseTtlMs?: number;
+  readonly metrics?: Metrics;
+}
+
 export class Daemon {
   private readonly tasks: ScheduledTask[] = [];
   private readonly running = new Map<string, Promise<void>>();
   private readonly lastStart = new Map<string, number>();
+  private readonly latest = new Map<string, { status: string; at: number; error?: string }>();
+  private readonly held = new Set<string>();
+  private readonly startedAt = Date.now();
+  private readonly deps: ExecuteDeps;
+  private readonly owner: string;
   private stopped = false;
 
   constructor(
-    private readonly deps: ExecuteDeps,
+    deps: ExecuteDeps,
     private readonly rules: readonly Rule[],
     private readonly maxCatchupMs: number,
-  ) {}
+    private readonly options: DaemonOptions = {},
+  ) {
+    this.owner = options.owner ?? `runner-${process.pid}`;
+    this.deps = {
+      ...deps,
+      onRecord: (r: ExecutionRecord) => {
+        this.latest.set(r.ruleId, { status: r.status, at: r.finishedAt, error: r.error });
+        options.metrics?.observe(r);
+        deps.onRecord?.(r);
+      },
+    };
+  }
+
+  /** For /healthz. */
+  health(): Health {
+    return { latest: this.latest, rules: this.rules.length, startedAt: this.startedAt };
+  }
 
   /** Runs every rule once now, then on its schedule. */
   start(): void {
@@ -61,12 +98,32 @@ export class Daemon {
   private async runOnce(rule: Rule): Promise<void> {
     try {
       const now = (this.deps.clock ?? Date.now)();
+      const lease = await this.deps.store.acquireLease(rule.ruleId, this.owner, this.options.leaseTtlMs ?? rule.intervalMs + 60_000, now);
+      this.options.metrics?.lease.set({ rule_id: rule.ruleId }, lease.held ? 1 : 0);
+      if (!lease.held) {
+        this.held.delete(rule.ruleId);
+        this.deps.logger.debug(`lease held by ${lease.holder}; this runner skips the window`, { rule_id: rule.ruleId, rule: rule.name, until: lease.expires ? new Date(lease.expires).toISOString() : undefined });
+        return;
+      }
+      this.held.add(rule.ruleId);
+      this.options.metrics?.inFlight.inc();
       const state = await this.deps.store.ruleState(rule.ruleId);
       const window = scheduledWindow(rule, now, state.lastSuccessEnd, this.maxCatchupMs);
-      await executeRule(this.deps, rule, window, 'scheduled');
+      try {
+        await executeRule(this.deps, rule, window, 'scheduled');
+      } finally {
+        this.options.metrics?.inFlight.dec();
+      }
     } catch (err) {
-      this.deps.logger.error(`execution could not start: ${err instanceof Error ? err.message : String(err)}`, { rule_id: rule.ruleId, rule: rule.name });
+      const message = err instanceof Error ? err.message : String(err);
+      this.latest.set(rule.ruleId, { status: 'failed', at: Date.now(), error: message });
+      this.deps.logger.error(`execution could not start: ${message}`, { rule_id: rule.ruleId, rule: rule.name });
     }
+  }
+
+  /** Rules whose lease this runner holds. */
+  get leases(): readonly string[] {
+    return [...this.held];
   }
 
   /** Number of executions in flight. */
@@ -78,5 +135,7 @@ export class Daemon {
     this.stopped = true;
     for (const t of this.tasks) await t.stop();
     await Promise.allSettled([...this.running.values()]);
+    await Promise.allSettled([...this.held].map((id) => this.deps.store.releaseLease(id, this.owner)));
+    this.held.clear();
   }
 }

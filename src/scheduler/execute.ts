@@ -16,6 +16,7 @@ import { fetchFieldTypes } from '../search/field-caps.js';
 import { Pushdown, type EsQuery } from '../search/pushdown.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
+import type { Notifier } from '../alerts/notify.js';
 import type { Window } from './window.js';
 
 export interface ExecuteDeps {
@@ -26,6 +27,10 @@ export interface ExecuteDeps {
   readonly pageSize: number;
   readonly readMode: ReadMode;
   readonly clock?: () => number;
+  /** Told about every execution once recorded (metrics, health). */
+  readonly onRecord?: (record: ExecutionRecord) => void;
+  /** Told about the alerts each execution created (notifications). */
+  readonly notifier?: Notifier;
 }
 
 export interface ExecutionResult {
@@ -101,6 +106,7 @@ export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window,
     }, read);
     counts = await runRule(rule, events, deps.sink, {
       now: new Date(clock()), executionId, emitFrom: readBack > 0 ? window.start : undefined, enrich: enricherFor(deps.client, rule),
+      onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(rule, alerts) : undefined,
     });
   } catch (err) {
     error = errorMessage(err);
@@ -149,5 +155,6 @@ export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window,
   } catch (err) {
     log.error(`cannot record the execution: ${errorMessage(err)}`);
   }
+  deps.onRecord?.(record);
   return { record, counts, read, query };
 }

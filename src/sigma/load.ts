@@ -335,6 +335,7 @@ export class SigmaLoader {
       enabled: look?.enabled ?? true,
       filters: { query: null, matches: () => true },
       enrichments: Object.freeze([...(look?.enrich ?? [])]),
+      webhooks: Object.freeze([...(look?.webhooks ?? [])]),
     };
     return { rule: Object.freeze(out) };
   }

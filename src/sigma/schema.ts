@@ -1,5 +1,6 @@
 /** zod schemas of Sigma rules (detection rules and v2 correlation rules), loosely: unknown keys are kept. */
 import { z } from 'zod';
+import { webhookSchema } from '../rules/schema.js';
 
 const level = z.enum(['informational', 'low', 'medium', 'high', 'critical']);
 
@@ -11,6 +12,7 @@ export const lookoutAttributes = z.strictObject({
   risk_score: z.number().int().min(0).max(100).optional(),
   index: z.array(z.string().min(1)).min(1).optional(),
   enrich: z.array(z.string().min(1)).default([]),
+  webhooks: z.array(webhookSchema).default([]),
   enabled: z.boolean().default(true),
 }).optional();
 

@@ -111,6 +111,55 @@ export class StateStore {
     return res.hits.hits.map((h) => h._source as Record<string, unknown>);
   }
 
+  /**
+   * Takes or renews the lease on a rule for `owner`, with optimistic concurrency: the write
+   * carries the sequence number and primary term it read, so of two runners racing for a free or
+   * expired lease exactly one succeeds. Returns whether `owner` holds the lease now, and who does.
+   */
+  async acquireLease(ruleId: string, owner: string, ttlMs: number, now: number): Promise<{ held: boolean; holder?: string; expires?: number }> {
+    const id = `lease:${ruleId}`;
+    const doc = { doc_type: 'lease', rule_id: ruleId, owner, acquired_at: new Date(now).toISOString(), expires_at: new Date(now + ttlMs).toISOString() };
+    let current;
+    try {
+      current = await this.client.get<{ owner: string; expires_at: string }>({ index: this.index, id });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw new SearchError(`cannot read the lease of ${ruleId}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+    }
+    try {
+      if (!current || !current.found) {
+        await this.client.index({ index: this.index, id, document: doc, op_type: 'create' });
+        return { held: true, holder: owner, expires: now + ttlMs };
+      }
+      const src = current._source!;
+      const expires = Date.parse(src.expires_at);
+      if (src.owner !== owner && expires > now) return { held: false, holder: src.owner, expires };
+      await this.client.index({ index: this.index, id, document: doc, if_seq_no: current._seq_no, if_primary_term: current._primary_term });
+      return { held: true, holder: owner, expires: now + ttlMs };
+    } catch (err) {
+      if (statusOf(err) === 409) {
+        const again = await this.client.get<{ owner: string; expires_at: string }>({ index: this.index, id }).catch(() => undefined);
+        return { held: false, holder: again?._source?.owner, expires: again?._source ? Date.parse(again._source.expires_at) : undefined };
+      }
+      throw new SearchError(`cannot take the lease of ${ruleId}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+    }
+  }
+
+  /** Gives a lease up (on a clean stop), if `owner` still holds it. */
+  async releaseLease(ruleId: string, owner: string): Promise<void> {
+    const id = `lease:${ruleId}`;
+    const current = await this.client.get<{ owner: string }>({ index: this.index, id }).catch(() => undefined);
+    if (!current?.found || current._source?.owner !== owner) return;
+    await this.client.delete({ index: this.index, id, if_seq_no: current._seq_no, if_primary_term: current._primary_term }).catch(() => undefined);
+  }
+
+  /** All leases, for `lookout status`. */
+  async leases(): Promise<Map<string, { owner: string; expires: number }>> {
+    const res = await this.client.search<{ rule_id: string; owner: string; expires_at: string }>({
+      index: this.index, size: 1000, query: { term: { doc_type: 'lease' } },
+    });
+    return new Map(res.hits.hits.map((h) => [h._source!.rule_id, { owner: h._source!.owner, expires: Date.parse(h._source!.expires_at) }]));
+  }
+
   async backfillProgress(key: string): Promise<number | undefined> {
     const src = await this.getSource(`backfill:${key}`);
     const v = src?.completed_until;

@@ -14,6 +14,19 @@ import { indexEvents } from '../../src/demo/load.js';
 import { Daemon } from '../../src/scheduler/daemon.js';
 import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
 import { REPO, SHIPPED_RULE_FILE, shippedRule } from '../helpers/rules.js';
+import { runCli } from '../helpers/cli.js';
+import { createServer } from 'node:net';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 describe('the daemon', () => {
   let env: TestEnv;
@@ -22,11 +35,12 @@ describe('the daemon', () => {
   });
   after(async () => env?.close());
 
-  test('lookout run executes the rule at start, and SIGTERM stops it cleanly', async () => {
+  test('lookout run executes the rule at start, serves /metrics and /healthz, and SIGTERM stops it cleanly', async () => {
     const rulesDir = await mkdtemp(join(tmpdir(), 'lookout-daemon-'));
     await copyFile(SHIPPED_RULE_FILE, join(rulesDir, 'winrm.toml'));
+    const port = await freePort();
     const child = spawn(process.execPath, [join(REPO, 'bin/lookout.js'), 'run'], {
-      env: { ...process.env, ELASTICSEARCH_URL: esUrl(), LOOKOUT_RULES_DIR: rulesDir, LOOKOUT_ALERTS_INDEX: env.alertsIndex, LOOKOUT_STATE_INDEX: env.stateIndex, LOOKOUT_LOG_FORMAT: 'json' },
+      env: { ...process.env, ELASTICSEARCH_URL: esUrl(), LOOKOUT_RULES_DIR: rulesDir, LOOKOUT_ALERTS_INDEX: env.alertsIndex, LOOKOUT_STATE_INDEX: env.stateIndex, LOOKOUT_LOG_FORMAT: 'json', LOOKOUT_METRICS_PORT: String(port), LOOKOUT_INSTANCE_ID: 'daemon-test' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -37,6 +51,18 @@ describe('the daemon', () => {
     assert.match(log, /"message":"scheduled every 300s"/);
     assert.match(log, /"cron":"0 \*\/5 \* \* \* \*"/);
     assert.match(log, /"message":"execution finished"/);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /lookout_executions_total\{rule_id="1cd01db9-be24-4bef-8e7c-e923f0ff78ab",status="succeeded"\} 1/);
+    assert.match(metrics, /lookout_lease_held\{rule_id="1cd01db9-be24-4bef-8e7c-e923f0ff78ab"\} 1/);
+    assert.match(metrics, /lookout_execution_duration_seconds_bucket/);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+    const body = await health.json() as { status: string; latest: Record<string, { status: string }> };
+    assert.equal(body.status, 'ok');
+    assert.equal(body.latest['1cd01db9-be24-4bef-8e7c-e923f0ff78ab'].status, 'succeeded');
+    const status = await runCli(['status'], { ELASTICSEARCH_URL: esUrl(), LOOKOUT_RULES_DIR: rulesDir, LOOKOUT_ALERTS_INDEX: env.alertsIndex, LOOKOUT_STATE_INDEX: env.stateIndex });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /Incoming Execution via WinRM Remote Shell\s+\S+\s+succeeded\s+\S+\s+\d+\s+none\s+daemon-test\s+\d{4}-/);
     child.kill('SIGTERM');
     assert.equal(await exited, 0, log);
     assert.match(log, /SIGTERM received/);
@@ -76,5 +102,31 @@ describe('the daemon', () => {
     assert.ok(lines().some((l) => l.message === 'previous execution still running; this tick is skipped'));
     const mine = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a.lookout.events[0].index.startsWith(env.prefix));
     assert.equal(mine.length, 2);
+  });
+
+  test('two runners share a cluster: each window is executed by one of them; when the holder stops, the other takes over', async () => {
+    const rule = await shippedRule({ ruleId: `lease-${env.prefix}`, intervalMs: 1000, indices: [`${env.prefix}-nothing-*`] });
+    const a = new Daemon({ ...env.deps, logger: captureLogger().logger }, [rule], 3_600_000, { owner: 'runner-a', leaseTtlMs: 2500 });
+    const b = new Daemon({ ...env.deps, logger: captureLogger().logger }, [rule], 3_600_000, { owner: 'runner-b', leaseTtlMs: 2500 });
+    a.start();
+    await new Promise((r) => setTimeout(r, 300));
+    b.start();
+    await new Promise((r) => setTimeout(r, 3200));
+    assert.deepEqual(a.leases, [rule.ruleId]);
+    assert.deepEqual(b.leases, []);
+    // The holder dies without giving the lease up (its timers stop, its lease is left to expire).
+    (a as unknown as { stopped: boolean }).stopped = true;
+    await new Promise((r) => setTimeout(r, 4500));
+    assert.deepEqual(b.leases, [rule.ruleId], 'b took over after the lease expired');
+    await a.stop();
+    await b.stop();
+    await env.client.indices.refresh({ index: env.stateIndex });
+    const execs = await env.deps.store.executions(rule.ruleId, 100);
+    // No two executions cover the same window end: one runner per window.
+    const ends = execs.map((e) => String((e.window as { end: string }).end));
+    assert.equal(new Set(ends).size, ends.length);
+    assert.ok(execs.length >= 5, `executions: ${execs.length}`);
+    const leases = await env.deps.store.leases();
+    assert.equal(leases.has(rule.ruleId), false, 'a clean stop gives the lease up');
   });
 });
