@@ -39,7 +39,15 @@ export interface RuleState {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export class StateStore {
+  /** Records that could not be written (the cluster was down): written with the next record. */
+  private readonly pending: ExecutionRecord[] = [];
+
   constructor(private readonly client: Client, readonly index: string) {}
+
+  /** Execution records waiting for the cluster. */
+  get unrecorded(): number {
+    return this.pending.length;
+  }
 
   async install(): Promise<void> {
     await ensureIndex(this.client, `lookout-state-${this.index}`, this.index, readMapping('state-template.json'), 'the state index');
@@ -61,7 +69,24 @@ export class StateStore {
     return { lastSuccessEnd: typeof end === 'string' ? Date.parse(end) : undefined };
   }
 
+  /**
+   * Records an execution. When the cluster cannot take it (it is down: often the very reason the
+   * execution failed), the record is kept and written before the next one, so a failed
+   * execution is recorded once the cluster is back. At most 1,000 are kept.
+   */
   async record(rec: ExecutionRecord): Promise<void> {
+    const queue = [...this.pending.splice(0), rec];
+    for (let i = 0; i < queue.length; i++) {
+      try {
+        await this.write(queue[i]);
+      } catch (err) {
+        this.pending.push(...queue.slice(i).slice(-1000));
+        throw err;
+      }
+    }
+  }
+
+  private async write(rec: ExecutionRecord): Promise<void> {
     const doc = {
       doc_type: 'execution',
       execution_id: rec.executionId,

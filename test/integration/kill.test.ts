@@ -1,0 +1,133 @@
+/**
+ * Killing things for real. Elasticsearch killed with SIGKILL in the middle of a backfill and
+ * started again on the same data; the runner killed with SIGKILL in the middle of a backfill
+ * and started again. Either way the final alerts equal those of a clean run: none lost, none
+ * doubled; and the execution that failed while the cluster was down is recorded once it is back.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { ElasticAlertSink, installAlertsTemplate } from '../../src/alerts/writer.js';
+import { loadConfig } from '../../src/config/env.js';
+import { generateDataset } from '../../src/demo/generate.js';
+import { indexEvents, installEventTemplate } from '../../src/demo/load.js';
+import { createClient } from '../../src/search/client.js';
+import { backfillRule } from '../../src/scheduler/backfill.js';
+import { StateStore } from '../../src/state/store.js';
+import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
+import { REPO, SHIPPED_RULE_FILE, shippedRule } from '../helpers/rules.js';
+
+const run = promisify(execFile);
+const FROM = Date.UTC(2026, 8, 1);
+const TO = FROM + 6 * 3_600_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('Elasticsearch killed during a backfill', () => {
+  let data: string;
+  let url: string;
+  let port: number;
+  const start = () => run('bash', [join(REPO, 'devserver/elasticsearch.sh'), 'start', '--data', data, '--port', String(port)], { env: { ...process.env, LOOKOUT_ES_JAVA_OPTS: '-Xms256m -Xmx512m' } });
+  before(async () => {
+    data = await mkdtemp(join(tmpdir(), 'lookout-kill-es-'));
+    port = await freePort();
+    url = (await start()).stdout.trim();
+  });
+  after(async () => {
+    await run('bash', [join(REPO, 'devserver/elasticsearch.sh'), 'stop', '--data', data]).catch(() => undefined);
+    await rm(data, { recursive: true, force: true });
+  });
+
+  test('the backfill stops, resumes after a restart, and the alerts equal a clean run', async () => {
+    const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '3s' }).elasticsearch);
+    const indices = { defendNetwork: 'kill-events-n', defendProcess: 'kill-events-p', winlogbeat: 'kill-events-w' };
+    await installEventTemplate(client, 'kill-events', Object.values(indices));
+    await indexEvents(client, generateDataset({ seed: 51, start: FROM, end: TO, noiseEvents: 2000, attacks: 24, hosts: 20, indices }).events);
+    const rule = await shippedRule({ indices: ['kill-events-*'] });
+    const { logger } = captureLogger();
+    const deps = (c: typeof client, alerts: string) => ({ client: c, sink: new ElasticAlertSink(c, alerts, { attempts: 2, baseDelayMs: 10 }), store: new StateStore(c, 'kill-state'), logger, pageSize: 200, readMode: 'auto' as const });
+    for (const index of ['kill-alerts-clean', 'kill-alerts']) await installAlertsTemplate(client, index);
+    await new StateStore(client, 'kill-state').install();
+    // The clean run, for comparison (a range of its own, so its progress is its own).
+    await backfillRule(deps(client, 'kill-alerts-clean'), rule, { from: FROM, to: TO + 1, stepMs: 30 * 60_000 });
+    const expected = (await alertsIn(client, 'kill-alerts-clean')).map((a) => a._id).sort();
+    assert.equal(expected.length, 24);
+
+    const pid = Number((await readFile(join(data, 'es.pid'), 'utf8')).trim());
+    const d = deps(client, 'kill-alerts');
+    const first = await backfillRule(d, rule, {
+      from: FROM, to: TO, stepMs: 30 * 60_000,
+      onProgress: (done) => {
+        if (done === 4) process.kill(pid, 'SIGKILL');
+      },
+    });
+    assert.equal(first.failed, true, 'the window after the kill fails');
+    assert.ok(first.windows >= 4 && first.windows < 12);
+    assert.equal(d.store.unrecorded, 1, 'the failed execution waits to be recorded');
+
+    assert.equal((await start()).stdout.trim(), url, 'the same node, on the same port and data');
+    const second = await backfillRule(d, rule, { from: FROM, to: TO, stepMs: 30 * 60_000 });
+    assert.equal(second.failed, false, second.error);
+    assert.ok(second.resumedFrom !== undefined && second.resumedFrom >= FROM + 4 * 30 * 60_000, 'resumed after the last completed window');
+    assert.deepEqual((await alertsIn(client, 'kill-alerts')).map((a) => a._id).sort(), expected);
+    await client.indices.refresh({ index: 'kill-state' });
+    const failed = await client.search({ index: 'kill-state', query: { bool: { filter: [{ term: { doc_type: 'execution' } }, { term: { status: 'failed' } }] } } });
+    assert.equal((failed.hits.total as { value: number }).value, 1, 'the failed execution was recorded once the cluster was back');
+    await client.close();
+  });
+});
+
+describe('the runner killed during a backfill', () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await testEnv();
+  });
+  after(async () => env?.close());
+
+  test('a second run resumes; the alerts equal a clean run', async () => {
+    const tag = env.prefix;
+    const indices = { defendNetwork: `logs-endpoint.events.network-${tag}`, defendProcess: `logs-endpoint.events.process-${tag}`, winlogbeat: `winlogbeat-${tag}` };
+    await indexEvents(env.client, generateDataset({ seed: 52, start: FROM, end: TO, noiseEvents: 3000, attacks: 36, hosts: 20, idPrefix: tag, indices }).events);
+    const rulesDir = await mkdtemp(join(tmpdir(), 'lookout-kill-rules-'));
+    await copyFile(SHIPPED_RULE_FILE, join(rulesDir, 'winrm.toml'));
+    const envVars = (alerts: string) => ({ ...process.env, ELASTICSEARCH_URL: esUrl(), LOOKOUT_RULES_DIR: rulesDir, LOOKOUT_ALERTS_INDEX: alerts, LOOKOUT_STATE_INDEX: env.stateIndex, LOOKOUT_LOG_FORMAT: 'json' });
+    const args = (to: number) => [join(REPO, 'bin/lookout.js'), 'backfill', '--from', new Date(FROM).toISOString(), '--to', new Date(to).toISOString(), '--step', '5m'];
+    try {
+      const clean = await run(process.execPath, args(TO + 1), { env: envVars(`${tag}-alerts-clean`) });
+      assert.match(clean.stderr, /backfill finished/);
+      const expected = (await alertsIn(env.client, `${tag}-alerts-clean`)).filter((a) => a.lookout.events[0].index.endsWith(tag)).map((a) => a._id).sort();
+      assert.equal(expected.length, 36);
+
+      const child = spawn(process.execPath, args(TO), { env: envVars(env.alertsIndex), stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      child.stderr.on('data', (c) => (log += c));
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      while ((log.match(/"alerts_written":[1-9]/g) ?? []).length < 3 && !log.includes('backfill finished')) await new Promise((r) => setTimeout(r, 5));
+      child.kill('SIGKILL');
+      assert.equal(await exited, 'SIGKILL');
+      assert.doesNotMatch(log, /backfill finished/, 'killed before the end');
+
+      const resumed = await run(process.execPath, args(TO), { env: envVars(env.alertsIndex) });
+      assert.match(resumed.stderr, /backfill finished/);
+      assert.match(resumed.stderr, /"resumedFrom":\d+/);
+      const got = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a.lookout.events[0].index.endsWith(tag)).map((a) => a._id).sort();
+      assert.deepEqual(got, expected);
+    } finally {
+      await env.client.indices.delete({ index: Object.values(indices).join(','), ignore_unavailable: true });
+    }
+  });
+});
