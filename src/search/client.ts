@@ -31,10 +31,13 @@ export function createClient(es: Config['elasticsearch']): Client {
   };
   if (es.apiKey) options.auth = { apiKey: es.apiKey };
   else if (es.username && es.password) options.auth = { username: es.username, password: es.password };
-  if (es.caFile || es.caFingerprint) {
-    options.tls = { rejectUnauthorized: true };
-    if (es.caFile) options.tls.ca = readFileSync(es.caFile);
-    if (es.caFingerprint) options.caFingerprint = es.caFingerprint;
+  // Verification is always on: against the system CAs, a given CA file, or (fingerprint only)
+  // by pinning the CA's SHA-256 fingerprint, which the transport checks on every connection in
+  // place of the chain check a private CA cannot pass.
+  if (es.caFile) options.tls = { rejectUnauthorized: true, ca: readFileSync(es.caFile) };
+  if (es.caFingerprint) {
+    options.caFingerprint = es.caFingerprint;
+    if (!es.caFile) options.tls = { rejectUnauthorized: false };
   }
   return new Client(options);
 }
