@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { WebhookNotifier } from '../alerts/notify.js';
 import { Metrics } from '../ops/metrics.js';
 import { startOpsServer } from '../ops/server.js';
+import { ClusterClock } from '../scheduler/clock.js';
 import { cronFor } from '../scheduler/daemon.js';
 import { MemoryAlertSink } from '../alerts/writer.js';
 import { loadConfig, withDotEnv, type Config } from '../config/env.js';
@@ -104,9 +105,10 @@ async function cmdRun(args: string[], io: CliIO, config: Config, logger: Logger)
   if (values.once) {
     let failed = set.errors.length > 0;
     try {
+      const clock = new ClusterClock(rt.client, logger);
       for (const rule of set.rules) {
         const state = await rt.store.ruleState(rule.ruleId);
-        const window = scheduledWindow(rule, Date.now(), state.lastSuccessEnd, config.maxCatchupMs);
+        const window = scheduledWindow(rule, await clock.now(), state.lastSuccessEnd, config.maxCatchupMs);
         const { record } = await executeRule(rt, rule, window, 'once');
         if (record.status !== 'succeeded') failed = true;
       }

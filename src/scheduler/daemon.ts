@@ -13,6 +13,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { Health } from '../ops/server.js';
 import type { Rule } from '../rules/model.js';
 import type { ExecutionRecord } from '../state/store.js';
+import { ClusterClock } from './clock.js';
 import { executeRule, type ExecuteDeps } from './execute.js';
 import { scheduledWindow } from './window.js';
 
@@ -46,6 +47,7 @@ export class Daemon {
   private readonly startedAt = Date.now();
   private readonly deps: ExecuteDeps;
   private readonly owner: string;
+  private readonly clusterClock: ClusterClock;
   private stopped = false;
 
   constructor(
@@ -55,6 +57,7 @@ export class Daemon {
     private readonly options: DaemonOptions = {},
   ) {
     this.owner = options.owner ?? `runner-${process.pid}`;
+    this.clusterClock = new ClusterClock(deps.client, deps.logger, deps.clock ?? Date.now);
     this.deps = {
       ...deps,
       onRecord: (r: ExecutionRecord) => {
@@ -97,7 +100,7 @@ export class Daemon {
 
   private async runOnce(rule: Rule): Promise<void> {
     try {
-      const now = (this.deps.clock ?? Date.now)();
+      const now = await this.clusterClock.now();
       const lease = await this.deps.store.acquireLease(rule.ruleId, this.owner, this.options.leaseTtlMs ?? rule.intervalMs + 60_000, now);
       this.options.metrics?.lease.set({ rule_id: rule.ruleId }, lease.held ? 1 : 0);
       if (!lease.held) {
