@@ -91,6 +91,71 @@ describe('Elasticsearch killed during a backfill', () => {
   });
 });
 
+describe('Elasticsearch killed during scheduled runs', () => {
+  let data: string;
+  let url: string;
+  let port: number;
+  const start = () => run('bash', [join(REPO, 'devserver/elasticsearch.sh'), 'start', '--data', data, '--port', String(port)], { env: { ...process.env, LOOKOUT_ES_JAVA_OPTS: '-Xms256m -Xmx512m' } });
+  before(async () => {
+    data = await mkdtemp(join(tmpdir(), 'lookout-kill-es2-'));
+    port = await freePort();
+    url = (await start()).stdout.trim();
+  });
+  after(async () => {
+    await run('bash', [join(REPO, 'devserver/elasticsearch.sh'), 'stop', '--data', data]).catch(() => undefined);
+    await rm(data, { recursive: true, force: true });
+  });
+
+  test('the run during the outage fails and is recorded later; the next run catches up; alerts equal a clean run', async () => {
+    const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '3s' }).elasticsearch);
+    const indices = { defendNetwork: 'sched-events-n', defendProcess: 'sched-events-p', winlogbeat: 'sched-events-w' };
+    const T = Date.UTC(2026, 8, 2);
+    await installEventTemplate(client, 'sched-events', Object.values(indices));
+    await indexEvents(client, generateDataset({ seed: 53, start: T - 9 * 60_000, end: T + 20 * 60_000, noiseEvents: 500, attacks: 12, hosts: 12, indices }).events);
+    const rule = await shippedRule({ indices: ['sched-events-*'] });
+    const { logger } = captureLogger();
+    const store = new StateStore(client, 'sched-state');
+    await store.install();
+    for (const index of ['sched-alerts', 'sched-alerts-clean']) await installAlertsTemplate(client, index);
+    const deps = { client, sink: new ElasticAlertSink(client, 'sched-alerts', { attempts: 2, baseDelayMs: 10 }), store, logger, pageSize: 200, readMode: 'auto' as const };
+    const { executeRule } = await import('../../src/scheduler/execute.js');
+    const { scheduledWindow } = await import('../../src/scheduler/window.js');
+    // Clean: every 5 minutes, T .. T+20m.
+    const cleanStore = new StateStore(client, 'sched-state-clean');
+    await cleanStore.install();
+    let last: number | undefined;
+    for (let k = 0; k <= 4; k++) {
+      const now = T + k * 5 * 60_000;
+      await executeRule({ ...deps, store: cleanStore, sink: new ElasticAlertSink(client, 'sched-alerts-clean') }, rule, scheduledWindow(rule, now, last, 3_600_000), 'scheduled');
+      last = now;
+    }
+    const expected = (await alertsIn(client, 'sched-alerts-clean')).map((a) => a._id).sort();
+    assert.equal(expected.length, 12);
+
+    const schedule = async (now: number) => {
+      const state = await store.ruleState(rule.ruleId).catch(() => ({ lastSuccessEnd: undefined }));
+      return executeRule(deps, rule, scheduledWindow(rule, now, state.lastSuccessEnd, 3_600_000), 'scheduled');
+    };
+    assert.equal((await schedule(T)).record.status, 'succeeded');
+    const pid = Number((await readFile(join(data, 'es.pid'), 'utf8')).trim());
+    process.kill(pid, 'SIGKILL');
+    // Down for the runs at T+5m and T+10m.
+    assert.equal((await schedule(T + 5 * 60_000)).record.status, 'failed');
+    assert.equal((await schedule(T + 10 * 60_000)).record.status, 'failed');
+    assert.equal(store.unrecorded, 2);
+    assert.equal((await start()).stdout.trim(), url);
+    const back = await schedule(T + 20 * 60_000);
+    assert.equal(back.record.status, 'succeeded', back.record.error);
+    assert.equal(back.record.window.start, T - 4 * 60_000, 'caught up from the last successful window (less the overlap)');
+    assert.deepEqual((await alertsIn(client, 'sched-alerts')).map((a) => a._id).sort(), expected);
+    assert.equal(store.unrecorded, 0);
+    await client.indices.refresh({ index: 'sched-state' });
+    const failed = await client.count({ index: 'sched-state', query: { bool: { filter: [{ term: { doc_type: 'execution' } }, { term: { status: 'failed' } }] } } });
+    assert.equal(failed.count, 2, 'both failed executions recorded once the cluster was back');
+    await client.close();
+  });
+});
+
 describe('the runner killed during a backfill', () => {
   let env: TestEnv;
   before(async () => {
