@@ -46,31 +46,41 @@ describe('the daemon', () => {
     let log = '';
     child.stderr.on('data', (c) => (log += c));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 60_000;
-    while (!log.includes('"message":"execution finished"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.match(log, /"message":"scheduled every 300s"/);
-    assert.match(log, /"cron":"0 \*\/5 \* \* \* \*"/);
-    assert.match(log, /"message":"execution finished"/);
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    assert.match(metrics, /lookout_executions_total\{rule_id="1cd01db9-be24-4bef-8e7c-e923f0ff78ab",status="succeeded"\} 1/);
-    assert.match(metrics, /lookout_lease_held\{rule_id="1cd01db9-be24-4bef-8e7c-e923f0ff78ab"\} 1/);
-    assert.match(metrics, /lookout_execution_duration_seconds_bucket/);
-    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-    assert.equal(health.status, 200);
-    const body = await health.json() as { status: string; latest: Record<string, { status: string }> };
-    assert.equal(body.status, 'ok');
-    assert.equal(body.latest['1cd01db9-be24-4bef-8e7c-e923f0ff78ab'].status, 'succeeded');
-    const status = await runCli(['status'], { ELASTICSEARCH_URL: esUrl(), LOOKOUT_RULES_DIR: rulesDir, LOOKOUT_ALERTS_INDEX: env.alertsIndex, LOOKOUT_STATE_INDEX: env.stateIndex });
-    assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /Incoming Execution via WinRM Remote Shell\s+\S+\s+succeeded\s+\S+\s+\d+\s+none\s+daemon-test\s+\d{4}-/);
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, log);
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!log.includes('"message":"execution finished"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.match(log, /"message":"scheduled every 300s"/);
+      assert.match(log, /"cron":"0 \*\/5 \* \* \* \*"/);
+      assert.match(log, /"message":"execution finished"/);
+      // The log line comes before the record is counted: wait for the counter.
+      let metrics = '';
+      for (let i = 0; i < 100 && !/lookout_executions_total\{/.test(metrics); i++) {
+        metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        if (!/lookout_executions_total\{/.test(metrics)) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(metrics, /lookout_executions_total\{rule_id="1cd01db9-be24-4bef-8e7c-e923f0ff78ab",status="succeeded"\} 1/);
+      assert.match(metrics, /lookout_lease_held\{rule_id="1cd01db9-be24-4bef-8e7c-e923f0ff78ab"\} 1/);
+      assert.match(metrics, /lookout_execution_duration_seconds_bucket/);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(health.status, 200);
+      const body = await health.json() as { status: string; latest: Record<string, { status: string }> };
+      assert.equal(body.status, 'ok');
+      assert.equal(body.latest['1cd01db9-be24-4bef-8e7c-e923f0ff78ab'].status, 'succeeded');
+      const status = await runCli(['status'], { ELASTICSEARCH_URL: esUrl(), LOOKOUT_RULES_DIR: rulesDir, LOOKOUT_ALERTS_INDEX: env.alertsIndex, LOOKOUT_STATE_INDEX: env.stateIndex });
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /Incoming Execution via WinRM Remote Shell\s+\S+\s+succeeded\s+\S+\s+\d+\s+none\s+daemon-test\s+\d{4}-/);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, log);
+    } finally {
+      // A failed assertion must not leave the daemon running (and holding the rule's lease).
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
     assert.match(log, /SIGTERM received/);
     assert.match(log, /"message":"stopped"/);
   });
 
   test('a rule never runs twice at once: a tick during a slow execution is skipped', async () => {
-    const rule = await shippedRule({ intervalMs: 1000, indices: [`${env.prefix}-events-*`] });
+    const rule = await shippedRule({ ruleId: `overlap-${env.prefix}`, intervalMs: 1000, indices: [`${env.prefix}-events-*`] });
     const now = Date.now();
     const data = generateDataset({ seed: 5, start: now - 5 * 60_000, end: now - 60_000, noiseEvents: 100, attacks: 2, hosts: 9, idPrefix: 'd', indices: {
       defendNetwork: `${env.prefix}-events-n`, defendProcess: `${env.prefix}-events-p`, winlogbeat: `${env.prefix}-events-w`,
