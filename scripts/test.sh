@@ -8,4 +8,4 @@ npx tsc -p tsconfig.test.json
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)
 [ ${#files[@]} -gt 0 ] || { echo "no test files found" >&2; exit 1; }
-node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}" "$@"
+node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-reporter=spec "${files[@]}" "$@"
