@@ -17,7 +17,9 @@ import { createLogger, type Logger } from '../logging/logger.js';
 import { loadRules, type RuleSet } from '../rules/load.js';
 import { backfillRule } from '../scheduler/backfill.js';
 import { Daemon } from '../scheduler/daemon.js';
-import { executeRule, sourceFields } from '../scheduler/execute.js';
+import { executeRules, shareKey, sourceFields } from '../scheduler/execute.js';
+import type { Rule } from '../rules/model.js';
+import type { Window } from '../scheduler/window.js';
 import { connect } from '../scheduler/runtime.js';
 import { scheduledWindow } from '../scheduler/window.js';
 import { readEventsFile } from './events-file.js';
@@ -105,12 +107,20 @@ async function cmdRun(args: string[], io: CliIO, config: Config, logger: Logger)
   if (values.once) {
     let failed = set.errors.length > 0;
     try {
+      // Rules over the same indices and window share one read.
       const clock = new ClusterClock(rt.client, logger);
+      const now = await clock.now();
+      const groups = new Map<string, { rules: Rule[]; window: Window }>();
       for (const rule of set.rules) {
         const state = await rt.store.ruleState(rule.ruleId);
-        const window = scheduledWindow(rule, await clock.now(), state.lastSuccessEnd, config.maxCatchupMs);
-        const { record } = await executeRule(rt, rule, window, 'once');
-        if (record.status !== 'succeeded') failed = true;
+        const window = scheduledWindow(rule, now, state.lastSuccessEnd, config.maxCatchupMs);
+        const key = `${shareKey(rule)}|${window.start}|${window.end}|${window.gap?.start ?? ''}`;
+        const g = groups.get(key) ?? { rules: [], window };
+        g.rules.push(rule);
+        groups.set(key, g);
+      }
+      for (const g of groups.values()) {
+        for (const { record } of await executeRules(rt, g.rules, g.window, 'once')) if (record.status !== 'succeeded') failed = true;
       }
     } finally {
       await rt.close();

@@ -41,28 +41,70 @@ export interface RunOptions {
 }
 
 /**
- * `events`: an array (offline), or pages of events in order (from Elasticsearch). Pages rather
- * than single events, so the cost of an await is paid per page, not per event.
+ * One rule's side of an execution: events go in with `feed`, matches become alerts in a
+ * buffer, `flushIfFull` writes a batch when it is full, `finish` ends the stream. Several runs
+ * can share one read of Elasticsearch (see scheduler/execute-shared.ts).
  */
-export async function runRule(rule: Rule, events: AsyncIterable<readonly EventRecord[]> | readonly EventRecord[], sink: AlertSink, options: RunOptions): Promise<RunCounts> {
-  const counts: RunCounts = { eventsRead: 0, eventsSkipped: 0, skippedReasons: {}, matches: 0, alertsWritten: 0, duplicates: 0, truncated: 0 };
-  const batchSize = options.batchSize ?? 500;
-  let buffer: AlertDocument[] = [];
-  const seenIds = new Set<string>();
+export class RuleRun {
+  readonly counts: RunCounts = { eventsRead: 0, eventsSkipped: 0, skippedReasons: {}, matches: 0, alertsWritten: 0, duplicates: 0, truncated: 0 };
+  private buffer: AlertDocument[] = [];
+  private readonly seenIds = new Set<string>();
+  private readonly evaluator: QueryEvaluator;
+  private readonly batchSize: number;
 
-  const flush = async (): Promise<void> => {
-    const batch = buffer;
-    buffer = [];
+  constructor(private readonly rule: Rule, private readonly sink: AlertSink, private readonly options: RunOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.evaluator = new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), { tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom });
+  }
+
+  private onMatch(m: RuleMatch): void {
+    this.counts.matches++;
+    const alert = buildAlert(this.rule, m, { now: this.options.now, executionId: this.options.executionId });
+    if (this.seenIds.has(alert.id)) {
+      this.counts.duplicates++;
+      return;
+    }
+    this.seenIds.add(alert.id);
+    this.buffer.push(alert);
+  }
+
+  feed(event: EventRecord): void {
+    this.counts.eventsRead++;
+    try {
+      if (this.rule.filters.matches(event.source)) this.evaluator.push(event);
+    } catch (err) {
+      // A predicate that throws on a strange document costs that document, not the run.
+      this.counts.eventsSkipped++;
+      const reason = `evaluation error: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200);
+      this.counts.skippedReasons[reason] = (this.counts.skippedReasons[reason] ?? 0) + 1;
+    }
+  }
+
+  /** A batch of alerts is waiting: call `flush` (kept synchronous so the hot loop awaits only then). */
+  get full(): boolean {
+    return this.buffer.length >= this.batchSize;
+  }
+
+  async finish(): Promise<RunCounts> {
+    this.evaluator.flush();
+    await this.flush();
+    return this.counts;
+  }
+
+  async flush(): Promise<void> {
+    const { counts, options } = this;
+    const batch = this.buffer;
+    this.buffer = [];
     if (batch.length === 0) return;
-    const existing = await sink.existing(batch.map((a) => a.id));
+    const existing = await this.sink.existing(batch.map((a) => a.id));
     const fresh = batch.filter((a) => !existing.has(a.id));
     counts.duplicates += batch.length - fresh.length;
-    const room = Math.max(0, rule.maxSignals - counts.alertsWritten);
+    const room = Math.max(0, this.rule.maxSignals - counts.alertsWritten);
     let toWrite = fresh.slice(0, room);
     counts.truncated += fresh.length - toWrite.length;
     if (options.enrich && toWrite.length > 0) toWrite = await options.enrich(toWrite);
     if (toWrite.length > 0) {
-      const r = await sink.write(toWrite);
+      const r = await this.sink.write(toWrite);
       counts.alertsWritten += r.written;
       counts.duplicates += r.duplicates;
       if (options.onCreated && r.created.length > 0) {
@@ -70,44 +112,25 @@ export async function runRule(rule: Rule, events: AsyncIterable<readonly EventRe
         await options.onCreated(toWrite.filter((a) => created.has(a.id)));
       }
     }
-  };
+  }
+}
 
-  const onMatch = (m: RuleMatch): void => {
-    counts.matches++;
-    const alert = buildAlert(rule, m, { now: options.now, executionId: options.executionId });
-    if (seenIds.has(alert.id)) {
-      counts.duplicates++;
-      return;
-    }
-    seenIds.add(alert.id);
-    buffer.push(alert);
-  };
-
-  const evaluator = new QueryEvaluator(rule.compiled, onMatch, { tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom });
-  const passesFilters = rule.filters.matches;
-  const feed = (event: EventRecord): void => {
-    counts.eventsRead++;
-    try {
-      if (passesFilters(event.source)) evaluator.push(event);
-    } catch (err) {
-      // A predicate that throws on a strange document costs that document, not the run.
-      counts.eventsSkipped++;
-      const reason = `evaluation error: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200);
-      counts.skippedReasons[reason] = (counts.skippedReasons[reason] ?? 0) + 1;
-    }
-  };
+/**
+ * `events`: an array (offline), or pages of events in order (from Elasticsearch). Pages rather
+ * than single events, so the cost of an await is paid per page, not per event.
+ */
+export async function runRule(rule: Rule, events: AsyncIterable<readonly EventRecord[]> | readonly EventRecord[], sink: AlertSink, options: RunOptions): Promise<RunCounts> {
+  const run = new RuleRun(rule, sink, options);
   if (Array.isArray(events)) {
     for (const event of events as readonly EventRecord[]) {
-      feed(event);
-      if (buffer.length >= batchSize) await flush();
+      run.feed(event);
+      if (run.full) await run.flush();
     }
   } else {
     for await (const page of events as AsyncIterable<readonly EventRecord[]>) {
-      for (const event of page) feed(event);
-      if (buffer.length >= batchSize) await flush();
+      for (const event of page) run.feed(event);
+      if (run.full) await run.flush();
     }
   }
-  evaluator.flush();
-  await flush();
-  return counts;
+  return run.finish();
 }

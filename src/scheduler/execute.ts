@@ -8,12 +8,12 @@ import type { Client } from '@elastic/elasticsearch';
 import { ALERT_SOURCE_FIELDS } from '../alerts/build.js';
 import { enricherFor } from '../alerts/enrich.js';
 import type { AlertSink } from '../alerts/writer.js';
-import { runRule, type RunCounts } from '../engine/run.js';
+import { RuleRun, type RunCounts } from '../engine/run.js';
 import { AlertWriteError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
 import { fetchFieldTypes } from '../search/field-caps.js';
-import { Pushdown, type EsQuery } from '../search/pushdown.js';
+import { clauses, Pushdown, type EsQuery } from '../search/pushdown.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
 import type { Notifier } from '../alerts/notify.js';
@@ -73,53 +73,124 @@ export async function planRead(client: Client, rule: Rule): Promise<{ query: EsQ
   return { query, sourceIncludes: sourceFields(rule) };
 }
 
-export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window, kind: ExecutionRecord['kind']): Promise<ExecutionResult> {
-  const clock = deps.clock ?? Date.now;
-  const executionId = randomUUID();
-  const startedAt = clock();
-  const log = deps.logger.child({ rule_id: rule.ruleId, rule: rule.name, execution_id: executionId });
-  const read = newReadStats();
-  let counts: RunCounts | undefined;
-  let error: string | undefined;
-  let notWritten = 0;
-  let query: EsQuery | null | undefined;
-  if (window.gap) {
-    log.warn('gap in rule executions: events in this range were not evaluated; run lookout backfill to cover it', {
-      gap_start: new Date(window.gap.start).toISOString(), gap_end: new Date(window.gap.end).toISOString(),
-    });
-  }
+/**
+ * Rules can share one read when they read the same indices by the same timestamp over the same
+ * window (and none reads back further, as correlations do): the key says which can.
+ */
+export function shareKey(rule: Rule): string {
   const readBack = rule.compiled.kind === 'sigma' ? rule.compiled.readBackMs : 0;
+  return JSON.stringify([[...rule.indices].sort(), rule.timestampField, rule.timestampFallback, readBack]);
+}
+
+export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window, kind: ExecutionRecord['kind']): Promise<ExecutionResult> {
+  return (await executeRules(deps, [rule], window, kind))[0];
+}
+
+/**
+ * Executes rules that share a key (see shareKey) over one window with ONE read: the union of
+ * their pushed-down queries, the union of the fields they need; each event goes to every rule's
+ * evaluator, whose first test (the event category, a cheap term) turns away what cannot match.
+ * Each rule keeps its own alerts, cap, counts and execution record, and a rule whose alerts
+ * cannot be written does not stop the others.
+ */
+export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], window: Window, kind: ExecutionRecord['kind']): Promise<ExecutionResult[]> {
+  if (rules.length === 0) return [];
+  const key = shareKey(rules[0]);
+  if (rules.some((r) => shareKey(r) !== key)) throw new Error('executeRules: the rules do not share indices, timestamp and read-back');
+  const clock = deps.clock ?? Date.now;
+  const first = rules[0];
+  const readBack = first.compiled.kind === 'sigma' ? first.compiled.readBackMs : 0;
+  const read = newReadStats();
+  const per = rules.map((rule) => {
+    const executionId = randomUUID();
+    return {
+      rule,
+      executionId,
+      startedAt: clock(),
+      log: deps.logger.child({ rule_id: rule.ruleId, rule: rule.name, execution_id: executionId }),
+      run: undefined as RuleRun | undefined,
+      error: undefined as unknown,
+      query: undefined as EsQuery | null | undefined,
+    };
+  });
+  if (window.gap) {
+    for (const p of per) {
+      p.log.warn('gap in rule executions: events in this range were not evaluated; run lookout backfill to cover it', {
+        gap_start: new Date(window.gap.start).toISOString(), gap_end: new Date(window.gap.end).toISOString(),
+      });
+    }
+  }
   try {
-    const plan = await planRead(deps.client, rule);
-    query = plan.query;
+    const plans = await Promise.all(rules.map((r) => planRead(deps.client, r)));
+    plans.forEach((plan, i) => (per[i].query = plan.query));
+    const union = unionQuery(plans.map((p) => p.query));
     const events = readEvents(deps.client, {
-      indices: rule.indices,
-      timestampField: rule.timestampField,
-      fallbackTimestampField: rule.timestampFallback ? '@timestamp' : undefined,
+      indices: first.indices,
+      timestampField: first.timestampField,
+      fallbackTimestampField: first.timestampFallback ? '@timestamp' : undefined,
       // A correlation looks back twice its timespan and alerts only inside its own window.
       from: window.start - readBack,
       to: window.end,
-      query: plan.query,
-      sourceIncludes: plan.sourceIncludes,
+      query: union,
+      sourceIncludes: [...new Set(plans.flatMap((p) => p.sourceIncludes))],
       pageSize: deps.pageSize,
       mode: deps.readMode,
     }, read);
-    counts = await runRule(rule, events, deps.sink, {
-      now: new Date(clock()), executionId, emitFrom: readBack > 0 ? window.start : undefined, enrich: enricherFor(deps.client, rule),
-      onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(rule, alerts) : undefined,
-    });
+    for (const p of per) {
+      p.run = new RuleRun(p.rule, deps.sink, {
+        now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined,
+        enrich: enricherFor(deps.client, p.rule),
+        onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
+      });
+    }
+    for await (const page of events) {
+      for (const p of per) {
+        if (p.error !== undefined) continue;
+        const run = p.run!;
+        for (const e of page) run.feed(e);
+        if (run.full) await run.flush().catch((err: unknown) => (p.error = err));
+      }
+    }
+    for (const p of per) if (p.error === undefined) await p.run!.finish().catch((err: unknown) => (p.error = err));
   } catch (err) {
-    error = errorMessage(err);
-    if (err instanceof AlertWriteError) notWritten = err.alertIds.length;
+    // The read failed: every rule that had not failed on its own fails with it.
+    for (const p of per) if (p.error === undefined) p.error = err;
   }
+  const results: ExecutionResult[] = [];
+  for (const p of per) results.push(await finishExecution(deps, p, read, window, kind, clock));
+  return results;
+}
+
+/**
+ * Any rule's query. Within Elasticsearch's clause limit (1,024 on 7.x, counted over the whole
+ * query on 8.x and later); a union beyond it reads the window unfiltered, and the evaluators
+ * still see only what they accept.
+ */
+function unionQuery(queries: readonly (EsQuery | null)[]): EsQuery | null {
+  if (queries.length === 1) return queries[0];
+  if (queries.some((q) => q === null)) return null;
+  const union = { bool: { should: queries as EsQuery[], minimum_should_match: 1 } };
+  return clauses(union) <= 1000 ? union : null;
+}
+
+async function finishExecution(
+  deps: ExecuteDeps,
+  p: { rule: Rule; executionId: string; startedAt: number; log: Logger; run?: RuleRun; error: unknown; query?: EsQuery | null },
+  read: ReadStats, window: Window, kind: ExecutionRecord['kind'], clock: () => number,
+): Promise<ExecutionResult> {
+  const { rule, log } = p;
+  const counts = p.run?.counts;
+  const error = p.error === undefined ? undefined : errorMessage(p.error);
+  const notWritten = p.error instanceof AlertWriteError ? p.error.alertIds.length : 0;
   const skippedHits = Object.values(read.skipped).reduce((a, b) => a + b, 0);
+  const wroteSome = (counts?.alertsWritten ?? 0) > 0 || notWritten > 0;
   const record: ExecutionRecord = {
-    executionId,
+    executionId: p.executionId,
     ruleId: rule.ruleId,
     ruleName: rule.name,
     kind,
-    status: error ? (counts || notWritten > 0 ? 'partial' : 'failed') : 'succeeded',
-    startedAt,
+    status: error ? (wroteSome ? 'partial' : 'failed') : 'succeeded',
+    startedAt: p.startedAt,
     finishedAt: clock(),
     window: { start: window.start, end: window.end },
     gap: window.gap,
@@ -156,5 +227,5 @@ export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window,
     log.error(`cannot record the execution: ${errorMessage(err)}`);
   }
   deps.onRecord?.(record);
-  return { record, counts, read, query };
+  return { record, counts, read, query: p.query };
 }

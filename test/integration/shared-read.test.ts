@@ -1,0 +1,55 @@
+/**
+ * Rules over the same indices and window share one read: the same alerts as separate
+ * executions, each rule its own record, and one pass over the events.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ElasticAlertSink } from '../../src/alerts/writer.js';
+import { generateDataset } from '../../src/demo/generate.js';
+import { indexEvents } from '../../src/demo/load.js';
+import { compileEql } from '../../src/eql/compile.js';
+import { executeRule, executeRules } from '../../src/scheduler/execute.js';
+import { alertsIn, testEnv, type TestEnv } from '../helpers/es.js';
+import { shippedRule } from '../helpers/rules.js';
+
+const START = Date.UTC(2026, 7, 1);
+
+describe('a shared read for rules over the same indices', () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await testEnv();
+    await indexEvents(env.client, generateDataset({ seed: 61, start: START, end: START + 3_600_000, noiseEvents: 1500, attacks: 18, hosts: 30, indices: {
+      defendNetwork: `${env.prefix}-events-n`, defendProcess: `${env.prefix}-events-p`, winlogbeat: `${env.prefix}-events-w`,
+    } }).events);
+  });
+  after(async () => env?.close());
+
+  test('three rules, one read, the same alerts as three separate executions', async () => {
+    const indices = [`${env.prefix}-events-*`];
+    const base = await shippedRule({ indices });
+    const cmdOnly = base.query.replace('process.parent.name : "winrshost.exe"', 'process.parent.name : "winrshost.exe" and process.name : ("cmd.exe", "powershell.exe")');
+    const rules = [
+      base,
+      { ...base, ruleId: 'shared-cmd', name: 'remote shell running a shell', query: cmdOnly, compiled: compileEql(cmdOnly) },
+      { ...base, ruleId: 'shared-procs', name: 'winrshost children', query: 'process where process.parent.name : "winrshost.exe"', compiled: compileEql('process where process.parent.name : "winrshost.exe"') },
+    ];
+    const window = { start: START - 1000, end: START + 3_600_000 };
+    const shared = await executeRules(env.deps, rules, window, 'once');
+    assert.equal(new Set(shared.map((r) => r.read)).size, 1, 'one read');
+    assert.ok(shared.every((r) => r.record.status === 'succeeded'));
+    const separateIndex = `${env.prefix}-alerts-separate`;
+    for (const rule of rules) await executeRule({ ...env.deps, sink: new ElasticAlertSink(env.client, separateIndex) }, rule, window, 'once');
+    const byRule = (alerts: Record<string, any>[]) => {
+      const m: Record<string, string[]> = {};
+      for (const a of alerts) (m[a['kibana.alert.rule.rule_id']] ??= []).push(a._id);
+      for (const k of Object.keys(m)) m[k].sort();
+      return m;
+    };
+    const together = byRule(await alertsIn(env.client, env.alertsIndex));
+    assert.deepEqual(together, byRule(await alertsIn(env.client, separateIndex)));
+    assert.equal(together[base.ruleId].length, 18);
+    assert.ok(together['shared-cmd'].length > 0 && together['shared-cmd'].length < 18);
+    assert.ok(together['shared-procs'].length > 18, 'the event rule alerts on each child, conhost included');
+    assert.deepEqual(shared.map((r) => r.record.alertsWritten), rules.map((r) => together[r.ruleId].length));
+  });
+});
