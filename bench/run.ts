@@ -138,6 +138,34 @@ async function main(): Promise<void> {
     out(`\n4. one execution over the whole day: ${fullSecs.toFixed(1)} s, ${fmt(full.record.eventsRead)} events fetched after pushdown` +
       ` (${fmt(full.record.eventsRead / fullSecs)}/s), ${alerts} alerts (planted ${attacks}: ${allFound ? 'all found' : 'NOT ALL FOUND'});` +
       ` bare paged export of all ${fmt(exported)} documents: ${exportSecs.toFixed(1)} s (${fmt(exported / exportSecs)}/s)`);
+    // 5. N rules over the same indices: separate executions against one shared read.
+    {
+      const { compileEql } = await import('../src/eql/compile.js');
+      const { executeRules } = await import('../src/scheduler/execute.js');
+      const variants = ['cmd.exe', 'powershell.exe', 'whoami.exe', 'net.exe', 'ipconfig.exe'];
+      const make = (n: number) => Array.from({ length: n }, (_, i) => {
+        if (i === 0) return rule;
+        const q = rule.query.replace('process.parent.name : "winrshost.exe"', `process.parent.name : "winrshost.exe" and process.name : "${variants[i % variants.length]}"`);
+        return { ...rule, ruleId: `bench-${i}`, query: q, compiled: compileEql(q) };
+      });
+      const timeIt = async (f: () => Promise<unknown>) => {
+        const t0 = performance.now();
+        await f();
+        return performance.now() - t0;
+      };
+      const one = await timeIt(() => executeRule(deps, rule, w, 'once'));
+      const rows: string[] = [];
+      for (const n of [10, 50]) {
+        const rules = make(n);
+        const separate = await timeIt(async () => {
+          for (const r of rules) await executeRule(deps, r, w, 'once');
+        });
+        const shared = await timeIt(() => executeRules(deps, rules, w, 'once'));
+        rows.push(`${n} rules: separate ${separate.toFixed(0)} ms (${(separate / one).toFixed(1)}x one rule), shared read ${shared.toFixed(0)} ms (${(shared / one).toFixed(1)}x)`);
+      }
+      out(`\n5. many rules over the same indices (9-minute window): one rule ${one.toFixed(0)} ms; ${rows.join('; ')}`);
+    }
+
     out(`\npeak RSS of this process: ${fmt(process.resourceUsage().maxRSS / 1024)} MB (includes figure 1's ${fmt(555_000)} events held in memory)`);
   } finally {
     await client.close();

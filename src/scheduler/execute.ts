@@ -12,7 +12,7 @@ import { RuleRun, type RunCounts } from '../engine/run.js';
 import { AlertWriteError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
-import { fetchFieldTypes } from '../search/field-caps.js';
+import { fetchFieldTypes, type FieldTypes } from '../search/field-caps.js';
 import { clauses, Pushdown, type EsQuery } from '../search/pushdown.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
@@ -64,9 +64,12 @@ function filterFields(q: unknown): string[] {
   return out;
 }
 
-/** The pushed-down query and the `_source` fields for a rule over its indices. */
-export async function planRead(client: Client, rule: Rule): Promise<{ query: EsQuery | null; sourceIncludes: string[] }> {
-  const types = await fetchFieldTypes(client, rule.indices, rule.compiled.fields);
+/**
+ * The pushed-down query and the `_source` fields for a rule over its indices. `types` (from
+ * `_field_caps`) is fetched unless given: rules sharing a read share one lookup.
+ */
+export async function planRead(client: Client, rule: Rule, types?: FieldTypes): Promise<{ query: EsQuery | null; sourceIncludes: string[] }> {
+  types ??= await fetchFieldTypes(client, rule.indices, rule.compiled.fields);
   const pushed = new Pushdown(types).query(rule.compiled, rule.eventCategoryField);
   const filters = rule.filters.query;
   const query = pushed && filters ? { bool: { filter: [pushed, filters] } } : (pushed ?? filters);
@@ -121,7 +124,8 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
     }
   }
   try {
-    const plans = await Promise.all(rules.map((r) => planRead(deps.client, r)));
+    const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => r.compiled.fields))]);
+    const plans = await Promise.all(rules.map((r) => planRead(deps.client, r, types)));
     plans.forEach((plan, i) => (per[i].query = plan.query));
     const union = unionQuery(plans.map((p) => p.query));
     const events = readEvents(deps.client, {
