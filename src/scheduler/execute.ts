@@ -160,8 +160,13 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
     // The read failed: every rule that had not failed on its own fails with it.
     for (const p of per) if (p.error === undefined) p.error = err;
   }
-  const results: ExecutionResult[] = [];
-  for (const p of per) results.push(await finishExecution(deps, p, read, window, kind, clock));
+  const results = per.map((p) => finishExecution(p, read, window, kind, clock));
+  try {
+    await deps.store.recordAll(results.map((r) => r.record));
+  } catch (err) {
+    for (const p of per) p.log.error(`cannot record the execution: ${errorMessage(err)}`);
+  }
+  for (const r of results) deps.onRecord?.(r.record);
   return results;
 }
 
@@ -177,11 +182,10 @@ function unionQuery(queries: readonly (EsQuery | null)[]): EsQuery | null {
   return clauses(union) <= 1000 ? union : null;
 }
 
-async function finishExecution(
-  deps: ExecuteDeps,
+function finishExecution(
   p: { rule: Rule; executionId: string; startedAt: number; log: Logger; run?: RuleRun; error: unknown; query?: EsQuery | null },
   read: ReadStats, window: Window, kind: ExecutionRecord['kind'], clock: () => number,
-): Promise<ExecutionResult> {
+): ExecutionResult {
   const { rule, log } = p;
   const counts = p.run?.counts;
   const error = p.error === undefined ? undefined : errorMessage(p.error);
@@ -225,11 +229,5 @@ async function finishExecution(
   }
   if (error) log.error(`execution failed: ${error}`, fields);
   else log.info('execution finished', fields);
-  try {
-    await deps.store.record(record);
-  } catch (err) {
-    log.error(`cannot record the execution: ${errorMessage(err)}`);
-  }
-  deps.onRecord?.(record);
   return { record, counts, read, query: p.query };
 }

@@ -38,6 +38,30 @@ export interface RuleState {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+function executionDoc(rec: ExecutionRecord): Record<string, unknown> {
+  return {
+    doc_type: 'execution',
+    execution_id: rec.executionId,
+    rule_id: rec.ruleId,
+    rule_name: rec.ruleName,
+    kind: rec.kind,
+    status: rec.status,
+    started_at: iso(rec.startedAt),
+    finished_at: iso(rec.finishedAt),
+    window: { start: iso(rec.window.start), end: iso(rec.window.end) },
+    ...(rec.gap ? { gap: { start: iso(rec.gap.start), end: iso(rec.gap.end), ms: rec.gap.end - rec.gap.start } } : {}),
+    events_read: rec.eventsRead,
+    events_skipped: rec.eventsSkipped,
+    matches: rec.matches,
+    alerts_written: rec.alertsWritten,
+    duplicates_skipped: rec.duplicatesSkipped,
+    truncated: rec.truncated,
+    not_written: rec.notWritten,
+    duration_ms: rec.finishedAt - rec.startedAt,
+    ...(rec.error ? { error: rec.error } : {}),
+  };
+}
+
 export class StateStore {
   /** Records that could not be written (the cluster was down): written with the next record. */
   private readonly pending: ExecutionRecord[] = [];
@@ -75,53 +99,47 @@ export class StateStore {
    * execution is recorded once the cluster is back. At most 1,000 are kept.
    */
   async record(rec: ExecutionRecord): Promise<void> {
-    const queue = [...this.pending.splice(0), rec];
-    for (let i = 0; i < queue.length; i++) {
-      try {
-        await this.write(queue[i]);
-      } catch (err) {
-        this.pending.push(...queue.slice(i).slice(-1000));
-        throw err;
-      }
-    }
+    await this.recordAll([rec]);
   }
 
-  private async write(rec: ExecutionRecord): Promise<void> {
-    const doc = {
-      doc_type: 'execution',
-      execution_id: rec.executionId,
-      rule_id: rec.ruleId,
-      rule_name: rec.ruleName,
-      kind: rec.kind,
-      status: rec.status,
-      started_at: iso(rec.startedAt),
-      finished_at: iso(rec.finishedAt),
-      window: { start: iso(rec.window.start), end: iso(rec.window.end) },
-      ...(rec.gap ? { gap: { start: iso(rec.gap.start), end: iso(rec.gap.end), ms: rec.gap.end - rec.gap.start } } : {}),
-      events_read: rec.eventsRead,
-      events_skipped: rec.eventsSkipped,
-      matches: rec.matches,
-      alerts_written: rec.alertsWritten,
-      duplicates_skipped: rec.duplicatesSkipped,
-      truncated: rec.truncated,
-      not_written: rec.notWritten,
-      duration_ms: rec.finishedAt - rec.startedAt,
-      ...(rec.error ? { error: rec.error } : {}),
-    };
+  /**
+   * Records several executions in two round trips (rules that shared a read finish together):
+   * one mget for the rules' last successful windows, one bulk for the records and the windows
+   * that moved forward.
+   */
+  async recordAll(recs: readonly ExecutionRecord[]): Promise<void> {
+    const queue = [...this.pending.splice(0), ...recs];
+    if (queue.length === 0) return;
     try {
-      await this.client.index({ index: this.index, id: `execution:${rec.executionId}`, document: doc });
-      if (rec.status === 'succeeded' && rec.kind !== 'backfill') {
-        const current = await this.ruleState(rec.ruleId);
-        if (current.lastSuccessEnd === undefined || current.lastSuccessEnd < rec.window.end) {
-          await this.client.index({
-            index: this.index,
-            id: `rule:${rec.ruleId}`,
-            document: { doc_type: 'rule_state', rule_id: rec.ruleId, rule_name: rec.ruleName, last_success_end: iso(rec.window.end), execution_id: rec.executionId },
-          });
+      const advancing = queue.filter((r) => r.status === 'succeeded' && r.kind !== 'backfill');
+      const last = new Map<string, number>();
+      if (advancing.length > 0) {
+        const ids = [...new Set(advancing.map((r) => `rule:${r.ruleId}`))];
+        const res = await this.client.mget<{ last_success_end?: string }>({ index: this.index, ids });
+        for (const d of res.docs) {
+          const end = 'found' in d && d.found ? d._source?.last_success_end : undefined;
+          if (end) last.set(d._id.slice('rule:'.length), Date.parse(end));
         }
       }
+      const operations: unknown[] = [];
+      for (const rec of queue) {
+        operations.push({ index: { _index: this.index, _id: `execution:${rec.executionId}` } }, executionDoc(rec));
+      }
+      for (const rec of advancing) {
+        const current = last.get(rec.ruleId);
+        if (current !== undefined && current >= rec.window.end) continue;
+        last.set(rec.ruleId, rec.window.end);
+        operations.push({ index: { _index: this.index, _id: `rule:${rec.ruleId}` } },
+          { doc_type: 'rule_state', rule_id: rec.ruleId, rule_name: rec.ruleName, last_success_end: iso(rec.window.end), execution_id: rec.executionId });
+      }
+      const res = await this.client.bulk({ operations });
+      if (res.errors) {
+        const bad = res.items.map((i) => Object.values(i)[0]).find((i) => i?.error);
+        throw new Error(`${bad?.status} ${bad?.error?.type}: ${bad?.error?.reason}`);
+      }
     } catch (err) {
-      throw new SearchError(`cannot record execution ${rec.executionId} in ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+      this.pending.push(...queue.slice(-1000));
+      throw new SearchError(`cannot record ${queue.length} execution(s) in ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
     }
   }
 
