@@ -9,7 +9,7 @@
  * without error), matched (the generated events formed a match: informative, since a
  * generator that only reads literals cannot satisfy every condition).
  */
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
 import { loadConfig } from '../src/config/env.js';

@@ -94,7 +94,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   return 0;
 }
 
-async function cmdRun(args: string[], io: CliIO, config: Config, logger: Logger): Promise<number> {
+async function cmdRun(args: string[], config: Config, logger: Logger): Promise<number> {
   const { values } = parseArgs({ args, options: { once: { type: 'boolean', default: false } } });
   const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
   reportRuleSet(set, logger);
@@ -251,7 +251,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       case 'test-rule':
         return await cmdTestRule(rest, io, config);
       case 'run':
-        return await cmdRun(rest, io, config, logger);
+        return await cmdRun(rest, config, logger);
       case 'backfill':
         return await cmdBackfill(rest, io, config, logger);
       case 'status':

@@ -6,7 +6,7 @@
  */
 import type { Rule } from '../rules/model.js';
 import { executeRule, type ExecuteDeps } from './execute.js';
-import { backfillWindows, overlapMs } from './window.js';
+import { backfillWindows } from './window.js';
 
 export interface BackfillOptions {
   readonly from: number;

@@ -208,7 +208,7 @@ export function atomTest(atom: Atom): (values: readonly Primitive[], doc: unknow
     case 'cidr':
       return (vs) => vs.some((v) => typeof v === 'string' && cidrContains(v, atom.block));
     case 'fieldref':
-      return (vs, doc, get) => {
+      return (vs, _doc, get) => {
         const other = get(atom.field);
         return vs.some((v) => other.some((o) => String(o) === String(v)));
       };

@@ -55,7 +55,7 @@ describe('faults between Lookout and Elasticsearch', () => {
 
   test('slow answers, 503s and dropped connections on reads: retried, same alerts', async () => {
     const index = `${env.prefix}-alerts-a`;
-    const { result, proxy } = await runThrough((method, path, n) => {
+    const { result, proxy } = await runThrough((_method, path, n) => {
       if (path.includes('_search') && n % 3 === 0) return { status: 503 };
       if (path.includes('_search') && n % 5 === 0) return { drop: true };
       return { delayMs: 30 };
@@ -68,7 +68,7 @@ describe('faults between Lookout and Elasticsearch', () => {
   test('429 on the bulk request, then a partial bulk failure: per-item retry, every alert exactly once', async () => {
     const index = `${env.prefix}-alerts-b`;
     let bulks = 0;
-    const { result } = await runThrough((method, path) => {
+    const { result } = await runThrough((_method, path) => {
       if (!path.split('?')[0].endsWith('/_bulk')) return undefined;
       bulks++;
       if (bulks === 1) return { status: 429 };
@@ -86,7 +86,7 @@ describe('faults between Lookout and Elasticsearch', () => {
     const index = `${env.prefix}-alerts-c`;
     // Always refuse one chosen alert (the smallest id), whatever bulk it comes in.
     const doomed = expected[0];
-    const { result, lines } = await runThrough((method, path) => (path.split('?')[0].endsWith('/_bulk') ? { failWhen: (action) => action.includes(doomed) } : undefined), index, { attempts: 3, baseDelayMs: 5 });
+    const { result, lines } = await runThrough((_method, path) => (path.split('?')[0].endsWith('/_bulk') ? { failWhen: (action) => action.includes(doomed) } : undefined), index, { attempts: 3, baseDelayMs: 5 });
     assert.equal(result.record.status, 'partial');
     assert.equal(result.record.notWritten, 1);
     assert.match(result.record.error ?? '', /1 alert\(s\) not written to .*: [0-9a-f]{64} \(gave up after 3 attempts: 429/);
