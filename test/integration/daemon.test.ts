@@ -15,18 +15,7 @@ import { Daemon } from '../../src/scheduler/daemon.js';
 import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
 import { REPO, SHIPPED_RULE_FILE, shippedRule } from '../helpers/rules.js';
 import { runCli } from '../helpers/cli.js';
-import { createServer } from 'node:net';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/node.js';
 
 describe('the daemon', () => {
   let env: TestEnv;

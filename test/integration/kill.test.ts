@@ -6,10 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { ElasticAlertSink, installAlertsTemplate } from '../../src/alerts/writer.js';
@@ -20,37 +19,21 @@ import { createClient } from '../../src/search/client.js';
 import { backfillRule } from '../../src/scheduler/backfill.js';
 import { StateStore } from '../../src/state/store.js';
 import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
+import { killableNode, type KillableNode } from '../helpers/node.js';
 import { REPO, SHIPPED_RULE_FILE, shippedRule } from '../helpers/rules.js';
 
 const run = promisify(execFile);
 const FROM = Date.UTC(2026, 8, 1);
 const TO = FROM + 6 * 3_600_000;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 describe('Elasticsearch killed during a backfill', () => {
-  let data: string;
+  let node: KillableNode;
   let url: string;
-  let port: number;
-  const start = () => run('bash', [join(REPO, 'devserver/elasticsearch.sh'), 'start', '--data', data, '--port', String(port)], { env: { ...process.env, LOOKOUT_ES_JAVA_OPTS: '-Xms256m -Xmx512m' } });
   before(async () => {
-    data = await mkdtemp(join(tmpdir(), 'lookout-kill-es-'));
-    port = await freePort();
-    url = (await start()).stdout.trim();
+    node = await killableNode('kill-es');
+    url = node.url;
   });
-  after(async () => {
-    await run('bash', [join(REPO, 'devserver/elasticsearch.sh'), 'stop', '--data', data]).catch(() => undefined);
-    await rm(data, { recursive: true, force: true });
-  });
+  after(async () => node?.dispose());
 
   test('the backfill stops, resumes after a restart, and the alerts equal a clean run', async () => {
     const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '3s' }).elasticsearch);
@@ -67,19 +50,18 @@ describe('Elasticsearch killed during a backfill', () => {
     const expected = (await alertsIn(client, 'kill-alerts-clean')).map((a) => a._id).sort();
     assert.equal(expected.length, 24);
 
-    const pid = Number((await readFile(join(data, 'es.pid'), 'utf8')).trim());
     const d = deps(client, 'kill-alerts');
     const first = await backfillRule(d, rule, {
       from: FROM, to: TO, stepMs: 30 * 60_000,
       onProgress: (done) => {
-        if (done === 4) process.kill(pid, 'SIGKILL');
+        if (done === 4) node.kill();
       },
     });
     assert.equal(first.failed, true, 'the window after the kill fails');
     assert.ok(first.windows >= 4 && first.windows < 12);
     assert.equal(d.store.unrecorded, 1, 'the failed execution waits to be recorded');
 
-    assert.equal((await start()).stdout.trim(), url, 'the same node, on the same port and data');
+    assert.equal(await node.start(), url, 'the same node, on the same port and data');
     const second = await backfillRule(d, rule, { from: FROM, to: TO, stepMs: 30 * 60_000 });
     assert.equal(second.failed, false, second.error);
     assert.ok(second.resumedFrom !== undefined && second.resumedFrom >= FROM + 4 * 30 * 60_000, 'resumed after the last completed window');
@@ -92,19 +74,13 @@ describe('Elasticsearch killed during a backfill', () => {
 });
 
 describe('Elasticsearch killed during scheduled runs', () => {
-  let data: string;
+  let node: KillableNode;
   let url: string;
-  let port: number;
-  const start = () => run('bash', [join(REPO, 'devserver/elasticsearch.sh'), 'start', '--data', data, '--port', String(port)], { env: { ...process.env, LOOKOUT_ES_JAVA_OPTS: '-Xms256m -Xmx512m' } });
   before(async () => {
-    data = await mkdtemp(join(tmpdir(), 'lookout-kill-es2-'));
-    port = await freePort();
-    url = (await start()).stdout.trim();
+    node = await killableNode('kill-es2');
+    url = node.url;
   });
-  after(async () => {
-    await run('bash', [join(REPO, 'devserver/elasticsearch.sh'), 'stop', '--data', data]).catch(() => undefined);
-    await rm(data, { recursive: true, force: true });
-  });
+  after(async () => node?.dispose());
 
   test('the run during the outage fails and is recorded later; the next run catches up; alerts equal a clean run', async () => {
     const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '3s' }).elasticsearch);
@@ -137,13 +113,12 @@ describe('Elasticsearch killed during scheduled runs', () => {
       return executeRule(deps, rule, scheduledWindow(rule, now, state.lastSuccessEnd, 3_600_000), 'scheduled');
     };
     assert.equal((await schedule(T)).record.status, 'succeeded');
-    const pid = Number((await readFile(join(data, 'es.pid'), 'utf8')).trim());
-    process.kill(pid, 'SIGKILL');
+    node.kill();
     // Down for the runs at T+5m and T+10m.
     assert.equal((await schedule(T + 5 * 60_000)).record.status, 'failed');
     assert.equal((await schedule(T + 10 * 60_000)).record.status, 'failed');
     assert.equal(store.unrecorded, 2);
-    assert.equal((await start()).stdout.trim(), url);
+    assert.equal(await node.start(), url);
     const back = await schedule(T + 20 * 60_000);
     assert.equal(back.record.status, 'succeeded', back.record.error);
     assert.equal(back.record.window.start, T - 4 * 60_000, 'caught up from the last successful window (less the overlap)');
