@@ -14,8 +14,8 @@ import type { Health } from '../ops/server.js';
 import type { Rule } from '../rules/model.js';
 import type { ExecutionRecord } from '../state/store.js';
 import { ClusterClock } from './clock.js';
-import { executeRule, type ExecuteDeps } from './execute.js';
-import { scheduledWindow } from './window.js';
+import { executeRules, shareKey, type ExecuteDeps } from './execute.js';
+import { scheduledWindow, type Window } from './window.js';
 
 /** A cron expression (with seconds) that fires every `ms`, or undefined if cron cannot say it. */
 export function cronFor(ms: number): string | undefined {
@@ -73,55 +73,88 @@ export class Daemon {
     return { latest: this.latest, rules: this.rules.length, startedAt: this.startedAt };
   }
 
-  /** Runs every rule once now, then on its schedule. */
+  /**
+   * Runs every rule once now, then on its schedule. Rules with the same interval that read the
+   * same indices the same way tick together and, when their windows agree, share one read.
+   */
   start(): void {
+    const groups = new Map<string, Rule[]>();
     for (const rule of this.rules) {
-      const expr = cronFor(rule.intervalMs);
+      const key = `${rule.intervalMs}|${shareKey(rule)}`;
+      groups.set(key, [...(groups.get(key) ?? []), rule]);
+    }
+    for (const [key, rules] of groups) {
+      const intervalMs = rules[0].intervalMs;
+      const expr = cronFor(intervalMs);
       // Intervals cron cannot express (7m, 90s) tick every second and run when due.
-      const task = cron.schedule(expr ?? '* * * * * *', () => this.tick(rule, expr === undefined), { noOverlap: false, name: rule.ruleId });
+      const task = cron.schedule(expr ?? '* * * * * *', () => this.tick(key, rules, expr === undefined), { noOverlap: false, name: key });
       this.tasks.push(task);
-      this.deps.logger.info(`scheduled every ${rule.intervalMs / 1000}s`, { rule_id: rule.ruleId, rule: rule.name, cron: expr ?? 'every second, run when due' });
-      this.tick(rule, false);
+      for (const rule of rules) {
+        this.deps.logger.info(`scheduled every ${intervalMs / 1000}s`, { rule_id: rule.ruleId, rule: rule.name, cron: expr ?? 'every second, run when due', shared_with: rules.length - 1 });
+      }
+      this.tick(key, rules, false);
     }
   }
 
-  private tick(rule: Rule, onlyWhenDue: boolean): void {
+  private tick(key: string, rules: readonly Rule[], onlyWhenDue: boolean): void {
     if (this.stopped) return;
     const now = (this.deps.clock ?? Date.now)();
-    if (onlyWhenDue && now - (this.lastStart.get(rule.ruleId) ?? 0) < rule.intervalMs) return;
-    if (this.running.has(rule.ruleId)) {
-      this.deps.logger.warn('previous execution still running; this tick is skipped', { rule_id: rule.ruleId, rule: rule.name });
+    if (onlyWhenDue && now - (this.lastStart.get(key) ?? 0) < rules[0].intervalMs) return;
+    if (this.running.has(key)) {
+      for (const rule of rules) this.deps.logger.warn('previous execution still running; this tick is skipped', { rule_id: rule.ruleId, rule: rule.name });
       return;
     }
-    this.lastStart.set(rule.ruleId, now);
-    const run = this.runOnce(rule).finally(() => this.running.delete(rule.ruleId));
-    this.running.set(rule.ruleId, run);
+    this.lastStart.set(key, now);
+    const run = this.runOnce(rules).finally(() => this.running.delete(key));
+    this.running.set(key, run);
   }
 
-  private async runOnce(rule: Rule): Promise<void> {
+  /** One tick of a group: take the leases, compute each rule's window, execute by window. */
+  private async runOnce(rules: readonly Rule[]): Promise<void> {
+    let now: number;
     try {
-      const now = await this.clusterClock.now();
-      const lease = await this.deps.store.acquireLease(rule.ruleId, this.owner, this.options.leaseTtlMs ?? rule.intervalMs + 60_000, now);
-      this.options.metrics?.lease.set({ rule_id: rule.ruleId }, lease.held ? 1 : 0);
-      if (!lease.held) {
-        this.held.delete(rule.ruleId);
-        this.deps.logger.debug(`lease held by ${lease.holder}; this runner skips the window`, { rule_id: rule.ruleId, rule: rule.name, until: lease.expires ? new Date(lease.expires).toISOString() : undefined });
-        return;
-      }
-      this.held.add(rule.ruleId);
-      this.options.metrics?.inFlight.inc();
-      const state = await this.deps.store.ruleState(rule.ruleId);
-      const window = scheduledWindow(rule, now, state.lastSuccessEnd, this.maxCatchupMs);
+      now = await this.clusterClock.now();
+    } catch (err) {
+      for (const rule of rules) this.cannotStart(rule, err);
+      return;
+    }
+    const byWindow = new Map<string, { window: Window; rules: Rule[] }>();
+    for (const rule of rules) {
       try {
-        await executeRule(this.deps, rule, window, 'scheduled');
+        const lease = await this.deps.store.acquireLease(rule.ruleId, this.owner, this.options.leaseTtlMs ?? rule.intervalMs + 60_000, now);
+        this.options.metrics?.lease.set({ rule_id: rule.ruleId }, lease.held ? 1 : 0);
+        if (!lease.held) {
+          this.held.delete(rule.ruleId);
+          this.deps.logger.debug(`lease held by ${lease.holder}; this runner skips the window`, { rule_id: rule.ruleId, rule: rule.name, until: lease.expires ? new Date(lease.expires).toISOString() : undefined });
+          continue;
+        }
+        this.held.add(rule.ruleId);
+        const state = await this.deps.store.ruleState(rule.ruleId);
+        const window = scheduledWindow(rule, now, state.lastSuccessEnd, this.maxCatchupMs);
+        const wkey = `${window.start}|${window.end}|${window.gap?.start ?? ''}`;
+        const g = byWindow.get(wkey) ?? { window, rules: [] };
+        g.rules.push(rule);
+        byWindow.set(wkey, g);
+      } catch (err) {
+        this.cannotStart(rule, err);
+      }
+    }
+    for (const g of byWindow.values()) {
+      this.options.metrics?.inFlight.inc();
+      try {
+        await executeRules(this.deps, g.rules, g.window, 'scheduled');
+      } catch (err) {
+        for (const rule of g.rules) this.cannotStart(rule, err);
       } finally {
         this.options.metrics?.inFlight.dec();
       }
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      this.latest.set(rule.ruleId, { status: 'failed', at: Date.now(), error: message });
-      this.deps.logger.error(`execution could not start: ${message}`, { rule_id: rule.ruleId, rule: rule.name });
     }
+  }
+
+  private cannotStart(rule: Rule, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.latest.set(rule.ruleId, { status: 'failed', at: Date.now(), error: message });
+    this.deps.logger.error(`execution could not start: ${message}`, { rule_id: rule.ruleId, rule: rule.name });
   }
 
   /** Rules whose lease this runner holds. */
@@ -129,7 +162,7 @@ export class Daemon {
     return [...this.held];
   }
 
-  /** Number of executions in flight. */
+  /** Number of groups executing now. */
   get inFlight(): number {
     return this.running.size;
   }

@@ -128,4 +128,24 @@ describe('the daemon', () => {
     const leases = await env.deps.store.leases();
     assert.equal(leases.has(rule.ruleId), false, 'a clean stop gives the lease up');
   });
+
+  test('rules with the same interval over the same indices tick together and share a read', async () => {
+    const now = Date.now();
+    const indices = { defendNetwork: `${env.prefix}-events-gn`, defendProcess: `${env.prefix}-events-gp`, winlogbeat: `${env.prefix}-events-gw` };
+    await indexEvents(env.client, generateDataset({ seed: 71, start: now - 5 * 60_000, end: now - 60_000, noiseEvents: 200, attacks: 3, hosts: 9, idPrefix: 'grp', indices }).events);
+    const base = await shippedRule({ ruleId: `grp-a-${env.prefix}`, intervalMs: 60_000, indices: [`${env.prefix}-events-g*`] });
+    const other = { ...base, ruleId: `grp-b-${env.prefix}`, name: 'same rule, second id' };
+    const { logger, lines } = captureLogger();
+    const daemon = new Daemon({ ...env.deps, logger }, [base, other], 3_600_000, { owner: 'grp' });
+    daemon.start();
+    const deadline = Date.now() + 20_000;
+    while (lines().filter((l) => l.message === 'execution finished').length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await daemon.stop();
+    assert.equal(lines().filter((l) => l.message === 'scheduled every 60s' && l.shared_with === 1).length, 2);
+    const finished = lines().filter((l) => l.message === 'execution finished');
+    assert.deepEqual(finished.map((l) => l.rule_id).sort(), [base.ruleId, other.ruleId].sort());
+    assert.equal(finished[0].events_read, finished[1].events_read, 'one read, the same events for both');
+    const alerts = await alertsIn(env.client, env.alertsIndex);
+    for (const id of [base.ruleId, other.ruleId]) assert.equal(alerts.filter((a) => a['kibana.alert.rule.rule_id'] === id).length, 3);
+  });
 });
