@@ -63,8 +63,3 @@ function collect(node: unknown, parts: readonly string[], dotted: readonly (read
     if (v !== undefined) collect(v, parts, dotted, j + 1, out);
   }
 }
-
-/** Reads the first value at a path, for alert summaries. */
-export function firstValue(doc: unknown, path: string): Primitive | undefined {
-  return compileGetter(path)(doc)[0];
-}

@@ -265,8 +265,3 @@ export class Pushdown {
     return parts.length === 1 ? parts[0] : { bool: { should: parts, minimum_should_match: 1 } };
   }
 }
-
-/** Fields to look up in `_field_caps` before pushing down a query. */
-export function pushdownFields(compiled: CompiledEql): string[] {
-  return [...compiled.fields];
-}

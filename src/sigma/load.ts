@@ -55,13 +55,12 @@ function keyPosition(d: Located, path: readonly (string | number)[]): { line?: n
   return position(d, path);
 }
 
-function parseTimespan(text: string | undefined, what: string): number | undefined {
+function parseTimespan(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const m = /^(\d+)([smhdMy])$/.exec(text.trim());
   if (!m) return parseDuration(text);
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, M: 30 * 86_400_000, y: 365 * 86_400_000 }[m[2] as 's'];
-  if (unit === undefined) throw new Error(`${what}: bad unit`);
-  return Number(m[1]) * unit;
+  const units: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, M: 30 * 86_400_000, y: 365 * 86_400_000 };
+  return Number(m[1]) * units[m[2]];
 }
 
 interface Detection {
@@ -172,7 +171,7 @@ export class SigmaLoader {
   private aggregationSpec(file: string, det: Detection): CorrelationSpec {
     const agg = det.aggregation!;
     const tf = det.rule.detection.timeframe;
-    const timespanMs = typeof tf === 'string' ? parseTimespan(tf, 'timeframe') : undefined;
+    const timespanMs = typeof tf === 'string' ? parseTimespan(tf) : undefined;
     if (!timespanMs) this.fail(file, det.located, ['detection', 'timeframe'], 'an aggregation needs a timeframe like 15m', true);
     return {
       type: agg.fn === 'count' ? (agg.field ? 'value_count' : 'event_count') : 'aggregate',
@@ -198,7 +197,7 @@ export class SigmaLoader {
       if (!det) this.fail(file, c, ['correlation', 'rules', i], `rule '${ref}' is not in this file (put the correlated rules in the same file, separated by ---)`);
       return det;
     });
-    const timespanMs = parseTimespan(corr.timespan, 'timespan');
+    const timespanMs = parseTimespan(corr.timespan);
     if (!timespanMs) this.fail(file, c, ['correlation', 'timespan'], `expected a timespan like 15m, found "${corr.timespan}"`);
     let condition: CorrelationSpec['condition'];
     let field: string | undefined;
@@ -339,9 +338,4 @@ export class SigmaLoader {
     };
     return { rule: Object.freeze(out) };
   }
-}
-
-export function sigmaRuleLabel(rule: Rule): string {
-  const c = rule.compiled;
-  return c.kind === 'sigma' && c.correlation ? 'Sigma Correlation Rule' : 'Sigma Rule';
 }
