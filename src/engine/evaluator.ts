@@ -22,6 +22,7 @@ export interface EvaluatorOptions {
 
 export class QueryEvaluator {
   private pending: EventRecord[] = [];
+  private single: EventRecord | undefined;
   private pendingTs = Number.NEGATIVE_INFINITY;
   private readonly matcher: SequenceMatcher | SampleMatcher | SigmaMatcher | null;
   private readonly tiebreaker: Getter | null;
@@ -67,8 +68,16 @@ export class QueryEvaluator {
 
   /** Accepts events in ascending timestamp order; an older event than the last one is fed as it comes. */
   push(event: EventRecord): void {
-    if (event.timestamp !== this.pendingTs) this.feedPending();
-    this.pendingTs = event.timestamp;
+    if (event.timestamp !== this.pendingTs) {
+      this.feedPending();
+      this.pendingTs = event.timestamp;
+      this.single = event;
+      return;
+    }
+    if (this.single) {
+      this.pending.push(this.single);
+      this.single = undefined;
+    }
     this.pending.push(event);
   }
 
@@ -80,10 +89,17 @@ export class QueryEvaluator {
   }
 
   private feedPending(): void {
+    // The usual case, distinct timestamps, holds one event in a field: no array, no sort.
+    if (this.single) {
+      const e = this.single;
+      this.single = undefined;
+      this.feed(e);
+      return;
+    }
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    if (batch.length > 1) batch.sort((a, b) => this.compare(a, b));
+    batch.sort((a, b) => this.compare(a, b));
     for (const e of batch) this.feed(e);
   }
 

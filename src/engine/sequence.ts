@@ -23,7 +23,7 @@
  * per value (a cartesian product across fields); an event without a key value does not join.
  */
 import type { CompiledSequence, CompiledStage } from '../eql/compile.js';
-import type { Primitive } from '../eql/fields.js';
+import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
 import type { EventRecord, RuleMatch } from './events.js';
 
 interface Partial {
@@ -79,6 +79,10 @@ export class SequenceMatcher {
   private readonly lastMissing: Map<string, Seen>[];
   private readonly held = new Map<string, Partial[]>();
   private readonly last: number;
+  /** Positive stages (bit k) that can take an event of a category, and those that take any. */
+  private readonly stagesByCategory = new Map<string, number>();
+  private readonly anyCategoryStages: number;
+  private readonly categories: Getter;
   private pos = 0;
   private sinceSweep = 0;
 
@@ -100,6 +104,23 @@ export class SequenceMatcher {
     this.missingBefore = before;
     this.lastMissing = missingStages.map(() => new Map());
     this.last = positives.length - 1;
+    // Beyond 31 positive stages a bit mask cannot say which; every stage is then tried.
+    let any = positives.length > 31 ? -1 : 0;
+    positives.forEach((p, k) => {
+      if (any === -1) return;
+      if (p.category === null) any |= 1 << k;
+      else this.stagesByCategory.set(p.category, (this.stagesByCategory.get(p.category) ?? 0) | (1 << k));
+    });
+    this.anyCategoryStages = any;
+    this.categories = compileGetter(sequence.categoryField);
+  }
+
+  /** Bit k: positive stage k can match this event by its category (read once per event). */
+  private candidateStages(doc: unknown): number {
+    let mask = this.anyCategoryStages;
+    if (mask === -1) return mask;
+    for (const c of this.categories(doc)) if (typeof c === 'string') mask |= this.stagesByCategory.get(c) ?? 0;
+    return mask;
   }
 
   /** Number of partial sequences held; for measurements and memory bounds. */
@@ -127,9 +148,12 @@ export class SequenceMatcher {
         if (this.missingBefore[this.last + 1].includes(m)) this.rejectHeld(ks, event, maxspanMs ?? 0);
       }
     }
+    const candidates = this.candidateStages(doc);
+    if (candidates === 0) return this.afterEvent(event.timestamp);
     for (let k = this.last; k >= 0; k--) {
+      if ((candidates & (1 << k)) === 0) continue;
       const stage = this.positives[k];
-      if (!stage.matches(doc)) continue;
+      if (!stage.condition(doc)) continue;
       for (const key of joinKeysOf(stage, doc)) {
         const ks = keyString(key);
         let next: Partial;
@@ -164,9 +188,15 @@ export class SequenceMatcher {
         state.partials[k] = next;
       }
     }
+    this.afterEvent(event.timestamp);
+  }
+
+  /** Every few thousand events, partials older than maxspan are dropped. */
+  private afterEvent(ts: number): void {
+    const maxspanMs = this.sequence.maxspanMs;
     if (maxspanMs !== null && ++this.sinceSweep >= 4096) {
       this.sinceSweep = 0;
-      this.evict(event.timestamp - maxspanMs);
+      this.evict(ts - maxspanMs);
     }
   }
 

@@ -15,6 +15,9 @@ export interface CompiledStage {
   /** `![...]`: the sequence is rejected when such an event is found (see engine/sequence.ts). */
   readonly missing: boolean;
   readonly matches: Predicate;
+  /** The stage's event category (null for `any`), and its condition without the category test. */
+  readonly category: string | null;
+  readonly condition: Predicate;
   /** Join key fields: the sequence's `by` keys, then the stage's own. */
   readonly keyFields: readonly FieldRef[];
   readonly keys: readonly Getter[];
@@ -34,6 +37,7 @@ export interface CompiledSequence {
   readonly maxspanMs: number | null;
   readonly pipes: readonly CompiledPipe[];
   readonly fields: readonly string[];
+  readonly categoryField: string;
 }
 
 export interface CompiledSample {
@@ -42,6 +46,7 @@ export interface CompiledSample {
   readonly stages: readonly CompiledStage[];
   readonly pipes: readonly CompiledPipe[];
   readonly fields: readonly string[];
+  readonly categoryField: string;
 }
 
 export interface CompiledEventQuery {
@@ -50,9 +55,24 @@ export interface CompiledEventQuery {
   readonly stage: CompiledStage;
   readonly pipes: readonly CompiledPipe[];
   readonly fields: readonly string[];
+  readonly categoryField: string;
 }
 
 export type CompiledEql = CompiledSequence | CompiledSample | CompiledEventQuery;
+
+/**
+ * The event categories an event must have for any stage of the query to match it (null: any
+ * event may match). Used to route each event only to the rules that can use it.
+ */
+export function acceptedCategories(q: CompiledEql): ReadonlySet<string> | null {
+  const stages = q.kind === 'event' ? [q.stage] : q.kind === 'sample' ? q.stages : [...q.stages, ...(q.until ? [q.until] : [])];
+  const out = new Set<string>();
+  for (const s of stages) {
+    if (s.category === null) return null;
+    out.add(s.category);
+  }
+  return out;
+}
 
 export interface EqlCompileOptions {
   readonly categoryField?: string;
@@ -73,7 +93,10 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
     collectFields(s.query.condition, fields);
     const keyFields = [...seqBy, ...s.by];
     for (const k of keyFields) fields.add(k.path);
-    return { query: s.query, missing: s.missing, matches: compiler.eventQuery(s.query), keyFields, keys: keyFields.map((k) => compileGetter(k.path)) };
+    const condition = compiler.condition(s.query.condition);
+    const isCategory = compiler.categoryTest(s.query);
+    const matches: Predicate = isCategory ? (doc) => isCategory(doc) && condition(doc) : condition;
+    return { query: s.query, missing: s.missing, matches, category: s.query.category, condition, keyFields, keys: keyFields.map((k) => compileGetter(k.path)) };
   };
   const sameKeyCount = (stages: readonly SequenceStage[], seqBy: readonly FieldRef[]) => {
     const keyCount = seqBy.length + stages[0].by.length;
@@ -95,14 +118,14 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
 
   if (ast.kind === 'query') {
     const s = stage({ query: ast.query, by: [], runs: 1, missing: false, start: ast.start, end: ast.end }, []);
-    return { kind: 'event', ast, stage: s, pipes, fields: [...fields] };
+    return { kind: 'event', ast, stage: s, pipes, fields: [...fields], categoryField };
   }
   if (ast.kind === 'sample') {
     if (ast.stages.length > 5) fail(ast.stages[5], 'sample takes at most 5 filters');
     for (const s of ast.stages) if (s.runs > 1) fail(s, 'runs is not allowed in sample');
     sameKeyCount(ast.stages, ast.by);
     if (ast.by.length + ast.stages[0].by.length === 0) fail(ast, 'sample needs at least one join key (sample by ...)');
-    return { kind: 'sample', ast, stages: ast.stages.map((s) => stage(s, ast.by)), pipes, fields: [...fields] };
+    return { kind: 'sample', ast, stages: ast.stages.map((s) => stage(s, ast.by)), pipes, fields: [...fields], categoryField };
   }
   const stages: CompiledStage[] = [];
   for (const s of ast.stages) {
@@ -116,7 +139,7 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
     if (ast.stages.some((s) => s.missing && s.runs > 1)) fail(ast.stages.find((s) => s.missing && s.runs > 1)!, 'runs is not allowed on a missing event');
   }
   const until = ast.until ? stage(ast.until, ast.by) : null;
-  return { kind: 'sequence', ast, stages, until, maxspanMs: ast.maxspanMs, pipes, fields: [...fields] };
+  return { kind: 'sequence', ast, stages, until, maxspanMs: ast.maxspanMs, pipes, fields: [...fields], categoryField };
 }
 
 function collectFields(expr: Expr, out: Set<string>): void {

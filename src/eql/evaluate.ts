@@ -21,14 +21,14 @@
  */
 import { EqlVerificationError } from '../errors.js';
 import type { Call, Compare, CompareOp, EventQuery, Expr, In, Literal, Match } from './ast.js';
-import { compileGetter, type Getter, type Primitive } from './fields.js';
+import { compileGetter, compileSome, type Getter, type Primitive, type Some } from './fields.js';
 import { FUNCTIONS, type Value } from './functions.js';
 import { LineIndex } from './locations.js';
 import { compileRegex, RegexSyntaxError } from './regex.js';
 import { compileWildcard, type StringTest } from './wildcard.js';
 
 /** Values of an expression for one event; empty means null (a missing field, a null result). */
-export type ValueFn = (doc: unknown) => Primitive[];
+export type ValueFn = (doc: unknown) => readonly Primitive[];
 
 /** Bound on the argument combinations a function of multi-valued fields is applied to. */
 const MAX_COMBINATIONS = 256;
@@ -45,6 +45,7 @@ export interface CompileOptions {
 export class ConditionCompiler {
   private readonly lines: LineIndex;
   private readonly getters = new Map<string, Getter>();
+  private readonly somes = new Map<string, Some>();
 
   constructor(private readonly options: CompileOptions) {
     this.lines = new LineIndex(options.source);
@@ -64,12 +65,23 @@ export class ConditionCompiler {
     return g;
   }
 
-  eventQuery(q: EventQuery): Predicate {
-    const condition = this.condition(q.condition);
-    if (q.category === null) return condition;
+  /** `some(path)(doc, test)`: whether a value of the field passes the test (see fields.ts). */
+  some(path: string): Some {
+    let s = this.somes.get(path);
+    if (!s) {
+      s = compileSome(path, this.getter(path));
+      this.somes.set(path, s);
+    }
+    return s;
+  }
+
+  /** The event query's category test; null for `any`. */
+  categoryTest(q: EventQuery): Predicate | null {
+    if (q.category === null) return null;
     const category = q.category;
-    const categories = this.getter(this.options.categoryField ?? 'event.category');
-    return (doc) => categories(doc).includes(category) && condition(doc);
+    const some = this.some(this.options.categoryField ?? 'event.category');
+    const is = (v: Primitive) => v === category;
+    return (doc) => some(doc, is);
   }
 
   condition(expr: Expr): Predicate {
@@ -80,11 +92,21 @@ export class ConditionCompiler {
           const [a, b] = parts;
           return (doc) => a(doc) && b(doc);
         }
-        return (doc) => parts.every((p) => p(doc));
+        return (doc) => {
+          for (const p of parts) if (!p(doc)) return false;
+          return true;
+        };
       }
       case 'or': {
         const parts = expr.operands.map((e) => this.condition(e));
-        return (doc) => parts.some((p) => p(doc));
+        if (parts.length === 2) {
+          const [a, b] = parts;
+          return (doc) => a(doc) || b(doc);
+        }
+        return (doc) => {
+          for (const p of parts) if (p(doc)) return true;
+          return false;
+        };
       }
       case 'not': {
         const inner = this.condition(expr.operand);
@@ -104,8 +126,9 @@ export class ConditionCompiler {
         if (expr.value === null) return () => false;
         return this.fail(expr, `Condition expected, found a ${typeof expr.value} literal`);
       case 'field': {
-        const get = this.getter(expr.path);
-        return (doc) => get(doc).some((v) => v === true || v === 'true');
+        const some = this.some(expr.path);
+        const isTrue = (v: Primitive) => v === true || v === 'true';
+        return (doc) => some(doc, isTrue);
       }
       case 'call': {
         const values = this.value(expr);
@@ -166,7 +189,7 @@ export class ConditionCompiler {
     return (doc) => {
       let combos: Value[][] = [[]];
       for (const a of args) {
-        const vs: Value[] = a(doc);
+        const vs: readonly Value[] = a(doc);
         const options = vs.length === 0 ? [null] : vs;
         if (options.length === 1) {
           for (const c of combos) c.push(options[0]);
@@ -229,21 +252,21 @@ export class ConditionCompiler {
     if (left.kind !== 'field' || right.kind !== 'literal') return this.generalCompare(expr, left, op, right);
     const field = left;
     const lit = right;
-    const get = this.getter(field.path);
+    const some = this.some(field.path);
     const value = lit.value;
     if (value === null) {
-      if (op === '==') return (doc) => get(doc).length === 0;
-      if (op === '!=') return (doc) => get(doc).length > 0;
+      if (op === '==') return (doc) => !some(doc, anyValue);
+      if (op === '!=') return (doc) => some(doc, anyValue);
       return () => false;
     }
     if (op === '==' || op === '!=') {
       const eq = equalsTo(value);
-      if (op === '==') return (doc) => get(doc).some(eq);
-      return (doc) => !get(doc).some(eq);
+      if (op === '==') return (doc) => some(doc, eq);
+      return (doc) => !some(doc, eq);
     }
     if (typeof value === 'boolean') this.fail(lit, `Operator '${op}' cannot compare with a boolean`);
     const test = orderTest(op, value);
-    return (doc) => get(doc).some(test);
+    return (doc) => some(doc, test);
   }
 
   /** Comparisons that involve functions or arithmetic: evaluated on values, null is false. */
@@ -288,6 +311,15 @@ export class ConditionCompiler {
     if (expr.op === 'regex') {
       return (doc) => get(doc).some((v) => tests.some((t) => t(String(v))));
     }
+    if (expr.value.kind === 'field') {
+      const some = this.some(expr.value.path);
+      const test = (v: Primitive): boolean => {
+        const text = insensitive ? String(v).toLowerCase() : String(v);
+        for (const t of tests) if (t(text)) return true;
+        return false;
+      };
+      return (doc) => some(doc, test);
+    }
     return (doc) => {
       const values = get(doc);
       for (const v of values) {
@@ -322,7 +354,8 @@ export class ConditionCompiler {
       }
       return false;
     };
-    const positive: Predicate = (doc) => {
+    const some = expr.value.kind === 'field' && !hasNull ? this.some(expr.value.path) : null;
+    const positive: Predicate = some ? (doc) => some(doc, member) : (doc) => {
       const values = get(doc);
       if (values.length === 0) return hasNull;
       return values.some(member);
@@ -330,6 +363,8 @@ export class ConditionCompiler {
     return expr.negated ? (doc) => !positive(doc) : positive;
   }
 }
+
+const anyValue = (): boolean => true;
 
 const FLIP: Readonly<Record<CompareOp, CompareOp>> = { '==': '==', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
 
