@@ -3,7 +3,8 @@
  * real-time, no refresh needed) and writes use `create`, so a concurrent writer of the same
  * alert gets a 409, counted as a duplicate, never a second copy. Items refused with 429 or 5xx
  * are retried with exponential backoff and jitter; an alert still not written after that is
- * reported by id in an AlertWriteError, never dropped silently.
+ * reported by id with its reason (the execution records it as an AlertWriteError), never dropped
+ * silently. Requests are cut by size (LOOKOUT_BULK_BYTES).
  */
 import type { Client } from '@elastic/elasticsearch';
 import { readMapping } from '../config/mappings.js';
@@ -15,7 +16,10 @@ import type { AlertDocument } from './build.js';
 export interface AlertSink {
   /** Ids among `ids` that were already written. */
   existing(ids: readonly string[]): Promise<Set<string>>;
-  /** Writes alerts; returns the ids created and how many already existed. */
+  /**
+   * Writes alerts; returns the ids created, how many already existed, and each alert that could
+   * not be written with the reason (a failure is reported, never thrown away or thrown).
+   */
   write(alerts: readonly AlertDocument[]): Promise<WriteResult>;
 }
 
@@ -23,7 +27,23 @@ export interface WriteResult {
   readonly written: number;
   readonly duplicates: number;
   readonly created: readonly string[];
+  readonly failed: readonly { readonly id: string; readonly reason: string }[];
+  /** Where the alerts go, for messages. */
+  readonly target: string;
 }
+
+/** The alerts of `result` that failed, as the error an execution records (undefined if none). */
+export function writeError(result: WriteResult, ids?: ReadonlySet<string>): AlertWriteError | undefined {
+  const failed = ids ? result.failed.filter((f) => ids.has(f.id)) : result.failed;
+  if (failed.length === 0) return undefined;
+  return new AlertWriteError(
+    `${failed.length} alert(s) not written to ${result.target}: ${failed.map((f) => `${f.id} (${f.reason})`).join(', ')}`,
+    failed.map((f) => f.id),
+  );
+}
+
+/** Default size of one bulk request of alerts (Elastic suggests a few megabytes). */
+export const DEFAULT_BULK_BYTES = 5 * 1024 * 1024;
 
 export interface RetryPolicy {
   readonly attempts: number;
@@ -49,6 +69,7 @@ export class ElasticAlertSink implements AlertSink {
     private readonly index: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly refresh: boolean | 'wait_for' = false,
+    private readonly bulkBytes: number = DEFAULT_BULK_BYTES,
   ) {}
 
   async existing(ids: readonly string[]): Promise<Set<string>> {
@@ -66,27 +87,54 @@ export class ElasticAlertSink implements AlertSink {
     }
   }
 
+  /**
+   * Bulk requests of at most `bulkBytes` (each document serialized once, to measure it and to
+   * send it); a single alert larger than that goes alone.
+   */
   async write(alerts: readonly AlertDocument[]): Promise<WriteResult> {
-    let pending = [...alerts];
     let written = 0;
+    let duplicates = 0;
+    const created: string[] = [];
+    const failed: { id: string; reason: string }[] = [];
+    let chunk: Serialized[] = [];
+    let bytes = 0;
+    const send = async () => {
+      if (chunk.length === 0) return;
+      const r = await this.writeChunk(chunk);
+      written += r.created.length;
+      duplicates += r.duplicates;
+      created.push(...r.created);
+      failed.push(...r.failed);
+      chunk = [];
+      bytes = 0;
+    };
+    for (const a of alerts) {
+      const action = JSON.stringify({ create: { _index: this.index, _id: a.id } });
+      const doc = JSON.stringify(a.doc);
+      const size = Buffer.byteLength(action) + Buffer.byteLength(doc) + 2;
+      if (bytes + size > this.bulkBytes) await send();
+      chunk.push({ id: a.id, action, doc });
+      bytes += size;
+    }
+    await send();
+    return { written, duplicates, created, failed, target: this.index };
+  }
+
+  private async writeChunk(alerts: readonly Serialized[]): Promise<{ created: string[]; duplicates: number; failed: { id: string; reason: string }[] }> {
+    let pending = alerts;
     const created: string[] = [];
     let duplicates = 0;
     const failed: { id: string; reason: string }[] = [];
     for (let attempt = 0; pending.length > 0; attempt++) {
-      const retryable: AlertDocument[] = [];
+      const retryable: Serialized[] = [];
       let lastReason = '';
       try {
-        const res = await this.client.bulk({
-          refresh: this.refresh,
-          operations: pending.flatMap((a) => [{ create: { _index: this.index, _id: a.id } }, a.doc]),
-        });
+        // Strings go into the NDJSON body as they are.
+        const res = await this.client.bulk({ refresh: this.refresh, operations: pending.flatMap((a) => [a.action, a.doc]) as never });
         res.items.forEach((item, i) => {
           const r = item.create;
           const status = r?.status ?? 0;
-          if (status === 201 || status === 200) {
-            written++;
-            created.push(pending[i].id);
-          }
+          if (status === 201 || status === 200) created.push(pending[i].id);
           else if (status === 409) duplicates++;
           else if (status === 429 || status >= 500) {
             retryable.push(pending[i]);
@@ -105,14 +153,14 @@ export class ElasticAlertSink implements AlertSink {
       }
       await sleep(backoff(attempt, this.retry));
     }
-    if (failed.length > 0) {
-      throw new AlertWriteError(
-        `${failed.length} alert(s) not written to ${this.index} (${written} written): ${failed.map((f) => `${f.id} (${f.reason})`).join(', ')}`,
-        failed.map((f) => f.id),
-      );
-    }
-    return { written, duplicates, created };
+    return { created, duplicates, failed };
   }
+}
+
+interface Serialized {
+  readonly id: string;
+  readonly action: string;
+  readonly doc: string;
 }
 
 /** Collects alerts in memory: `lookout test-rule` and tests use it. Nothing is a duplicate. */
@@ -133,6 +181,6 @@ export class MemoryAlertSink implements AlertSink {
       have.add(a.id);
       created.push(a.id);
     }
-    return { written: created.length, duplicates: alerts.length - created.length, created };
+    return { written: created.length, duplicates: alerts.length - created.length, created, failed: [], target: 'memory' };
   }
 }

@@ -51,6 +51,8 @@ const envSchema = z.object({
   LOOKOUT_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   LOOKOUT_PAGE_SIZE: positiveInt(10_000).default(2000),
   LOOKOUT_READ_MODE: z.enum(['auto', 'pit', 'scroll']).default('auto'),
+  LOOKOUT_BULK_BYTES: positiveInt(100 * 1024 * 1024).default(5 * 1024 * 1024),
+  LOOKOUT_BACKFILL_CONCURRENCY: positiveInt(16).default(2),
   LOOKOUT_MAX_CATCHUP: duration('1h').default(3_600_000),
   LOOKOUT_SIGMA_PIPELINES: z.string().min(1).optional(),
   LOOKOUT_WEBHOOK_URL: z.string().url('expected an http(s) URL for webhook notifications').optional(),
@@ -78,6 +80,10 @@ export type Config = Readonly<{
   logFormat: 'auto' | 'json' | 'pretty';
   pageSize: number;
   readMode: 'auto' | 'pit' | 'scroll';
+  /** Largest bulk request of alerts, in bytes. */
+  bulkBytes: number;
+  /** Backfill windows read and evaluated at once. */
+  backfillConcurrency: number;
   maxCatchupMs: number;
   /** Folder of Sigma field mapping pipelines; undefined: the package's mappings/sigma. */
   sigmaPipelines?: string;
@@ -143,6 +149,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logFormat: e.LOOKOUT_LOG_FORMAT,
     pageSize: e.LOOKOUT_PAGE_SIZE,
     readMode: e.LOOKOUT_READ_MODE,
+    bulkBytes: e.LOOKOUT_BULK_BYTES,
+    backfillConcurrency: e.LOOKOUT_BACKFILL_CONCURRENCY,
     maxCatchupMs: e.LOOKOUT_MAX_CATCHUP,
     sigmaPipelines: e.LOOKOUT_SIGMA_PIPELINES,
     webhook: e.LOOKOUT_WEBHOOK_URL ? Object.freeze({ url: e.LOOKOUT_WEBHOOK_URL, format: e.LOOKOUT_WEBHOOK_FORMAT }) : undefined,

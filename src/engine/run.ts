@@ -11,7 +11,7 @@
  * picks them up.
  */
 import { buildAlert, type AlertDocument } from '../alerts/build.js';
-import type { AlertSink } from '../alerts/writer.js';
+import { writeError, type AlertSink, type WriteResult } from '../alerts/writer.js';
 import type { Rule } from '../rules/model.js';
 import type { EventRecord, RuleMatch } from './events.js';
 import { QueryEvaluator } from './evaluator.js';
@@ -43,11 +43,13 @@ export interface RunOptions {
 /**
  * One rule's side of an execution: events go in with `feed`, matches become alerts in a
  * buffer, `flushIfFull` writes a batch when it is full, `finish` ends the stream. Several runs
- * can share one read of Elasticsearch (see scheduler/execute-shared.ts).
+ * can share one read of Elasticsearch (see scheduler/execute.ts).
  */
 export class RuleRun {
   readonly counts: RunCounts = { eventsRead: 0, eventsSkipped: 0, skippedReasons: {}, matches: 0, alertsWritten: 0, duplicates: 0, truncated: 0 };
   private buffer: AlertDocument[] = [];
+  /** Alerts selected for writing whose outcome is not known yet (they count against the cap). */
+  private selected = 0;
   private readonly seenIds = new Set<string>();
   private readonly evaluator: QueryEvaluator;
   private readonly batchSize: number;
@@ -86,33 +88,88 @@ export class RuleRun {
   }
 
   async finish(): Promise<RunCounts> {
-    this.evaluator.flush();
+    this.end();
     await this.flush();
     return this.counts;
   }
 
+  /** End of the stream: what the evaluator held back is matched (alerts wait for a flush). */
+  end(): void {
+    this.evaluator.flush();
+  }
+
+  /** Writes what is waiting (this rule alone; several runs share round trips with `flushRuns`). */
   async flush(): Promise<void> {
-    const { counts, options } = this;
+    const [error] = await flushRuns([this], this.sink);
+    if (error !== undefined) throw error;
+  }
+
+  /** The alerts waiting to be checked and written; the buffer starts again. */
+  takeBatch(): AlertDocument[] {
     const batch = this.buffer;
     this.buffer = [];
-    if (batch.length === 0) return;
-    const existing = await this.sink.existing(batch.map((a) => a.id));
+    return batch;
+  }
+
+  /** Drops what already exists, applies the cap and enrichment: what this run will write. */
+  async select(batch: readonly AlertDocument[], existing: ReadonlySet<string>): Promise<AlertDocument[]> {
+    const { counts, options } = this;
     const fresh = batch.filter((a) => !existing.has(a.id));
     counts.duplicates += batch.length - fresh.length;
-    const room = Math.max(0, this.rule.maxSignals - counts.alertsWritten);
+    const room = Math.max(0, this.rule.maxSignals - counts.alertsWritten - this.selected);
     let toWrite = fresh.slice(0, room);
     counts.truncated += fresh.length - toWrite.length;
     if (options.enrich && toWrite.length > 0) toWrite = await options.enrich(toWrite);
-    if (toWrite.length > 0) {
-      const r = await this.sink.write(toWrite);
-      counts.alertsWritten += r.written;
-      counts.duplicates += r.duplicates;
-      if (options.onCreated && r.created.length > 0) {
-        const created = new Set(r.created);
-        await options.onCreated(toWrite.filter((a) => created.has(a.id)));
-      }
-    }
+    this.selected += toWrite.length;
+    return toWrite;
   }
+
+  /** Counts what the sink did with this run's alerts; throws AlertWriteError for those it could not write. */
+  async settle(toWrite: readonly AlertDocument[], result: WriteResult): Promise<void> {
+    const { counts, options } = this;
+    this.selected -= toWrite.length;
+    const mine = new Set(toWrite.map((a) => a.id));
+    const created = result.created.filter((id) => mine.has(id));
+    const failed = writeError(result, mine);
+    counts.alertsWritten += created.length;
+    counts.duplicates += toWrite.length - created.length - (failed?.alertIds.length ?? 0);
+    if (options.onCreated && created.length > 0) {
+      const ids = new Set(created);
+      await options.onCreated(toWrite.filter((a) => ids.has(a.id)));
+    }
+    if (failed) throw failed;
+  }
+}
+
+/**
+ * Writes the waiting alerts of several runs with one existence check and one bulk write (split
+ * by size), instead of two round trips per rule. Returns each run's error (undefined when its
+ * alerts were all written or were duplicates).
+ */
+export async function flushRuns(runs: readonly RuleRun[], sink: AlertSink): Promise<unknown[]> {
+  const errors: unknown[] = runs.map(() => undefined);
+  const batches = runs.map((r) => r.takeBatch());
+  if (batches.every((b) => b.length === 0)) return errors;
+  let existing: Set<string>;
+  try {
+    existing = await sink.existing(batches.flat().map((a) => a.id));
+  } catch (err) {
+    return batches.map((b) => (b.length > 0 ? err : undefined));
+  }
+  const selected = await Promise.all(runs.map((r, i) => r.select(batches[i], existing).catch((err: unknown) => {
+    errors[i] = err;
+    return [] as AlertDocument[];
+  })));
+  const all = selected.flat();
+  if (all.length === 0) return errors;
+  let result: WriteResult;
+  try {
+    result = await sink.write(all);
+  } catch (err) {
+    return selected.map((s, i) => errors[i] ?? (s.length > 0 ? err : undefined));
+  }
+  await Promise.all(runs.map((r, i) => r.settle(selected[i], result).catch((err: unknown) => (errors[i] ??= err))));
+  return errors;
 }
 
 /**

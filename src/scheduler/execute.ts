@@ -8,7 +8,8 @@ import type { Client } from '@elastic/elasticsearch';
 import { ALERT_SOURCE_FIELDS } from '../alerts/build.js';
 import { enricherFor } from '../alerts/enrich.js';
 import type { AlertSink } from '../alerts/writer.js';
-import { RuleRun, type RunCounts } from '../engine/run.js';
+import { EventRouter } from '../engine/route.js';
+import { flushRuns, RuleRun, type RunCounts } from '../engine/run.js';
 import { AlertWriteError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
@@ -91,10 +92,11 @@ export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window,
 
 /**
  * Executes rules that share a key (see shareKey) over one window with ONE read: the union of
- * their pushed-down queries, the union of the fields they need; each event goes to every rule's
- * evaluator, whose first test (the event category, a cheap term) turns away what cannot match.
- * Each rule keeps its own alerts, cap, counts and execution record, and a rule whose alerts
- * cannot be written does not stop the others.
+ * their pushed-down queries, the union of the fields they need; each event goes only to the rules
+ * with a stage for its event category (engine/route.ts), and the alerts of all the rules are
+ * checked and written together (one mget, bulk requests by size). Each rule keeps its own
+ * alerts, cap, counts and execution record, and a rule whose alerts cannot be written does not
+ * stop the others.
  */
 export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], window: Window, kind: ExecutionRecord['kind']): Promise<ExecutionResult[]> {
   if (rules.length === 0) return [];
@@ -147,15 +149,28 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
         onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
       });
     }
+    const router = new EventRouter(per.map((p) => ({ target: p, rule: p.rule })));
+    const flush = async (list: readonly typeof per[number][]) => {
+      const errors = await flushRuns(list.map((p) => p.run!), deps.sink);
+      errors.forEach((err, i) => {
+        if (err !== undefined) list[i].error ??= err;
+      });
+    };
     for await (const page of events) {
-      for (const p of per) {
-        if (p.error !== undefined) continue;
-        const run = p.run!;
-        for (const e of page) run.feed(e);
-        if (run.full) await run.flush().catch((err: unknown) => (p.error = err));
+      for (const e of page) {
+        for (const p of router.route(e.source)) if (p.error === undefined) p.run!.feed(e);
+      }
+      if (per.some((p) => p.error === undefined && p.run!.full)) await flush(per.filter((p) => p.error === undefined));
+    }
+    const live = per.filter((p) => p.error === undefined);
+    for (const p of live) {
+      try {
+        p.run!.end();
+      } catch (err) {
+        p.error = err;
       }
     }
-    for (const p of per) if (p.error === undefined) await p.run!.finish().catch((err: unknown) => (p.error = err));
+    await flush(live.filter((p) => p.error === undefined));
   } catch (err) {
     // The read failed: every rule that had not failed on its own fails with it.
     for (const p of per) if (p.error === undefined) p.error = err;

@@ -22,7 +22,7 @@ export async function connect(config: Config, logger: Logger, client: Client = c
     return {
       client,
       cluster,
-      sink: new ElasticAlertSink(client, config.alertsIndex),
+      sink: new ElasticAlertSink(client, config.alertsIndex, undefined, false, config.bulkBytes),
       store,
       logger,
       pageSize: config.pageSize,

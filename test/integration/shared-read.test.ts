@@ -34,8 +34,22 @@ describe('a shared read for rules over the same indices', () => {
       { ...base, ruleId: 'shared-procs', name: 'winrshost children', query: 'process where process.parent.name : "winrshost.exe"', compiled: compileEql('process where process.parent.name : "winrshost.exe"') },
     ];
     const window = { start: START - 1000, end: START + 3_600_000 };
+    const paths: string[] = [];
+    const onRequest = (_err: unknown, event: { meta: { request: { params: { path: string } } } } | null) => {
+      if (event) paths.push(event.meta.request.params.path);
+    };
+    env.client.diagnostic.on('request', onRequest as never);
     const shared = await executeRules(env.deps, rules, window, 'once');
+    env.client.diagnostic.off('request', onRequest as never);
     assert.equal(new Set(shared.map((r) => r.read)).size, 1, 'one read');
+    // The alerts of the three rules: one existence check and one bulk write, not one per rule.
+    assert.equal(paths.filter((p) => p === `/${env.alertsIndex}/_mget`).length, 1, paths.join(' '));
+    // Two bulk requests: the alerts of the three rules, then the three execution records.
+    assert.equal(paths.filter((p) => p.endsWith('/_bulk')).length, 2, paths.join(' '));
+    // Routing: the event rule takes process events only; the sequence takes network ones too.
+    const seen = shared.map((r) => r.counts!.eventsRead);
+    assert.ok(seen[2] > 0 && seen[2] < seen[0], `events fed: ${seen}`);
+    assert.ok(seen[0] <= shared[0].record.eventsRead);
     assert.ok(shared.every((r) => r.record.status === 'succeeded'));
     const separateIndex = `${env.prefix}-alerts-separate`;
     for (const rule of rules) await executeRule({ ...env.deps, sink: new ElasticAlertSink(env.client, separateIndex) }, rule, window, 'once');
