@@ -15,7 +15,7 @@ import { runRule } from '../engine/run.js';
 import { ConfigError, errorMessage, LookoutError } from '../errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { loadRules, type RuleSet } from '../rules/load.js';
-import { backfillRule } from '../scheduler/backfill.js';
+import { backfillRules } from '../scheduler/backfill.js';
 import { Daemon } from '../scheduler/daemon.js';
 import { executeRules, shareKey, sourceFields } from '../scheduler/execute.js';
 import type { Rule } from '../rules/model.js';
@@ -218,10 +218,11 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
   const bar = progressBar(io.stderr);
   let failed = false;
   try {
-    for (const rule of rules) {
-      const result = await backfillRule(rt, rule, { from, to, stepMs, onProgress: (d, t, r) => bar.update(d, t, r.name) });
-      bar.end();
-      logger.info(`backfill ${result.failed ? 'stopped' : 'finished'}`, { rule_id: rule.ruleId, ...result });
+    const label = (rs: readonly { name: string }[]) => (rs.length === 1 ? rs[0].name : `${rs.length} rules`);
+    const results = await backfillRules(rt, rules, { from, to, stepMs, concurrency: config.backfillConcurrency, onProgress: (d, t, rs) => bar.update(d, t, label(rs)) });
+    bar.end();
+    for (const result of results) {
+      logger.info(`backfill ${result.failed ? 'stopped' : 'finished'}`, { ...result, rule_id: result.ruleId });
       if (result.failed) failed = true;
     }
   } finally {

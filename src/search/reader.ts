@@ -127,31 +127,38 @@ async function* readWithPit(
   toEvent: (h: Hit) => EventRecord | undefined, stats: ReadStats,
 ): AsyncGenerator<EventRecord[]> {
   let id = pitId;
-  let after: unknown[] | undefined;
+  const search = async (after: unknown[] | undefined) => {
+    try {
+      return await client.search({
+        pit: { id, keep_alive: '2m' },
+        size: req.pageSize,
+        sort: [tsSort, { _shard_doc: 'asc' }] as never,
+        search_after: after as never,
+        query: query as never,
+        _source: { includes: [...req.sourceIncludes] },
+        track_total_hits: false,
+      });
+    } catch (err) {
+      throw new SearchError(`search on ${req.indices.join(',')} failed: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+    }
+  };
+  // Read-ahead: the next page is requested before this one is handed over, so the cluster
+  // searches while the rules evaluate. One page in flight at most: the reader never runs
+  // further ahead of the evaluation than that (back-pressure by pulling).
+  let inFlight: Promise<Awaited<ReturnType<typeof search>>> | undefined = search(undefined);
   try {
-    for (;;) {
-      let res;
-      try {
-        res = await client.search({
-          pit: { id, keep_alive: '2m' },
-          size: req.pageSize,
-          sort: [tsSort, { _shard_doc: 'asc' }] as never,
-          search_after: after as never,
-          query: query as never,
-          _source: { includes: [...req.sourceIncludes] },
-          track_total_hits: false,
-        });
-      } catch (err) {
-        throw new SearchError(`search on ${req.indices.join(',')} failed: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
-      }
+    while (inFlight) {
+      const res = await inFlight;
+      inFlight = undefined;
       if (res.pit_id) id = res.pit_id;
       const hits = res.hits.hits as Hit[];
       stats.pages++;
+      if (hits.length === req.pageSize) inFlight = search(hits[hits.length - 1].sort);
       yield pageOf(hits, toEvent);
-      if (hits.length < req.pageSize) return;
-      after = hits[hits.length - 1].sort;
     }
   } finally {
+    // Stopped early (an error downstream): the request in flight must not fail unobserved.
+    if (inFlight) await inFlight.catch(() => undefined);
     await client.closePointInTime({ id }).catch(() => undefined);
   }
 }
