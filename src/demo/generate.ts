@@ -73,12 +73,30 @@ const ATTACK_CHILDREN: readonly [string, string][] = [
 const SENSITIVE = new Set(['cmd.exe', 'powershell.exe', 'pwsh.exe', 'mimikatz.exe']);
 
 export function generateDataset(o: GenerateOptions): Dataset {
+  return { events: [...generateEvents(o)], attacks: plantedAttacks(o) };
+}
+
+/** The attacks `generateEvents` plants, known without generating anything. */
+export function plantedAttacks(o: GenerateOptions): PlantedAttack[] {
+  const prefix = o.idPrefix ?? 'ev';
+  return Array.from({ length: o.attacks }, (_, i) => {
+    const child = ATTACK_CHILDREN[i % ATTACK_CHILDREN.length][0];
+    return { hostId: `victim-${prefix}-${i}`, hostName: attackHostName(i), sourceIp: attackSource(i), child, severity: SENSITIVE.has(child) ? 'high' : 'medium' };
+  });
+}
+
+const attackHostName = (i: number) => `target${(i + 1).toString().padStart(2, '0')}.corp.example`;
+const attackSource = (i: number) => `10.0.5.${(i % 200) + 10}`;
+
+/**
+ * The events of a data set one by one (noise in random time order, then the attacks), so that
+ * ten million of them can be indexed without holding them: the same seed gives the same events.
+ */
+export function* generateEvents(o: GenerateOptions): Generator<GeneratedEvent> {
   const rand = rng(o.seed);
   const idx = { ...DEMO_INDICES, ...o.indices };
   const hostCount = o.hosts ?? 50;
   const prefix = o.idPrefix ?? 'ev';
-  const events: GeneratedEvent[] = [];
-  const attacks: PlantedAttack[] = [];
   let n = 0;
   const id = () => `${prefix}-${(n++).toString(36).padStart(7, '0')}`;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -136,44 +154,42 @@ export function generateDataset(o: GenerateOptions): Dataset {
     const ts = o.start + rand() * span;
     const h = host(Math.floor(rand() * hostCount));
     const r = rand();
-    if (r < 0.45) events.push(defendProcess(ts, h, pick(NOISE_PROCESSES), `${pick(NOISE_PROCESSES)} --type=renderer`, 'explorer.exe', 'alice'));
-    else if (r < 0.75) events.push(defendNetwork(ts, h, `10.0.${Math.floor(rand() * 250)}.${Math.floor(rand() * 250)}`, pick([443, 80, 445, 135, 3389]), 1234));
-    else if (r < 0.85) events.push(sysmonProcess(ts, h, pick(NOISE_PROCESSES), 'C:\\Windows\\system32\\svchost.exe -k netsvcs', 'services.exe', 'SYSTEM'));
+    if (r < 0.45) yield (defendProcess(ts, h, pick(NOISE_PROCESSES), `${pick(NOISE_PROCESSES)} --type=renderer`, 'explorer.exe', 'alice'));
+    else if (r < 0.75) yield (defendNetwork(ts, h, `10.0.${Math.floor(rand() * 250)}.${Math.floor(rand() * 250)}`, pick([443, 80, 445, 135, 3389]), 1234));
+    else if (r < 0.85) yield (sysmonProcess(ts, h, pick(NOISE_PROCESSES), 'C:\\Windows\\system32\\svchost.exe -k netsvcs', 'services.exe', 'SYSTEM'));
     else if (r < 0.9) {
       // Benign administration: PowerShell remoting runs under wsmprovhost.exe, not winrshost.exe.
       const admin = poolHost(0);
-      events.push(defendNetwork(ts, admin, '10.0.0.10', 5985));
-      events.push(defendProcess(ts + 1500, admin, 'powershell.exe', 'powershell.exe -Command Get-Service', 'wsmprovhost.exe'));
+      yield (defendNetwork(ts, admin, '10.0.0.10', 5985));
+      yield (defendProcess(ts + 1500, admin, 'powershell.exe', 'powershell.exe -Command Get-Service', 'wsmprovhost.exe'));
     } else if (r < 0.93) {
       // Local WinRM (loopback v4 and v6): excluded by the rule.
       const local = poolHost(1);
-      events.push(defendNetwork(ts, local, rand() < 0.5 ? '127.0.0.1' : '::1', 5985));
-      events.push(defendProcess(ts + 1000, local, 'hostname.exe', 'hostname', 'winrshost.exe'));
+      yield (defendNetwork(ts, local, rand() < 0.5 ? '127.0.0.1' : '::1', 5985));
+      yield (defendProcess(ts + 1000, local, 'hostname.exe', 'hostname', 'winrshost.exe'));
     } else if (r < 0.96) {
       // The console host a remote shell always starts: excluded by path.
       const shell = poolHost(2);
-      events.push(defendNetwork(ts, shell, '10.0.0.10', 5986));
-      events.push(defendProcess(ts + 800, shell, 'conhost.exe', 'conhost.exe 0xffffffff -ForceV1', 'winrshost.exe'));
+      yield (defendNetwork(ts, shell, '10.0.0.10', 5986));
+      yield (defendProcess(ts + 800, shell, 'conhost.exe', 'conhost.exe 0xffffffff -ForceV1', 'winrshost.exe'));
     } else {
-      events.push(sysmonNetwork(ts, h, `10.0.3.${Math.floor(rand() * 250)}`, 445));
+      yield (sysmonNetwork(ts, h, `10.0.3.${Math.floor(rand() * 250)}`, 445));
     }
   }
 
   for (let i = 0; i < o.attacks; i++) {
     // Each attack on its own host id, so sequences never share a key.
-    const h = { ...host(hostCount + i), id: `victim-${prefix}-${i}`, name: `target${(i + 1).toString().padStart(2, '0')}.corp.example` };
+    const h = { ...host(hostCount + i), id: `victim-${prefix}-${i}`, name: attackHostName(i) };
     const ts = o.start + ((i + 0.5) / Math.max(1, o.attacks)) * span * 0.98;
     const [child, cmd] = ATTACK_CHILDREN[i % ATTACK_CHILDREN.length];
-    const src = `10.0.5.${(i % 200) + 10}`;
+    const src = attackSource(i);
     if (i % 3 === 2) {
-      events.push(sysmonNetwork(ts, h, src, 5985));
-      events.push(sysmonProcess(ts + 4000, h, child, cmd, 'winrshost.exe', 'eve'));
+      yield (sysmonNetwork(ts, h, src, 5985));
+      yield (sysmonProcess(ts + 4000, h, child, cmd, 'winrshost.exe', 'eve'));
     } else {
-      events.push(defendNetwork(ts, h, src, i % 2 === 0 ? 5985 : 5986));
-      events.push(defendProcess(ts + 700, h, 'conhost.exe', 'conhost.exe 0xffffffff -ForceV1', 'winrshost.exe', 'eve'));
-      events.push(defendProcess(ts + 2000, h, child, cmd, 'winrshost.exe', 'eve'));
+      yield (defendNetwork(ts, h, src, i % 2 === 0 ? 5985 : 5986));
+      yield (defendProcess(ts + 700, h, 'conhost.exe', 'conhost.exe 0xffffffff -ForceV1', 'winrshost.exe', 'eve'));
+      yield (defendProcess(ts + 2000, h, child, cmd, 'winrshost.exe', 'eve'));
     }
-    attacks.push({ hostId: h.id, hostName: h.name, sourceIp: src, child, severity: SENSITIVE.has(child) ? 'high' : 'medium' });
   }
-  return { events, attacks };
 }
