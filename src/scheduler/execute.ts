@@ -14,7 +14,8 @@ import { AlertWriteError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
 import { fetchFieldTypes, type FieldTypes } from '../search/field-caps.js';
-import { clauses, Pushdown, type EsQuery } from '../search/pushdown.js';
+import { Pushdown, type EsQuery } from '../search/pushdown.js';
+import { unionOf } from '../search/union.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
 import type { Notifier } from '../alerts/notify.js';
@@ -129,7 +130,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
     const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => r.compiled.fields))]);
     const plans = await Promise.all(rules.map((r) => planRead(deps.client, r, types)));
     plans.forEach((plan, i) => (per[i].query = plan.query));
-    const union = unionQuery(plans.map((p) => p.query));
+    const union = unionOf(plans.map((p) => p.query));
     const events = readEvents(deps.client, {
       indices: first.indices,
       timestampField: first.timestampField,
@@ -183,18 +184,6 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
   }
   for (const r of results) deps.onRecord?.(r.record);
   return results;
-}
-
-/**
- * Any rule's query. Within Elasticsearch's clause limit (1,024 on 7.x, counted over the whole
- * query on 8.x and later); a union beyond it reads the window unfiltered, and the evaluators
- * still see only what they accept.
- */
-function unionQuery(queries: readonly (EsQuery | null)[]): EsQuery | null {
-  if (queries.length === 1) return queries[0];
-  if (queries.some((q) => q === null)) return null;
-  const union = { bool: { should: queries as EsQuery[], minimum_should_match: 1 } };
-  return clauses(union) <= 1000 ? union : null;
 }
 
 function finishExecution(

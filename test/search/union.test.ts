@@ -1,0 +1,45 @@
+/** The union of pushed-down queries in a shared read: smaller, and the same documents. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { unionOf } from '../../src/search/union.js';
+
+const term = (field: string, value: unknown) => ({ term: { [field]: value } });
+const all = (...filter: unknown[]) => ({ bool: { filter } });
+const any = (...should: unknown[]) => ({ bool: { should, minimum_should_match: 1 } });
+
+describe('union of pushed-down queries', () => {
+  const network = all(term('event.category', 'network'), all(term('process.pid', 4), term('destination.port', 5985)));
+  const process = all(term('event.category', 'process'), all(term('process.parent.name', 'winrshost.exe')));
+  const narrower = all(term('event.category', 'process'), all(term('process.parent.name', 'winrshost.exe'), term('process.name', 'cmd.exe')));
+
+  test('identical alternatives are merged, narrower copies dropped, others kept', () => {
+    const rule = any(network, process);
+    const variant = any(network, narrower);
+    assert.deepEqual(unionOf([rule, variant, variant, rule]), any(network, process));
+    // Key order does not make two queries different.
+    const a = all({ term: { 'network.direction': { value: 'ingress', case_insensitive: true } } });
+    const b = all({ term: { 'network.direction': { case_insensitive: true, value: 'ingress' } } });
+    assert.deepEqual(unionOf([a, b]), a);
+    const file = all(term('event.category', 'file'));
+    assert.deepEqual(unionOf([variant, file]), any(network, narrower, file));
+  });
+
+  test('a rule that reads everything makes the union read everything; one query is itself', () => {
+    assert.equal(unionOf([network, null]), null);
+    assert.equal(unionOf([network]), network);
+  });
+
+  test('a must_not or should inside an alternative is not taken apart', () => {
+    const not = all(term('event.category', 'process'), { bool: { must_not: [term('process.name', 'conhost.exe')] } });
+    const plain = all(term('event.category', 'process'));
+    // `not` is narrower than `plain` (plain's conditions are a subset of its own).
+    assert.deepEqual(unionOf([not, plain]), plain);
+    const either = all(term('event.category', 'process'), any(term('a', 1), term('b', 2)));
+    assert.deepEqual(unionOf([either, all(term('event.category', 'process'), term('a', 1))]), any(either, all(term('event.category', 'process'), term('a', 1))));
+  });
+
+  test('beyond the clause limit the window is read unfiltered', () => {
+    const many = Array.from({ length: 1100 }, (_, i) => all(term('event.category', 'process'), term('process.pid', i)));
+    assert.equal(unionOf(many), null);
+  });
+});
