@@ -1,0 +1,204 @@
+/**
+ * In-memory figures: evaluation rates on one core over events as they arrive from the cluster
+ * (pages of JSON, decoded one page at a time, so what is evaluated is fresh in the cache) and the
+ * memory a pending sequence holds. Decoding is timed apart from evaluation and reported too.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { MemoryAlertSink } from '../src/alerts/writer.js';
+import { generateDataset, type PlantedAttack } from '../src/demo/generate.js';
+import type { EventRecord } from '../src/engine/events.js';
+import { EventRouter } from '../src/engine/route.js';
+import { RuleRun } from '../src/engine/run.js';
+import { SequenceMatcher } from '../src/engine/sequence.js';
+import { loadRules } from '../src/rules/load.js';
+import type { Rule } from '../src/rules/model.js';
+
+const PAGE = 1000;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Events in time order, as JSON pages (what a search response holds). */
+function toPages(events: readonly EventRecord[]): string[] {
+  const pages: string[] = [];
+  for (let i = 0; i < events.length; i += PAGE) pages.push(JSON.stringify(events.slice(i, i + PAGE)));
+  return pages;
+}
+
+interface Rates {
+  readonly events: number;
+  readonly evalSecs: number;
+  readonly decodeSecs: number;
+}
+
+/** Feeds every page to the runs (through a router when several), timing decode and evaluation apart. */
+async function evaluatePages(pages: readonly string[], runs: readonly { run: RuleRun; rule: Rule }[]): Promise<Rates> {
+  const router = new EventRouter(runs.map((r) => ({ target: r.run, rule: r.rule })));
+  let decode = 0;
+  let evaluate = 0;
+  let events = 0;
+  for (const text of pages) {
+    let t = performance.now();
+    const page = JSON.parse(text) as EventRecord[];
+    decode += performance.now() - t;
+    t = performance.now();
+    if (runs.length === 1) for (const e of page) runs[0].run.feed(e);
+    else for (const e of page) for (const run of router.route(e.source)) run.feed(e);
+    evaluate += performance.now() - t;
+    events += page.length;
+  }
+  const t = performance.now();
+  for (const { run } of runs) run.end();
+  evaluate += performance.now() - t;
+  return { events, evalSecs: evaluate / 1000, decodeSecs: decode / 1000 };
+}
+
+const rate = (r: Rates) => `${fmt(r.events / r.evalSecs)} events/s evaluated (decoding the JSON pages: ${fmt(r.events / r.decodeSecs)} events/s, both: ${fmt(r.events / (r.evalSecs + r.decodeSecs))} events/s)`;
+
+function newRun(rule: Rule, sink = new MemoryAlertSink()): { run: RuleRun; rule: Rule; sink: MemoryAlertSink } {
+  return { run: new RuleRun({ ...rule, maxSignals: 1_000_000 }, sink, { now: new Date(0), batchSize: Number.MAX_SAFE_INTEGER }), rule, sink };
+}
+
+export async function winrmFigure(rule: Rule, out: (s: string) => void): Promise<void> {
+  const data = generateDataset({ seed: 1, start: 0, end: 24 * 3_600_000, noiseEvents: 500_000, attacks: 60, hosts: 2000 });
+  const events = data.events
+    .map((e) => ({ index: e.index, id: e.id, timestamp: Date.parse(e.source['@timestamp'] as string), source: e.source }))
+    .sort((a, b) => a.timestamp - b.timestamp);
+  const pages = toPages(events);
+  let best: Rates | undefined;
+  let found = '';
+  for (let round = 0; round < 4; round++) {
+    const r = newRun(rule);
+    const rates = await evaluatePages(pages, [r]);
+    if (!best || rates.evalSecs < best.evalSecs) best = rates;
+    found = plantedFound(data.attacks, r.run.takeBatch().map((a) => (a.doc.host as { id: string }).id));
+  }
+  out(`1. in-memory evaluation, WinRM sequence, one core: ${rate(best!)}; ${fmt(best!.events)} events, best of 4 rounds; planted 60, ${found}`);
+}
+
+function plantedFound(attacks: readonly PlantedAttack[], hostIds: readonly string[]): string {
+  const seen = new Set(hostIds);
+  const n = attacks.filter((a) => seen.has(a.hostId)).length;
+  return n === attacks.length ? 'all found' : `ONLY ${n} FOUND (the figure does not count)`;
+}
+
+/** Twenty live EQL rules of the prebuilt corpus over endpoint and Windows indices, evenly spread by path. */
+async function corpusMix(corpus: string): Promise<Rule[]> {
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const full = join(dir, e.name);
+      if (e.isDirectory() && e.name !== '_deprecated') await walk(full);
+      else if (e.name.endsWith('.toml')) {
+        const text = await readFile(full, 'utf8');
+        if (/^type = "eql"/m.test(text) && /"(logs-endpoint\.events\.[a-z*]+|winlogbeat-\*|logs-windows\.[a-z*]+)"/.test(text)) files.push(full);
+      }
+    }
+  };
+  await walk(join(corpus, 'rules'));
+  files.sort();
+  const rules: Rule[] = [];
+  const stride = Math.max(1, Math.floor(files.length / 20));
+  for (let i = 0; i < files.length && rules.length < 20; i += stride) {
+    const set = await loadRules([files[i]]);
+    rules.push(...set.rules.slice(0, 1));
+  }
+  return rules;
+}
+
+export async function corpusFigure(winrm: Rule, corpus: string, out: (s: string) => void): Promise<void> {
+  let rules: Rule[];
+  try {
+    rules = await corpusMix(corpus);
+  } catch {
+    out(`1b. 20-rule mix: the corpus is not at ${corpus} (set BENCH_CORPUS); skipped`);
+    return;
+  }
+  const data = generateDataset({ seed: 3, start: 0, end: 6 * 3_600_000, noiseEvents: 200_000, attacks: 20, hosts: 1000 });
+  const events = data.events
+    .map((e) => ({ index: e.index, id: e.id, timestamp: Date.parse(e.source['@timestamp'] as string), source: e.source }))
+    .sort((a, b) => a.timestamp - b.timestamp);
+  const pages = toPages(events);
+  const all = [winrm, ...rules.slice(0, 19)];
+  let best: Rates | undefined;
+  let found = '';
+  for (let round = 0; round < 3; round++) {
+    const runs = all.map((r) => newRun(r));
+    const rates = await evaluatePages(pages, runs);
+    if (!best || rates.evalSecs < best.evalSecs) best = rates;
+    found = plantedFound(data.attacks, runs[0].run.takeBatch().map((a) => (a.doc.host as { id: string }).id));
+  }
+  const kinds = all.reduce<Record<string, number>>((m, r) => ((m[r.compiled.kind] = (m[r.compiled.kind] ?? 0) + 1), m), {});
+  out(`1b. in-memory evaluation, 20-rule mix (the WinRM rule and 19 prebuilt EQL rules over endpoint/Windows indices, ${Object.entries(kinds).map(([k, n]) => `${n} ${k}`).join(', ')}; each event routed by category), one core: ${rate(best!)}; planted WinRM attacks: ${found}`);
+  out(`    the 19: ${all.slice(1).map((r) => r.name).join('; ')}`);
+}
+
+export async function sigmaFigure(rule: Rule, out: (s: string) => void): Promise<void> {
+  // Security 4688 events from 2,000 computers over 12 hours; wsmprovhost.exe now and then, and
+  // ten planted sweeps: 35 computers in 5 minutes, an hour apart.
+  let seed = 5;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const start = Date.UTC(2026, 10, 1);
+  const events: EventRecord[] = [];
+  const doc = (ts: number, computer: string, image: string, user = 'alice') => ({
+    index: 'winlogbeat-bench-sigma', id: `s${events.length}`, timestamp: ts,
+    source: {
+      '@timestamp': new Date(ts).toISOString(), event: { code: '4688', kind: 'event' },
+      winlog: { channel: 'Security', event_id: 4688, computer_name: computer, event_data: { NewProcessName: image, TargetUserName: user, TargetLogonId: `0x${Math.floor(rand() * 1e6).toString(16)}` } },
+    },
+  });
+  const images = ['C:\\Windows\\System32\\svchost.exe', 'C:\\Windows\\System32\\conhost.exe', 'C:\\Program Files\\Google\\Chrome\\chrome.exe', 'C:\\Windows\\explorer.exe'];
+  for (let i = 0; i < 400_000; i++) {
+    const ts = start + rand() * 12 * 3_600_000;
+    const wsm = rand() < 0.002;
+    events.push(doc(ts, `ws${Math.floor(rand() * 2000)}.corp`, wsm ? 'C:\\Windows\\System32\\wsmprovhost.exe' : images[Math.floor(rand() * images.length)]));
+  }
+  const sweeps = 10;
+  for (let s = 0; s < sweeps; s++) {
+    const at = start + (s + 1) * 3_600_000;
+    for (let c = 0; c < 35; c++) events.push(doc(at + c * 8000, `target-${s}-${c}.corp`, 'C:\\Windows\\System32\\wsmprovhost.exe', 'eve'));
+  }
+  events.sort((a, b) => a.timestamp - b.timestamp);
+  const pages = toPages(events);
+  let best: Rates | undefined;
+  let alerts = 0;
+  for (let round = 0; round < 3; round++) {
+    const r = newRun(rule);
+    const rates = await evaluatePages(pages, [r]);
+    if (!best || rates.evalSecs < best.evalSecs) best = rates;
+    alerts = r.run.takeBatch().length;
+  }
+  out(`1c. in-memory evaluation, the Sigma count rule (count(Computer) > 30 in 15m over 4688 events), one core: ${rate(best!)}; planted ${sweeps} sweeps, ${alerts} alerts${alerts === sweeps ? ' (all found, nothing else)' : ' (MISMATCH: the figure does not count)'}`);
+}
+
+/** Heap held per pending sequence: many hosts each waiting at the first stage, no eviction. */
+export function sequenceMemoryFigure(rule: Rule, out: (s: string) => void): void {
+  if (rule.compiled.kind !== 'sequence' || !global.gc) {
+    out('1d. memory per open sequence: needs node --expose-gc (npm run bench passes it); skipped');
+    return;
+  }
+  const n = 200_000;
+  const events: EventRecord[] = Array.from({ length: n }, (_, i) => ({
+    index: 'logs-endpoint.events.network-x', id: `m${i}`, timestamp: 1_000_000 + i / 100,
+    source: JSON.parse(JSON.stringify({
+      '@timestamp': new Date(1_000_000 + i / 100).toISOString(), event: { category: ['network'], type: ['start'] },
+      host: { id: `host-${i}`, os: { type: 'windows' } }, process: { pid: 4, name: 'System' }, network: { direction: 'ingress' },
+      source: { ip: `10.1.${(i >> 8) & 255}.${i & 255}`, port: 50000 }, destination: { port: 5985 },
+    })),
+  }));
+  global.gc();
+  const before = process.memoryUsage().heapUsed;
+  const matcher = new SequenceMatcher(rule.compiled);
+  for (const e of events) matcher.push(e, () => undefined);
+  global.gc();
+  const held = process.memoryUsage().heapUsed - before;
+  out(`1d. memory per open sequence (WinRM rule, ${fmt(matcher.openPartials)} hosts waiting at the first stage): ${fmt(held / n)} bytes each in the matcher, besides the event itself (the decoded document it keeps, here ~${fmt(docBytes(events.slice(0, 2000)))} bytes); evicted after maxspan (30 s)`);
+}
+
+function docBytes(sample: readonly EventRecord[]): number {
+  global.gc!();
+  const before = process.memoryUsage().heapUsed;
+  const copies = sample.map((e) => JSON.parse(JSON.stringify(e.source)));
+  const after = process.memoryUsage().heapUsed;
+  return copies.length > 0 ? (after - before) / copies.length : 0;
+}
