@@ -69,15 +69,31 @@ export function joinKeysOf(stage: CompiledStage, doc: unknown): Primitive[][] {
   return combos;
 }
 
+/**
+ * Map keys for an event's join keys at a stage: with one key field the value itself (a Map tells
+ * "1" from 1 and "true" from true, so no string needs building), with several a composite
+ * string. `tuples` holds the key values for each map key when there are several fields.
+ */
+function mapKeysOf(stage: CompiledStage, doc: unknown): { keys: readonly MapKey[]; tuples: readonly Primitive[][] | null } {
+  if (stage.keys.length === 1) {
+    const values = stage.keys[0](doc);
+    return { keys: values.length <= 1 ? values : [...new Set(values)], tuples: null };
+  }
+  const tuples = joinKeysOf(stage, doc);
+  return { keys: tuples.map(keyString), tuples };
+}
+
+type MapKey = Primitive;
+
 export class SequenceMatcher {
-  private readonly states = new Map<string, KeyState>();
+  private readonly states = new Map<MapKey, KeyState>();
   private readonly positives: readonly CompiledStage[];
   /** Missing stages before positive stage p (index p), and after the last (index P). */
   private readonly missingBefore: readonly (readonly number[])[];
   private readonly missingStages: readonly CompiledStage[];
   /** Per missing stage: the latest matching event per key. */
-  private readonly lastMissing: Map<string, Seen>[];
-  private readonly held = new Map<string, Partial[]>();
+  private readonly lastMissing: Map<MapKey, Seen>[];
+  private readonly held = new Map<MapKey, Partial[]>();
   private readonly last: number;
   /** Positive stages (bit k) that can take an event of a category, and those that take any. */
   private readonly stagesByCategory = new Map<string, number>();
@@ -137,13 +153,12 @@ export class SequenceMatcher {
     const pos = this.pos++;
     if (this.held.size > 0) this.release(event.timestamp, emit);
     if (until && until.matches(doc)) {
-      for (const key of joinKeysOf(until, doc)) this.states.delete(keyString(key));
+      for (const ks of mapKeysOf(until, doc).keys) this.states.delete(ks);
     }
     for (let m = 0; m < this.missingStages.length; m++) {
       const stage = this.missingStages[m];
       if (!stage.matches(doc)) continue;
-      for (const key of joinKeysOf(stage, doc)) {
-        const ks = keyString(key);
+      for (const ks of mapKeysOf(stage, doc).keys) {
         this.lastMissing[m].set(ks, { pos, ts: event.timestamp });
         if (this.missingBefore[this.last + 1].includes(m)) this.rejectHeld(ks, event, maxspanMs ?? 0);
       }
@@ -154,8 +169,9 @@ export class SequenceMatcher {
       if ((candidates & (1 << k)) === 0) continue;
       const stage = this.positives[k];
       if (!stage.condition(doc)) continue;
-      for (const key of joinKeysOf(stage, doc)) {
-        const ks = keyString(key);
+      const { keys, tuples } = mapKeysOf(stage, doc);
+      for (let i = 0; i < keys.length; i++) {
+        const ks = keys[i];
         let next: Partial;
         if (k === 0) {
           let leadingMissingTs: number | undefined;
@@ -163,7 +179,7 @@ export class SequenceMatcher {
             const seen = this.lastMissing[m].get(ks);
             if (seen && seen.pos < pos && (leadingMissingTs === undefined || seen.ts > leadingMissingTs)) leadingMissingTs = seen.ts;
           }
-          next = { events: [event], firstTs: event.timestamp, lastPos: pos, key, leadingMissingTs };
+          next = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks], leadingMissingTs };
         } else {
           const state = this.states.get(ks);
           const prev = state?.partials[k - 1];
@@ -200,7 +216,7 @@ export class SequenceMatcher {
     }
   }
 
-  private complete(p: Partial, ks: string, emit: (m: RuleMatch) => void): void {
+  private complete(p: Partial, ks: MapKey, emit: (m: RuleMatch) => void): void {
     const maxspan = this.sequence.maxspanMs;
     const lastTs = p.events[p.events.length - 1].timestamp;
     if (p.leadingMissingTs !== undefined && maxspan !== null && lastTs - p.leadingMissingTs <= maxspan) return;
@@ -213,7 +229,7 @@ export class SequenceMatcher {
     emit({ events: p.events, joinKeys: p.key });
   }
 
-  private rejectHeld(ks: string, event: EventRecord, maxspan: number): void {
+  private rejectHeld(ks: MapKey, event: EventRecord, maxspan: number): void {
     const list = this.held.get(ks);
     if (!list) return;
     const kept = list.filter((p) => !(event.timestamp - p.firstTs <= maxspan));
