@@ -11,4 +11,4 @@ if [ -z "${ELASTICSEARCH_URL:-}" ]; then
   export ELASTICSEARCH_URL
   trap 'bash devserver/elasticsearch.sh stop --data "$root/.devserver-data/bench"' EXIT
 fi
-node --import tsx bench/run.ts | tee bench/RESULTS.md
+node --expose-gc --import tsx bench/run.ts | tee bench/RESULTS.md

@@ -8,6 +8,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { ALERT_SOURCE_FIELDS } from '../alerts/build.js';
 import { enricherFor } from '../alerts/enrich.js';
 import type { AlertSink } from '../alerts/writer.js';
+import type { EventRecord } from '../engine/events.js';
 import { EventRouter } from '../engine/route.js';
 import { flushRuns, RuleRun, type RunCounts } from '../engine/run.js';
 import { AlertWriteError, errorMessage } from '../errors.js';
@@ -15,7 +16,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
 import { fetchFieldTypes, type FieldTypes } from '../search/field-caps.js';
 import { Pushdown, type EsQuery } from '../search/pushdown.js';
-import { unionOf } from '../search/union.js';
+import { packReads } from '../search/union.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
 import type { Notifier } from '../alerts/notify.js';
@@ -91,6 +92,47 @@ export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window,
   return (await executeRules(deps, [rule], window, kind))[0];
 }
 
+/** One rule's side of a shared execution. */
+interface Member {
+  readonly rule: Rule;
+  readonly executionId: string;
+  readonly startedAt: number;
+  readonly log: Logger;
+  run: RuleRun | undefined;
+  error: unknown;
+  query: EsQuery | null | undefined;
+  read: ReadStats | undefined;
+}
+
+/**
+ * One read: each event goes only to the rules with a stage for its category; alerts are written
+ * for all the rules together whenever one has a batch waiting, and at the end.
+ */
+async function readAndEvaluate(deps: ExecuteDeps, members: readonly Member[], events: AsyncIterable<readonly EventRecord[]>): Promise<void> {
+  const router = new EventRouter(members.map((p) => ({ target: p, rule: p.rule })));
+  const flush = async (list: readonly Member[]) => {
+    const errors = await flushRuns(list.map((p) => p.run!), deps.sink);
+    errors.forEach((err, i) => {
+      if (err !== undefined) list[i].error ??= err;
+    });
+  };
+  for await (const page of events) {
+    for (const e of page) {
+      for (const p of router.route(e.source)) if (p.error === undefined) p.run!.feed(e);
+    }
+    if (members.some((p) => p.error === undefined && p.run!.full)) await flush(members.filter((p) => p.error === undefined));
+  }
+  const live = members.filter((p) => p.error === undefined);
+  for (const p of live) {
+    try {
+      p.run!.end();
+    } catch (err) {
+      p.error = err;
+    }
+  }
+  await flush(live.filter((p) => p.error === undefined));
+}
+
 /**
  * Executes rules that share a key (see shareKey) over one window with ONE read: the union of
  * their pushed-down queries, the union of the fields they need; each event goes only to the rules
@@ -106,17 +148,17 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
   const clock = deps.clock ?? Date.now;
   const first = rules[0];
   const readBack = first.compiled.kind === 'sigma' ? first.compiled.readBackMs : 0;
-  const read = newReadStats();
-  const per = rules.map((rule) => {
+  const per: Member[] = rules.map((rule) => {
     const executionId = randomUUID();
     return {
       rule,
       executionId,
       startedAt: clock(),
       log: deps.logger.child({ rule_id: rule.ruleId, rule: rule.name, execution_id: executionId }),
-      run: undefined as RuleRun | undefined,
-      error: undefined as unknown,
-      query: undefined as EsQuery | null | undefined,
+      run: undefined,
+      error: undefined,
+      query: undefined,
+      read: undefined,
     };
   });
   if (window.gap) {
@@ -130,19 +172,6 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
     const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => r.compiled.fields))]);
     const plans = await Promise.all(rules.map((r) => planRead(deps.client, r, types)));
     plans.forEach((plan, i) => (per[i].query = plan.query));
-    const union = unionOf(plans.map((p) => p.query));
-    const events = readEvents(deps.client, {
-      indices: first.indices,
-      timestampField: first.timestampField,
-      fallbackTimestampField: first.timestampFallback ? '@timestamp' : undefined,
-      // A correlation looks back twice its timespan and alerts only inside its own window.
-      from: window.start - readBack,
-      to: window.end,
-      query: union,
-      sourceIncludes: [...new Set(plans.flatMap((p) => p.sourceIncludes))],
-      pageSize: deps.pageSize,
-      mode: deps.readMode,
-    }, read);
     for (const p of per) {
       p.run = new RuleRun(p.rule, deps.sink, {
         now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined,
@@ -150,33 +179,34 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
         onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
       });
     }
-    const router = new EventRouter(per.map((p) => ({ target: p, rule: p.rule })));
-    const flush = async (list: readonly typeof per[number][]) => {
-      const errors = await flushRuns(list.map((p) => p.run!), deps.sink);
-      errors.forEach((err, i) => {
-        if (err !== undefined) list[i].error ??= err;
-      });
-    };
-    for await (const page of events) {
-      for (const e of page) {
-        for (const p of router.route(e.source)) if (p.error === undefined) p.run!.feed(e);
-      }
-      if (per.some((p) => p.error === undefined && p.run!.full)) await flush(per.filter((p) => p.error === undefined));
-    }
-    const live = per.filter((p) => p.error === undefined);
-    for (const p of live) {
+    // Usually one read; more only when the union of the queries would pass the clause limit.
+    for (const pack of packReads(plans.map((p) => p.query))) {
+      const members = pack.members.map((i) => per[i]);
+      const read = newReadStats();
+      for (const p of members) p.read = read;
       try {
-        p.run!.end();
+        await readAndEvaluate(deps, members, readEvents(deps.client, {
+          indices: first.indices,
+          timestampField: first.timestampField,
+          fallbackTimestampField: first.timestampFallback ? '@timestamp' : undefined,
+          // A correlation looks back twice its timespan and alerts only inside its own window.
+          from: window.start - readBack,
+          to: window.end,
+          query: pack.query,
+          sourceIncludes: [...new Set(pack.members.flatMap((i) => plans[i].sourceIncludes))],
+          pageSize: deps.pageSize,
+          mode: deps.readMode,
+        }, read));
       } catch (err) {
-        p.error = err;
+        // The read failed: every rule of it that had not failed on its own fails with it.
+        for (const p of members) if (p.error === undefined) p.error = err;
       }
     }
-    await flush(live.filter((p) => p.error === undefined));
   } catch (err) {
-    // The read failed: every rule that had not failed on its own fails with it.
+    // Planning failed (field types, pushdown): every rule fails with it.
     for (const p of per) if (p.error === undefined) p.error = err;
   }
-  const results = per.map((p) => finishExecution(p, read, window, kind, clock));
+  const results = per.map((p) => finishExecution(p, p.read ?? newReadStats(), window, kind, clock));
   try {
     await deps.store.recordAll(results.map((r) => r.record));
   } catch (err) {
@@ -187,7 +217,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
 }
 
 function finishExecution(
-  p: { rule: Rule; executionId: string; startedAt: number; log: Logger; run?: RuleRun; error: unknown; query?: EsQuery | null },
+  p: Member,
   read: ReadStats, window: Window, kind: ExecutionRecord['kind'], clock: () => number,
 ): ExecutionResult {
   const { rule, log } = p;

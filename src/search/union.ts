@@ -27,6 +27,25 @@ export function unionOf(queries: readonly (EsQuery | null)[]): EsQuery | null {
   return clauses(union) <= LIMIT ? union : null;
 }
 
+/**
+ * Rules whose queries do not fit one union share reads as far as they can: each query joins the
+ * first read whose union stays within the clause limit (first fit), so fifty rules take a few
+ * reads, not fifty, and no read goes unfiltered because the union grew too large. If a rule
+ * reads everything (no query), one unfiltered read serves all.
+ */
+export function packReads(queries: readonly (EsQuery | null)[]): { members: number[]; query: EsQuery | null }[] {
+  if (queries.length <= 1 || queries.some((q) => q === null)) return [{ members: queries.map((_, i) => i), query: unionOf(queries) }];
+  const reads: { members: number[]; queries: EsQuery[] }[] = [];
+  queries.forEach((q, i) => {
+    const fits = reads.find((r) => unionOf([...r.queries, q as EsQuery]) !== null);
+    if (fits) {
+      fits.members.push(i);
+      fits.queries.push(q as EsQuery);
+    } else reads.push({ members: [i], queries: [q as EsQuery] });
+  });
+  return reads.map((r) => ({ members: r.members, query: unionOf(r.queries) }));
+}
+
 function boolOf(q: EsQuery): Record<string, unknown> | undefined {
   const b = q.bool;
   return b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : undefined;

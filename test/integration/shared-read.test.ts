@@ -66,4 +66,26 @@ describe('a shared read for rules over the same indices', () => {
     assert.ok(together['shared-procs'].length > 18, 'the event rule alerts on each child, conhost included');
     assert.deepEqual(shared.map((r) => r.record.alertsWritten), rules.map((r) => together[r.ruleId].length));
   });
+
+  test('rules whose union would pass the clause limit are packed into a few reads, with the same alerts', async () => {
+    const indices = [`${env.prefix}-events-*`];
+    const base = await shippedRule({ indices });
+    // Each rule: 400 wildcard alternatives (400 clauses); three of them do not fit one union.
+    const wide = (tag: string, hit: string) => {
+      const patterns = Array.from({ length: 399 }, (_, i) => `"${tag}${i}*"`).concat(`"${hit}"`).join(', ');
+      const query = `process where process.parent.name : "winrshost.exe" and process.name : (${patterns})`;
+      return { ...base, ruleId: `wide-${tag}`, name: `wide ${tag}`, query, compiled: compileEql(query) };
+    };
+    const rules = [wide('a', 'cmd*'), wide('b', 'whoami*'), wide('c', 'net*')];
+    const window = { start: START - 1000, end: START + 3_600_000 };
+    const shared = await executeRules(env.deps, rules, window, 'once');
+    assert.ok(shared.every((r) => r.record.status === 'succeeded'), shared.map((r) => r.record.error).join('; '));
+    assert.equal(new Set(shared.map((r) => r.read)).size, 2, 'two reads, not three and not one unfiltered');
+    const separateIndex = `${env.prefix}-alerts-wide-separate`;
+    for (const rule of rules) await executeRule({ ...env.deps, sink: new ElasticAlertSink(env.client, separateIndex) }, rule, window, 'once');
+    const ids = async (index: string) => (await alertsIn(env.client, index)).filter((a) => String(a['kibana.alert.rule.rule_id']).startsWith('wide-')).map((a) => a._id).sort();
+    const together = await ids(env.alertsIndex);
+    assert.ok(together.length >= 3);
+    assert.deepEqual(together, await ids(separateIndex));
+  });
 });

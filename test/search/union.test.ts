@@ -1,7 +1,7 @@
 /** The union of pushed-down queries in a shared read: smaller, and the same documents. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { unionOf } from '../../src/search/union.js';
+import { packReads, unionOf } from '../../src/search/union.js';
 
 const term = (field: string, value: unknown) => ({ term: { [field]: value } });
 const all = (...filter: unknown[]) => ({ bool: { filter } });
@@ -41,5 +41,18 @@ describe('union of pushed-down queries', () => {
   test('beyond the clause limit the window is read unfiltered', () => {
     const many = Array.from({ length: 1100 }, (_, i) => all(term('event.category', 'process'), term('process.pid', i)));
     assert.equal(unionOf(many), null);
+  });
+});
+
+describe('packing reads under the clause limit', () => {
+  const wide = (tag: string, n: number) => all(term('event.category', 'process'), any(...Array.from({ length: n }, (_, i) => ({ wildcard: { 'process.name': `${tag}${i}*` } }))));
+  test('first fit: queries join the first read their union fits in', () => {
+    const packs = packReads([wide('a', 400), wide('b', 400), wide('c', 400), wide('d', 100)]);
+    assert.deepEqual(packs.map((p) => p.members), [[0, 1, 3], [2]]);
+    assert.ok(packs.every((p) => p.query !== null));
+  });
+  test('a rule that reads everything makes one unfiltered read for all; one rule is one read', () => {
+    assert.deepEqual(packReads([wide('a', 400), null, wide('b', 10)]), [{ members: [0, 1, 2], query: null }]);
+    assert.deepEqual(packReads([wide('a', 3)]), [{ members: [0], query: wide('a', 3) }]);
   });
 });
