@@ -49,7 +49,7 @@ const envSchema = z.object({
   LOOKOUT_STATE_INDEX: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected a lower-case index name such as lookout-executions').default('lookout-executions'),
   LOOKOUT_LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   LOOKOUT_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-  LOOKOUT_PAGE_SIZE: positiveInt(10_000).default(2000),
+  LOOKOUT_PAGE_SIZE: positiveInt(10_000).default(5000),
   LOOKOUT_READ_MODE: z.enum(['auto', 'pit', 'scroll']).default('auto'),
   LOOKOUT_BULK_BYTES: positiveInt(100 * 1024 * 1024).default(5 * 1024 * 1024),
   LOOKOUT_BACKFILL_CONCURRENCY: positiveInt(16).default(2),

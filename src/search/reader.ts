@@ -31,6 +31,8 @@ export interface ReadRequest {
   readonly sourceIncludes: readonly string[];
   readonly pageSize: number;
   readonly mode: ReadMode;
+  /** A full page the cluster takes at least this long on (ms) doubles the next page, up to 10,000. Default 100. */
+  readonly slowPageMs?: number;
 }
 
 export interface ReadStats {
@@ -127,11 +129,11 @@ async function* readWithPit(
   toEvent: (h: Hit) => EventRecord | undefined, stats: ReadStats,
 ): AsyncGenerator<EventRecord[]> {
   let id = pitId;
-  const search = async (after: unknown[] | undefined) => {
+  const search = async (after: unknown[] | undefined, size: number) => {
     try {
       return await client.search({
         pit: { id, keep_alive: '2m' },
-        size: req.pageSize,
+        size,
         sort: [tsSort, { _shard_doc: 'asc' }] as never,
         search_after: after as never,
         query: query as never,
@@ -145,7 +147,10 @@ async function* readWithPit(
   // Read-ahead: the next page is requested before this one is handed over, so the cluster
   // searches while the rules evaluate. One page in flight at most: the reader never runs
   // further ahead of the evaluation than that (back-pressure by pulling).
-  let inFlight: Promise<Awaited<ReturnType<typeof search>>> | undefined = search(undefined);
+  // Each page runs the query again; when the cluster spends long on it (many wildcard clauses,
+  // as the union of many rules has), pages grow so the query runs fewer times.
+  let size = req.pageSize;
+  let inFlight: Promise<Awaited<ReturnType<typeof search>>> | undefined = search(undefined, size);
   try {
     while (inFlight) {
       const res = await inFlight;
@@ -153,7 +158,10 @@ async function* readWithPit(
       if (res.pit_id) id = res.pit_id;
       const hits = res.hits.hits as Hit[];
       stats.pages++;
-      if (hits.length === req.pageSize) inFlight = search(hits[hits.length - 1].sort);
+      if (hits.length === size) {
+        if ((res.took ?? 0) >= (req.slowPageMs ?? SLOW_PAGE_MS)) size = Math.min(MAX_PAGE, size * 2);
+        inFlight = search(hits[hits.length - 1].sort, size);
+      }
       yield pageOf(hits, toEvent);
     }
   } finally {
@@ -162,6 +170,10 @@ async function* readWithPit(
     await client.closePointInTime({ id }).catch(() => undefined);
   }
 }
+
+/** A page the cluster took this long on (ms) makes the next page twice as large, up to MAX_PAGE. */
+const SLOW_PAGE_MS = 100;
+const MAX_PAGE = 10_000;
 
 async function* readWithScroll(
   client: Client, req: ReadRequest, query: EsQuery, tsSort: EsQuery,

@@ -12,7 +12,7 @@ describe('configuration', () => {
     assert.equal(c.elasticsearch.url, 'http://127.0.0.1:9200');
     assert.equal(c.rulesDir, 'rules');
     assert.equal(c.alertsIndex, 'lookout-alerts-default');
-    assert.equal(c.pageSize, 2000);
+    assert.equal(c.pageSize, 5000);
     assert.equal(c.maxCatchupMs, 3_600_000);
   });
 

@@ -1,0 +1,58 @@
+/**
+ * The paged reader on the real server: events in timestamp order across pages, read-ahead, and
+ * pages that grow when the cluster is slow on them.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { indexEvents } from '../../src/demo/load.js';
+import { newReadStats, readEvents, type ReadRequest } from '../../src/search/reader.js';
+import { testEnv, type TestEnv } from '../helpers/es.js';
+
+const T0 = Date.UTC(2026, 9, 1);
+
+describe('paged reading', () => {
+  let env: TestEnv;
+  let base: ReadRequest;
+  before(async () => {
+    env = await testEnv();
+    const index = `${env.prefix}-events-r`;
+    await indexEvents(env.client, Array.from({ length: 100 }, (_, i) => ({
+      index, id: `r${i}`, source: { '@timestamp': new Date(T0 + (i * 7919) % 100 * 1000).toISOString(), event: { category: ['process'] }, seq: (i * 7919) % 100 },
+    })));
+    base = { indices: [index], timestampField: '@timestamp', from: T0, to: T0 + 100_000, query: null, sourceIncludes: ['@timestamp', 'seq'], pageSize: 5, mode: 'pit' };
+  });
+  after(async () => env?.close());
+
+  const read = async (req: ReadRequest) => {
+    const stats = newReadStats();
+    const pages: number[] = [];
+    const seqs: unknown[] = [];
+    for await (const page of readEvents(env.client, req, stats)) {
+      pages.push(page.length);
+      for (const e of page) seqs.push(e.source.seq);
+    }
+    return { stats, pages, seqs };
+  };
+
+  test('fixed pages when the cluster is quick: every event once, in order', async () => {
+    const r = await read({ ...base, slowPageMs: 60_000 });
+    assert.deepEqual(r.seqs, Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(r.pages, [...Array(20).fill(5), 0]);
+  });
+
+  test('pages double while the cluster is slow on them (here: always), up to 10,000; same events, same order', async () => {
+    const r = await read({ ...base, slowPageMs: 0 });
+    assert.deepEqual(r.seqs, Array.from({ length: 100 }, (_, i) => i));
+    assert.deepEqual(r.pages, [5, 10, 20, 40, 25]);
+  });
+
+  test('a reader stopped early closes cleanly (the page in flight is awaited)', async () => {
+    const stats = newReadStats();
+    let n = 0;
+    for await (const page of readEvents(env.client, base, stats)) {
+      n += page.length;
+      if (n >= 10) break;
+    }
+    assert.equal(n, 10);
+  });
+});
