@@ -3,8 +3,6 @@
  * (pages of JSON, decoded one page at a time, so what is evaluated is fresh in the cache) and the
  * memory a pending sequence holds. Decoding is timed apart from evaluation and reported too.
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MemoryAlertSink } from '../src/alerts/writer.js';
 import { generateDataset, type PlantedAttack } from '../src/demo/generate.js';
@@ -12,8 +10,8 @@ import type { EventRecord } from '../src/engine/events.js';
 import { EventRouter } from '../src/engine/route.js';
 import { RuleRun } from '../src/engine/run.js';
 import { SequenceMatcher } from '../src/engine/sequence.js';
-import { loadRules } from '../src/rules/load.js';
 import type { Rule } from '../src/rules/model.js';
+import { corpusRules } from './corpus.js';
 
 const PAGE = 1000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -82,34 +80,10 @@ function plantedFound(attacks: readonly PlantedAttack[], hostIds: readonly strin
   return n === attacks.length ? 'all found' : `ONLY ${n} FOUND (the figure does not count)`;
 }
 
-/** Twenty live EQL rules of the prebuilt corpus over endpoint and Windows indices, evenly spread by path. */
-async function corpusMix(corpus: string): Promise<Rule[]> {
-  const files: string[] = [];
-  const walk = async (dir: string) => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const full = join(dir, e.name);
-      if (e.isDirectory() && e.name !== '_deprecated') await walk(full);
-      else if (e.name.endsWith('.toml')) {
-        const text = await readFile(full, 'utf8');
-        if (/^type = "eql"/m.test(text) && /"(logs-endpoint\.events\.[a-z*]+|winlogbeat-\*|logs-windows\.[a-z*]+)"/.test(text)) files.push(full);
-      }
-    }
-  };
-  await walk(join(corpus, 'rules'));
-  files.sort();
-  const rules: Rule[] = [];
-  const stride = Math.max(1, Math.floor(files.length / 20));
-  for (let i = 0; i < files.length && rules.length < 20; i += stride) {
-    const set = await loadRules([files[i]]);
-    rules.push(...set.rules.slice(0, 1));
-  }
-  return rules;
-}
-
 export async function corpusFigure(winrm: Rule, corpus: string, out: (s: string) => void): Promise<void> {
   let rules: Rule[];
   try {
-    rules = await corpusMix(corpus);
+    rules = await corpusRules(corpus, 19);
   } catch {
     out(`1b. 20-rule mix: the corpus is not at ${corpus} (set BENCH_CORPUS); skipped`);
     return;

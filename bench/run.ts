@@ -7,7 +7,8 @@
  *    corpus, the Sigma count rule; memory per open sequence; adversarial wildcards.
  * 2. One scheduled execution (9-minute window): wall time, documents fetched, bytes.
  * 3. Backfill of the day with `lookout backfill` against a bare export: rate, peak RSS.
- * 4. N rules over the same indices, separate and sharing one read.
+ * 4. N rules over the same indices, separate and sharing one read: variants of the WinRM rule
+ *    (all accept the same events) and 50 different prebuilt rules.
  * 5. The cost of fetching fields: `_source` filtering, `fields`, `docvalue_fields`.
  */
 import { performance } from 'node:perf_hooks';
@@ -18,7 +19,7 @@ import { silentLogger } from '../src/logging/logger.js';
 import { loadRules } from '../src/rules/load.js';
 import { createClient } from '../src/search/client.js';
 import { StateStore } from '../src/state/store.js';
-import { backfillFigure, decodeFigure, manyRulesFigure, pointRuleAt, scheduledFigure } from './cluster.js';
+import { backfillFigure, corpusRulesFigure, decodeFigure, manyRulesFigure, pointRuleAt, scheduledFigure } from './cluster.js';
 import { ensureBenchData } from './data.js';
 import { corpusFigure, sequenceMemoryFigure, sigmaFigure, winrmFigure } from './memory.js';
 
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
       await scheduledFigure(deps, rule, data, out);
       await backfillFigure(client, config.elasticsearch.url, data, out);
       await manyRulesFigure(deps, rule, data, out);
+      await corpusRulesFigure(deps, rule, data, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out);
       if (i === 0) await decodeFigure(client, rule, data, out);
     }
     out(`\npeak RSS of the benchmark process itself (in-memory figures hold their data sets): ${Math.round(process.resourceUsage().maxRSS / 1024).toLocaleString('en-US')} MB`);
