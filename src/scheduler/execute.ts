@@ -28,6 +28,8 @@ export interface ExecuteDeps {
   readonly store: StateStore;
   readonly logger: Logger;
   readonly pageSize: number;
+  /** How large pages may grow when the cluster is slow on them (default 10,000). */
+  readonly maxPageSize?: number;
   readonly readMode: ReadMode;
   readonly clock?: () => number;
   /** Told about every execution once recorded (metrics, health). */
@@ -195,6 +197,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
           query: pack.query,
           sourceIncludes: [...new Set(pack.members.flatMap((i) => plans[i].sourceIncludes))],
           pageSize: deps.pageSize,
+          maxPageSize: deps.maxPageSize,
           mode: deps.readMode,
         }, read));
       } catch (err) {

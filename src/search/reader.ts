@@ -31,8 +31,10 @@ export interface ReadRequest {
   readonly sourceIncludes: readonly string[];
   readonly pageSize: number;
   readonly mode: ReadMode;
-  /** A full page the cluster takes at least this long on (ms) doubles the next page, up to 10,000. Default 100. */
+  /** A full page the cluster takes at least this long on (ms) doubles the next page, up to `maxPageSize`. Default 100. */
   readonly slowPageMs?: number;
+  /** Default 10,000 (the cluster's usual result window). */
+  readonly maxPageSize?: number;
 }
 
 export interface ReadStats {
@@ -159,7 +161,7 @@ async function* readWithPit(
       const hits = res.hits.hits as Hit[];
       stats.pages++;
       if (hits.length === size) {
-        if ((res.took ?? 0) >= (req.slowPageMs ?? SLOW_PAGE_MS)) size = Math.min(MAX_PAGE, size * 2);
+        if ((res.took ?? 0) >= (req.slowPageMs ?? SLOW_PAGE_MS)) size = Math.max(size, Math.min(req.maxPageSize ?? MAX_PAGE, size * 2));
         inFlight = search(hits[hits.length - 1].sort, size);
       }
       yield pageOf(hits, toEvent);
