@@ -136,7 +136,8 @@ async function readAndEvaluate(deps: ExecuteDeps, members: readonly Member[], ev
 }
 
 /**
- * Executes rules that share a key (see shareKey) over one window with ONE read: the union of
+ * Executes rules that share a key (see shareKey) over one window with one read (a few when the
+ * union of their queries would pass the clause limit: search/union.ts packReads): the union of
  * their pushed-down queries, the union of the fields they need; each event goes only to the rules
  * with a stage for its event category (engine/route.ts), and the alerts of all the rules are
  * checked and written together (one mget, bulk requests by size). Each rule keeps its own
