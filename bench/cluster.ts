@@ -138,6 +138,17 @@ function runChild(args: string[], env: Record<string, string>): Promise<{ code: 
   });
 }
 
+/** Milliseconds of the fastest of three runs. */
+async function bestOf3(f: () => Promise<unknown>): Promise<number> {
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await f();
+    runs.push(performance.now() - t0);
+  }
+  return Math.min(...runs);
+}
+
 /** 4. N rules over the same indices and window: separate executions against one shared read. */
 export async function manyRulesFigure(deps: ExecuteDeps, rule: Rule, data: BenchData, out: (s: string) => void): Promise<void> {
   const w = { start: data.end - 9 * 60_000, end: data.end };
@@ -147,24 +158,15 @@ export async function manyRulesFigure(deps: ExecuteDeps, rule: Rule, data: Bench
     const q = rule.query.replace('process.parent.name : "winrshost.exe"', `process.parent.name : "winrshost.exe" and process.name : "${variants[i % variants.length]}"`);
     return { ...rule, ruleId: `bench-${i}`, query: q, compiled: compileEql(q) };
   });
-  const timeIt = async (f: () => Promise<unknown>) => {
-    const best: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      await f();
-      best.push(performance.now() - t0);
-    }
-    return Math.min(...best);
-  };
   await executeRule(deps, rule, w, 'once');
-  const one = await timeIt(() => executeRule(deps, rule, w, 'once'));
+  const one = await bestOf3(() => executeRule(deps, rule, w, 'once'));
   const rows: string[] = [];
   for (const n of [10, 50]) {
     const rules = make(n);
-    const separate = await timeIt(async () => {
+    const separate = await bestOf3(async () => {
       for (const r of rules) await executeRule(deps, r, w, 'once');
     });
-    const shared = await timeIt(() => executeRules(deps, rules, w, 'once'));
+    const shared = await bestOf3(() => executeRules(deps, rules, w, 'once'));
     rows.push(`${n} rules: separate ${separate.toFixed(0)} ms (${(separate / one).toFixed(1)}x), shared read ${shared.toFixed(0)} ms (${(shared / one).toFixed(2)}x)`);
   }
   out(`4. N rules over the same indices (9-minute window, best of 3): one rule ${one.toFixed(0)} ms; ${rows.join('; ')}`);
@@ -182,22 +184,13 @@ export async function corpusRulesFigure(deps: ExecuteDeps, rule: Rule, data: Ben
   }
   const rules = [rule, ...others];
   const w = { start: data.end - 9 * 60_000, end: data.end };
-  const timeIt = async (f: () => Promise<unknown>) => {
-    const runs: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t0 = performance.now();
-      await f();
-      runs.push(performance.now() - t0);
-    }
-    return Math.min(...runs);
-  };
   await executeRules(deps, rules, w, 'once');
-  const one = await timeIt(() => executeRule(deps, rule, w, 'once'));
-  const separate = await timeIt(async () => {
+  const one = await bestOf3(() => executeRule(deps, rule, w, 'once'));
+  const separate = await bestOf3(async () => {
     for (const r of rules) await executeRule(deps, r, w, 'once');
   });
   let reads = 0;
-  const shared = await timeIt(async () => {
+  const shared = await bestOf3(async () => {
     const results = await executeRules(deps, rules, w, 'once');
     reads = new Set(results.map((r) => r.read)).size;
   });
