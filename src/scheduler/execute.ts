@@ -16,7 +16,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
 import { fetchFieldTypes, type FieldTypes } from '../search/field-caps.js';
 import { Pushdown, type EsQuery } from '../search/pushdown.js';
-import { packReads } from '../search/union.js';
+import { packReads, widen } from '../search/union.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
 import type { Notifier } from '../alerts/notify.js';
@@ -92,6 +92,13 @@ export function shareKey(rule: Rule): string {
 
 export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window, kind: ExecutionRecord['kind']): Promise<ExecutionResult> {
   return (await executeRules(deps, [rule], window, kind))[0];
+}
+
+/** The cheaper superset a read may go on with (undefined when widening changes nothing). */
+function cheaperThan(query: EsQuery | null): EsQuery | null | undefined {
+  if (query === null) return undefined;
+  const wide = widen(query);
+  return wide !== null && JSON.stringify(wide) === JSON.stringify(query) ? undefined : wide;
 }
 
 /** One rule's side of a shared execution. */
@@ -196,6 +203,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
           from: window.start - readBack,
           to: window.end,
           query: pack.query,
+          cheaperQuery: cheaperThan(pack.query),
           sourceIncludes: [...new Set(pack.members.flatMap((i) => plans[i].sourceIncludes))],
           pageSize: deps.pageSize,
           maxPageSize: deps.maxPageSize,
@@ -260,6 +268,7 @@ function finishExecution(
     duplicates_skipped: record.duplicatesSkipped,
     duration_ms: record.finishedAt - record.startedAt,
     read_mode: read.mode,
+    ...(read.widened ? { read_widened: true } : {}),
     ...(skippedHits > 0 || (counts && counts.eventsSkipped > 0) ? { skipped_reasons: { ...read.skipped, ...counts?.skippedReasons } } : {}),
   };
   if (counts && counts.truncated > 0) {

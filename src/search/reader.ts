@@ -35,6 +35,11 @@ export interface ReadRequest {
   readonly slowPageMs?: number;
   /** Default 10,000 (the cluster's usual result window). */
   readonly maxPageSize?: number;
+  /**
+   * A superset of `query` the cluster runs faster (search/union.ts widen). When the first page
+   * is full and slow, the read goes on with it if it holds at most half as many documents again.
+   */
+  readonly cheaperQuery?: EsQuery | null;
 }
 
 export interface ReadStats {
@@ -43,6 +48,8 @@ export interface ReadStats {
   /** Hits that could not become events, by reason. */
   skipped: Record<string, number>;
   mode?: 'pit' | 'scroll';
+  /** The read went on with the cheaper query. */
+  widened?: boolean;
 }
 
 export function newReadStats(): ReadStats {
@@ -61,7 +68,8 @@ interface Hit {
 /** Pages of events, in timestamp order. */
 export async function* readEvents(client: Client, req: ReadRequest, stats: ReadStats): AsyncGenerator<EventRecord[]> {
   const primaryRange = { range: { [req.timestampField]: { gte: req.from, lte: req.to, format: 'epoch_millis' } } };
-  const primary = pagesFor(client, req, req.timestampField, withFilter(req.query, primaryRange), stats);
+  const cheaper = (range: EsQuery) => (req.cheaperQuery === undefined ? undefined : withFilter(req.cheaperQuery, range));
+  const primary = pagesFor(client, req, req.timestampField, withFilter(req.query, primaryRange), stats, cheaper(primaryRange));
   if (!req.fallbackTimestampField || req.fallbackTimestampField === req.timestampField) {
     yield* primary;
     return;
@@ -73,7 +81,7 @@ export async function* readEvents(client: Client, req: ReadRequest, stats: ReadS
       must_not: [{ exists: { field: req.timestampField } }],
     },
   };
-  const fallback = pagesFor(client, req, fb, withFilter(req.query, fallbackFilter), stats);
+  const fallback = pagesFor(client, req, fb, withFilter(req.query, fallbackFilter), stats, cheaper(fallbackFilter));
   yield* pagesOf(mergeByTimestamp(eventsOf(primary), eventsOf(fallback)), req.pageSize);
 }
 
@@ -81,7 +89,7 @@ function withFilter(query: EsQuery | null, filter: EsQuery): EsQuery {
   return query ? { bool: { filter: [filter, query] } } : { bool: { filter: [filter] } };
 }
 
-async function* pagesFor(client: Client, req: ReadRequest, tsField: string, query: EsQuery, stats: ReadStats): AsyncGenerator<EventRecord[]> {
+async function* pagesFor(client: Client, req: ReadRequest, tsField: string, query: EsQuery, stats: ReadStats, cheaper?: EsQuery): AsyncGenerator<EventRecord[]> {
   const getTs = compileGetter(tsField);
   const toEvent = (hit: Hit): EventRecord | undefined => {
     stats.hits++;
@@ -104,7 +112,7 @@ async function* pagesFor(client: Client, req: ReadRequest, tsField: string, quer
     const pit = await openPit(client, req, req.mode === 'auto');
     if (pit !== undefined) {
       stats.mode = 'pit';
-      yield* readWithPit(client, pit, req, query, tsSort, toEvent, stats);
+      yield* readWithPit(client, pit, req, query, tsSort, toEvent, stats, cheaper);
       return;
     }
   }
@@ -128,9 +136,10 @@ async function openPit(client: Client, req: ReadRequest, mayRefuse: boolean): Pr
 
 async function* readWithPit(
   client: Client, pitId: string, req: ReadRequest, query: EsQuery, tsSort: EsQuery,
-  toEvent: (h: Hit) => EventRecord | undefined, stats: ReadStats,
+  toEvent: (h: Hit) => EventRecord | undefined, stats: ReadStats, cheaper?: EsQuery,
 ): AsyncGenerator<EventRecord[]> {
   let id = pitId;
+  let active = query;
   const search = async (after: unknown[] | undefined, size: number) => {
     try {
       return await client.search({
@@ -138,9 +147,10 @@ async function* readWithPit(
         size,
         sort: [tsSort, { _shard_doc: 'asc' }] as never,
         search_after: after as never,
-        query: query as never,
+        query: active as never,
         _source: { includes: [...req.sourceIncludes] },
-        track_total_hits: false,
+        // The first page counts its hits when a cheaper query may take over (see below).
+        track_total_hits: cheaper !== undefined && after === undefined,
       });
     } catch (err) {
       throw new SearchError(`search on ${req.indices.join(',')} failed: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
@@ -152,6 +162,7 @@ async function* readWithPit(
   // Each page runs the query again; when the cluster spends long on it (many wildcard clauses,
   // as the union of many rules has), pages grow so the query runs fewer times.
   let size = req.pageSize;
+  let pageNo = 0;
   let inFlight: Promise<Awaited<ReturnType<typeof search>>> | undefined = search(undefined, size);
   try {
     while (inFlight) {
@@ -160,8 +171,20 @@ async function* readWithPit(
       if (res.pit_id) id = res.pit_id;
       const hits = res.hits.hits as Hit[];
       stats.pages++;
+      const first = pageNo++ === 0;
       if (hits.length === size) {
-        if ((res.took ?? 0) >= (req.slowPageMs ?? SLOW_PAGE_MS)) size = Math.max(size, Math.min(req.maxPageSize ?? MAX_PAGE, size * 2));
+        const slow = (res.took ?? 0) >= (req.slowPageMs ?? SLOW_PAGE_MS);
+        if (slow && cheaper && active === query && first) {
+          // search_after goes on from the same sort values with the cheaper superset: nothing
+          // read twice, nothing missed, and the evaluators turn away what the query would have.
+          const total = typeof res.hits.total === 'object' ? res.hits.total.value : Number(res.hits.total ?? 0);
+          const wider = await client.count({ index: req.indices.join(','), ignore_unavailable: true, allow_no_indices: true, query: cheaper as never }).then((r) => r.count, () => Number.POSITIVE_INFINITY);
+          if (wider <= Math.max(total * 1.5, total + req.pageSize)) {
+            active = cheaper;
+            stats.widened = true;
+          }
+        }
+        if (slow) size = Math.max(size, Math.min(req.maxPageSize ?? MAX_PAGE, size * 2));
         inFlight = search(hits[hits.length - 1].sort, size);
       }
       yield pageOf(hits, toEvent);

@@ -88,3 +88,53 @@ function canonical(v: unknown): string {
   }
   return JSON.stringify(v);
 }
+
+/**
+ * A cheaper superset of a query: clauses the cluster pays for by scanning its term dictionary
+ * (wildcard, regexp, prefix, fuzzy, query_string, case-insensitive terms) are left out of
+ * conjunctions, a disjunction with an alternative left empty matches everything, and a
+ * negation that holds one is dropped. Every document the query matches, this matches too; the
+ * evaluators check every event anyway. Null: the whole window.
+ */
+export function widen(q: EsQuery | null): EsQuery | null {
+  if (q === null) return null;
+  const b = boolOf(q);
+  if (!b) return isCostly(q) ? null : q;
+  const out: Record<string, unknown> = {};
+  for (const k of ['filter', 'must']) {
+    const items = listOf(b[k]).map(widen).filter((x): x is EsQuery => x !== null);
+    if (items.length > 0) out[k] = items;
+  }
+  const should = listOf(b.should);
+  const msm = b.minimum_should_match;
+  // Without filter or must, or with minimum_should_match, one alternative at least must match.
+  const required = msm !== undefined ? Number(msm) >= 1 : b.filter === undefined && b.must === undefined;
+  if (should.length > 0 && required) {
+    const alts = should.map(widen);
+    if (!alts.includes(null)) {
+      out.should = alts;
+      out.minimum_should_match = 1;
+    }
+  }
+  const mustNot = listOf(b.must_not).filter((x) => !hasCostly(x));
+  if (mustNot.length > 0) out.must_not = mustNot;
+  return Object.keys(out).length === 0 ? null : { bool: out };
+}
+
+const COSTLY = new Set(['wildcard', 'regexp', 'prefix', 'fuzzy', 'query_string', 'simple_query_string']);
+
+function isCostly(q: EsQuery): boolean {
+  return Object.entries(q).some(([kind, body]) => COSTLY.has(kind)
+    || ((kind === 'term' || kind === 'terms') && body !== null && typeof body === 'object'
+      && Object.values(body as Record<string, unknown>).some((v) => v !== null && typeof v === 'object' && (v as { case_insensitive?: unknown }).case_insensitive === true)));
+}
+
+function hasCostly(q: EsQuery): boolean {
+  const b = boolOf(q);
+  if (!b) return isCostly(q);
+  return ['filter', 'must', 'should', 'must_not'].some((k) => listOf(b[k]).some(hasCostly));
+}
+
+function listOf(v: unknown): EsQuery[] {
+  return Array.isArray(v) ? (v as EsQuery[]) : v && typeof v === 'object' ? [v as EsQuery] : [];
+}

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { rng } from '../../src/demo/generate.js';
 import { compileEql } from '../../src/eql/compile.js';
 import { fetchFieldTypes } from '../../src/search/field-caps.js';
+import { unionOf, widen } from '../../src/search/union.js';
 import { Pushdown } from '../../src/search/pushdown.js';
 import { testEnv, type TestEnv } from '../helpers/es.js';
 
@@ -87,5 +88,25 @@ describe('pushdown is a superset of evaluation (property, real server)', () => {
       { numRuns: Number(process.env.LOOKOUT_PROPERTY_RUNS ?? 300), seed: Number(process.env.LOOKOUT_PROPERTY_SEED ?? 20261125) },
     );
     assert.ok(pushedSomething > 200, `most conditions push something down (${pushedSomething})`);
+  });
+
+  test('for random conditions, the widened query (a cheaper superset) selects every hit of the query', async () => {
+    const types = await fetchFieldTypes(env.client, [index], ['s', 'k', 'n', 'nested.t', 'missing', 'event.category']);
+    let narrower = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('process', 'network', 'any'), condition, condition, async (category, a, b) => {
+        // Two rules' queries in a union, as a shared read builds them.
+        const queries = [a, b].map((cond) => new Pushdown(types).query(compileEql(`${category} where ${cond}`), 'event.category'));
+        const query = unionOf(queries);
+        if (query === null) return;
+        const wide = widen(query);
+        const ids = async (q: unknown) => new Set((await env.client.search({ index, size: 1000, query: (q ?? { match_all: {} }) as never, _source: false })).hits.hits.map((h) => h._id));
+        const [hits, wider] = await Promise.all([ids(query), ids(wide)]);
+        for (const id of hits) assert.ok(wider.has(id), `${JSON.stringify(query)} selects ${id}, its widened form ${JSON.stringify(wide)} does not`);
+        if (wider.size > hits.size) narrower++;
+      }),
+      { numRuns: Number(process.env.LOOKOUT_PROPERTY_RUNS ?? 300), seed: Number(process.env.LOOKOUT_PROPERTY_SEED ?? 20261126) },
+    );
+    assert.ok(narrower > 20, `widening leaves clauses out in many cases (${narrower})`);
   });
 });

@@ -55,4 +55,21 @@ describe('paged reading', () => {
     }
     assert.equal(n, 10);
   });
+
+  test('a slow first page hands the rest of the read to the cheaper superset when it holds not much more; same events, once each', async () => {
+    const query = { range: { seq: { gte: 10 } } };
+    const r = await read({ ...base, query, cheaperQuery: { range: { seq: { gte: 5 } } }, slowPageMs: 0 });
+    assert.equal(r.stats.widened, true);
+    // Hits the query would not have selected may come (the evaluators turn them away); none twice, order kept.
+    const seqs = r.seqs as number[];
+    assert.deepEqual(seqs.filter((x) => x >= 10), Array.from({ length: 90 }, (_, i) => i + 10));
+    assert.equal(new Set(seqs).size, seqs.length);
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+  });
+
+  test('a cheaper query that holds far more is not taken', async () => {
+    const r = await read({ ...base, query: { range: { seq: { gte: 90 } } }, cheaperQuery: null, slowPageMs: 0, pageSize: 4 });
+    assert.equal(r.stats.widened, undefined);
+    assert.deepEqual(r.seqs, Array.from({ length: 10 }, (_, i) => i + 90));
+  });
 });

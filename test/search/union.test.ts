@@ -1,7 +1,7 @@
 /** The union of pushed-down queries in a shared read: smaller, and the same documents. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { packReads, unionOf } from '../../src/search/union.js';
+import { packReads, unionOf, widen } from '../../src/search/union.js';
 
 const term = (field: string, value: unknown) => ({ term: { [field]: value } });
 const all = (...filter: unknown[]) => ({ bool: { filter } });
@@ -54,5 +54,22 @@ describe('packing reads under the clause limit', () => {
   test('a rule that reads everything makes one unfiltered read for all; one rule is one read', () => {
     assert.deepEqual(packReads([wide('a', 400), null, wide('b', 10)]), [{ members: [0, 1, 2], query: null }]);
     assert.deepEqual(packReads([wide('a', 3)]), [{ members: [0], query: wide('a', 3) }]);
+  });
+});
+
+describe('widening a query for the cluster', () => {
+  const wildcard = { wildcard: { 'process.executable': { value: '*\\conhost.exe', case_insensitive: true } } };
+  const ci = { term: { 'process.parent.name': { value: 'winrshost.exe', case_insensitive: true } } };
+  test('costly clauses leave conjunctions, empty alternatives open a disjunction, costly negations go', () => {
+    const q = all(term('event.category', 'process'), ci, { bool: { must_not: [wildcard] } }, any(term('a', 1), wildcard));
+    assert.deepEqual(widen(q), { bool: { filter: [term('event.category', 'process')] } });
+    assert.deepEqual(widen(any(all(term('event.category', 'network'), ci), all(term('event.category', 'process')))),
+      any(all(term('event.category', 'network')), all(term('event.category', 'process'))));
+    assert.equal(widen(any(ci, term('a', 1))), null, 'an alternative with nothing left matches everything');
+    assert.equal(widen(wildcard), null);
+    const cheap = all(term('k', 'v'), { bool: { must_not: [term('k', 'w')] } }, { range: { n: { gte: 1 } } });
+    assert.deepEqual(widen(cheap), cheap, 'nothing costly: the same query');
+    // An optional should (beside a filter, no minimum) restricts nothing and is dropped.
+    assert.deepEqual(widen({ bool: { filter: [term('k', 'v')], should: [term('a', 1)] } }), all(term('k', 'v')));
   });
 });
