@@ -11,21 +11,114 @@ import type { EventRecord, RuleMatch } from './events.js';
 import { SampleMatcher } from './sample.js';
 import { SigmaMatcher } from './sigma-matcher.js';
 import type { CompiledSigma } from '../sigma/compiled.js';
-import { SequenceMatcher } from './sequence.js';
+import { SequenceMatcher, type SharedStart } from './sequence.js';
 
 export interface EvaluatorOptions {
   /** Field that orders events with equal timestamps (the rule's tiebreaker_field). */
   readonly tiebreakerField?: string;
   /** Correlations: alerts triggered before this time are not emitted (they belong to an earlier window). */
   readonly emitFrom?: number;
+  /** Shared with other rules (engine/share.ts): the ordering of events, and the first stage's partials. */
+  readonly front?: SharedFront;
+  readonly sharedStart?: SharedStart;
+  /** An event this query could not evaluate when a shared front fed it (the caller counts it). */
+  readonly onError?: (err: unknown) => void;
 }
 
-export class QueryEvaluator {
+/**
+ * Events with the same timestamp are held back and fed in a fixed order (tiebreaker, then index,
+ * then id), whatever order the cluster returned them in.
+ */
+class EventOrder {
   private pending: EventRecord[] = [];
   private single: EventRecord | undefined;
   private pendingTs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly tiebreaker: Getter | null, private readonly feed: (e: EventRecord) => void) {}
+
+  push(event: EventRecord): void {
+    if (event.timestamp !== this.pendingTs) {
+      this.flush();
+      this.pendingTs = event.timestamp;
+      this.single = event;
+      return;
+    }
+    if (this.single) {
+      this.pending.push(this.single);
+      this.single = undefined;
+    }
+    this.pending.push(event);
+  }
+
+  flush(): void {
+    // The usual case, distinct timestamps, holds one event in a field: no array, no sort.
+    if (this.single) {
+      const e = this.single;
+      this.single = undefined;
+      this.feed(e);
+      return;
+    }
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    batch.sort((a, b) => this.compare(a, b));
+    for (const e of batch) this.feed(e);
+  }
+
+  private compare(a: EventRecord, b: EventRecord): number {
+    if (this.tiebreaker) {
+      const ta = this.tiebreaker(a.source)[0];
+      const tb = this.tiebreaker(b.source)[0];
+      if (ta !== undefined && tb === undefined) return -1;
+      if (ta === undefined && tb !== undefined) return 1;
+      if (ta !== undefined && tb !== undefined && ta !== tb) return ta < tb ? -1 : 1;
+    }
+    if (a.index !== b.index) return a.index < b.index ? -1 : 1;
+    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  }
+}
+
+/**
+ * The ordering of events done once for rules that see the same events (engine/share.ts): each
+ * ordered event goes to every member in turn, so all of them handle an event before any handles
+ * the next (what SharedStart relies on). Each member passes every event on; the front takes
+ * the first of the copies. A member that fails on an event is told, the others go on.
+ */
+export class SharedFront {
+  private readonly members: { feed: (e: EventRecord) => void; fail: (err: unknown) => void }[] = [];
+  private readonly order: EventOrder;
+  private lastReceived: EventRecord | undefined;
+
+  constructor(tiebreakerField?: string) {
+    this.order = new EventOrder(tiebreakerField ? compileGetter(tiebreakerField) : null, (e) => {
+      for (const m of this.members) {
+        try {
+          m.feed(e);
+        } catch (err) {
+          m.fail(err);
+        }
+      }
+    });
+  }
+
+  join(feed: (e: EventRecord) => void, fail: (err: unknown) => void): void {
+    this.members.push({ feed, fail });
+  }
+
+  push(event: EventRecord): void {
+    if (event === this.lastReceived) return;
+    this.lastReceived = event;
+    this.order.push(event);
+  }
+
+  flush(): void {
+    this.order.flush();
+  }
+}
+
+export class QueryEvaluator {
+  private readonly order: EventOrder | SharedFront;
   private readonly matcher: SequenceMatcher | SampleMatcher | SigmaMatcher | null;
-  private readonly tiebreaker: Getter | null;
   private readonly emit: (m: RuleMatch) => void;
   private readonly finishers: (() => void)[] = [];
   /** Events fed to the query (after ordering). */
@@ -36,11 +129,18 @@ export class QueryEvaluator {
     emit: (m: RuleMatch) => void,
     options: EvaluatorOptions = {},
   ) {
-    this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query)
+    this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query, options.sharedStart)
       : query.kind === 'sample' ? new SampleMatcher(query)
       : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom)
       : null;
-    this.tiebreaker = options.tiebreakerField ? compileGetter(options.tiebreakerField) : null;
+    if (options.front) {
+      options.front.join((e) => this.feed(e), options.onError ?? ((err) => {
+        throw err;
+      }));
+      this.order = options.front;
+    } else {
+      this.order = new EventOrder(options.tiebreakerField ? compileGetter(options.tiebreakerField) : null, (e) => this.feed(e));
+    }
     // Pipes wrap the output, last pipe outermost.
     let out = emit;
     for (const pipe of [...query.pipes].reverse()) {
@@ -68,51 +168,14 @@ export class QueryEvaluator {
 
   /** Accepts events in ascending timestamp order; an older event than the last one is fed as it comes. */
   push(event: EventRecord): void {
-    if (event.timestamp !== this.pendingTs) {
-      this.feedPending();
-      this.pendingTs = event.timestamp;
-      this.single = event;
-      return;
-    }
-    if (this.single) {
-      this.pending.push(this.single);
-      this.single = undefined;
-    }
-    this.pending.push(event);
+    this.order.push(event);
   }
 
   /** End of the stream: feeds what is held back and releases held results. */
   flush(): void {
-    this.feedPending();
+    this.order.flush();
     if (this.matcher instanceof SequenceMatcher) this.matcher.finish(this.emit);
     for (const f of this.finishers) f();
-  }
-
-  private feedPending(): void {
-    // The usual case, distinct timestamps, holds one event in a field: no array, no sort.
-    if (this.single) {
-      const e = this.single;
-      this.single = undefined;
-      this.feed(e);
-      return;
-    }
-    const batch = this.pending;
-    if (batch.length === 0) return;
-    this.pending = [];
-    batch.sort((a, b) => this.compare(a, b));
-    for (const e of batch) this.feed(e);
-  }
-
-  private compare(a: EventRecord, b: EventRecord): number {
-    if (this.tiebreaker) {
-      const ta = this.tiebreaker(a.source)[0];
-      const tb = this.tiebreaker(b.source)[0];
-      if (ta !== undefined && tb === undefined) return -1;
-      if (ta === undefined && tb !== undefined) return 1;
-      if (ta !== undefined && tb !== undefined && ta !== tb) return ta < tb ? -1 : 1;
-    }
-    if (a.index !== b.index) return a.index < b.index ? -1 : 1;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   }
 
   private feed(e: EventRecord): void {

@@ -15,6 +15,7 @@ import { writeError, type AlertSink, type WriteResult } from '../alerts/writer.j
 import type { Rule } from '../rules/model.js';
 import type { EventRecord, RuleMatch } from './events.js';
 import { QueryEvaluator } from './evaluator.js';
+import type { Shared } from './share.js';
 
 export interface RunCounts {
   eventsRead: number;
@@ -38,6 +39,8 @@ export interface RunOptions {
   readonly enrich?: (alerts: readonly AlertDocument[]) => Promise<AlertDocument[]>;
   /** Told about the alerts this execution created (notifications); must not throw. */
   readonly onCreated?: (alerts: readonly AlertDocument[]) => Promise<void>;
+  /** Evaluation work shared with other rules of the same read (engine/share.ts). */
+  readonly shared?: Shared;
 }
 
 /**
@@ -56,7 +59,10 @@ export class RuleRun {
 
   constructor(private readonly rule: Rule, private readonly sink: AlertSink, private readonly options: RunOptions) {
     this.batchSize = options.batchSize ?? 500;
-    this.evaluator = new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), { tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom });
+    this.evaluator = new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), {
+      tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom,
+      front: options.shared?.front, sharedStart: options.shared?.sharedStart, onError: (err) => this.skip(err),
+    });
   }
 
   private onMatch(m: RuleMatch): void {
@@ -75,11 +81,15 @@ export class RuleRun {
     try {
       if (this.rule.filters.matches(event.source)) this.evaluator.push(event);
     } catch (err) {
-      // A predicate that throws on a strange document costs that document, not the run.
-      this.counts.eventsSkipped++;
-      const reason = `evaluation error: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200);
-      this.counts.skippedReasons[reason] = (this.counts.skippedReasons[reason] ?? 0) + 1;
+      this.skip(err);
     }
+  }
+
+  /** A predicate that throws on a strange document costs that document, not the run. */
+  private skip(err: unknown): void {
+    this.counts.eventsSkipped++;
+    const reason = `evaluation error: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200);
+    this.counts.skippedReasons[reason] = (this.counts.skippedReasons[reason] ?? 0) + 1;
   }
 
   /** A batch of alerts is waiting: call `flush` (kept synchronous so the hot loop awaits only then). */

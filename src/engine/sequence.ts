@@ -26,7 +26,7 @@ import type { CompiledSequence, CompiledStage } from '../eql/compile.js';
 import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
 import type { EventRecord, RuleMatch } from './events.js';
 
-interface Partial {
+export interface Partial {
   readonly events: readonly EventRecord[];
   readonly firstTs: number;
   readonly lastPos: number;
@@ -85,8 +85,62 @@ function mapKeysOf(stage: CompiledStage, doc: unknown): { keys: readonly MapKey[
 
 type MapKey = Primitive;
 
+/**
+ * The first stage's partial sequences, kept once for rules whose first stage is the same (same
+ * condition, same join keys, same events in the same order: engine/share.ts decides). Each rule
+ * still consumes a partial for itself: its matcher remembers, per key, the position of the last
+ * one it took. The matchers are fed each event in turn (SharedFront), so the first of them to
+ * reach the first stage for an event records it, and the entry before it stays readable for the
+ * others (`before`).
+ */
+export class SharedStart {
+  private readonly entries = new Map<MapKey, { cur: StartEntry; prev: StartEntry | undefined }>();
+  private recorded = -1;
+  private sinceSweep = 0;
+
+  constructor(private readonly stage: CompiledStage, private readonly maxspanMs: number | null) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Called by each matcher whose event at `pos` may be a first-stage event; acts once per position. */
+  record(pos: number, event: EventRecord): void {
+    if (pos <= this.recorded) return;
+    this.recorded = pos;
+    const doc = event.source;
+    if (this.stage.condition(doc)) {
+      const { keys, tuples } = mapKeysOf(this.stage, doc);
+      for (let i = 0; i < keys.length; i++) {
+        const ks = keys[i];
+        const partial: Partial = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks] };
+        this.entries.set(ks, { cur: { partial, pos }, prev: this.entries.get(ks)?.cur });
+      }
+    }
+    if (this.maxspanMs !== null && ++this.sinceSweep >= 4096) {
+      this.sinceSweep = 0;
+      for (const [ks, e] of this.entries) if (e.cur.partial.firstTs < event.timestamp - this.maxspanMs) this.entries.delete(ks);
+    }
+  }
+
+  /** The newest first-stage partial of this key that arrived before `pos`. */
+  before(ks: MapKey, pos: number): StartEntry | undefined {
+    const e = this.entries.get(ks);
+    if (!e) return undefined;
+    if (e.cur.pos < pos) return e.cur;
+    return e.prev !== undefined && e.prev.pos < pos ? e.prev : undefined;
+  }
+}
+
+interface StartEntry {
+  readonly partial: Partial;
+  readonly pos: number;
+}
+
 export class SequenceMatcher {
   private readonly states = new Map<MapKey, KeyState>();
+  /** With a shared first stage: per key, the position and time of the first-stage partial this rule last took. */
+  private readonly taken = new Map<MapKey, Seen>();
   private readonly positives: readonly CompiledStage[];
   /** Missing stages before positive stage p (index p), and after the last (index P). */
   private readonly missingBefore: readonly (readonly number[])[];
@@ -102,7 +156,7 @@ export class SequenceMatcher {
   private pos = 0;
   private sinceSweep = 0;
 
-  constructor(private readonly sequence: CompiledSequence) {
+  constructor(private readonly sequence: CompiledSequence, private readonly shared?: SharedStart) {
     const positives: CompiledStage[] = [];
     const missingStages: CompiledStage[] = [];
     const before: number[][] = [[]];
@@ -168,6 +222,10 @@ export class SequenceMatcher {
     for (let k = this.last; k >= 0; k--) {
       if ((candidates & (1 << k)) === 0) continue;
       const stage = this.positives[k];
+      if (k === 0 && this.shared) {
+        this.shared.record(pos, event);
+        continue;
+      }
       if (!stage.condition(doc)) continue;
       const { keys, tuples } = mapKeysOf(stage, doc);
       for (let i = 0; i < keys.length; i++) {
@@ -180,6 +238,14 @@ export class SequenceMatcher {
             if (seen && seen.pos < pos && (leadingMissingTs === undefined || seen.ts > leadingMissingTs)) leadingMissingTs = seen.ts;
           }
           next = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks], leadingMissingTs };
+        } else if (k === 1 && this.shared) {
+          const entry = this.shared.before(ks, pos);
+          const taken = this.taken.get(ks);
+          if (!entry || (taken !== undefined && entry.pos <= taken.pos)) continue;
+          this.taken.set(ks, { pos: entry.pos, ts: entry.partial.firstTs });
+          const prev = entry.partial;
+          if (maxspanMs !== null && event.timestamp - prev.firstTs > maxspanMs) continue;
+          next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key };
         } else {
           const state = this.states.get(ks);
           const prev = state?.partials[k - 1];
@@ -266,6 +332,7 @@ export class SequenceMatcher {
       }
       if (!live) this.states.delete(ks);
     }
+    for (const [ks, t] of this.taken) if (t.ts < oldest) this.taken.delete(ks);
     // A missing event older than maxspan before any possible sequence no longer matters.
     for (const seen of this.lastMissing) {
       for (const [ks, s] of seen) if (s.ts < oldest - (this.sequence.maxspanMs ?? 0)) seen.delete(ks);

@@ -10,6 +10,7 @@ import { enricherFor } from '../alerts/enrich.js';
 import type { AlertSink } from '../alerts/writer.js';
 import type { EventRecord } from '../engine/events.js';
 import { EventRouter } from '../engine/route.js';
+import { shareEvaluation } from '../engine/share.js';
 import { flushRuns, RuleRun, type RunCounts } from '../engine/run.js';
 import { AlertWriteError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -182,16 +183,18 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
     const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => r.compiled.fields))]);
     const plans = await Promise.all(rules.map((r) => planRead(deps.client, r, types)));
     plans.forEach((plan, i) => (per[i].query = plan.query));
-    for (const p of per) {
-      p.run = new RuleRun(p.rule, deps.sink, {
-        now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined,
-        enrich: enricherFor(deps.client, p.rule),
-        onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
-      });
-    }
     // Usually one read; more only when the union of the queries would pass the clause limit.
     for (const pack of packReads(plans.map((p) => p.query))) {
       const members = pack.members.map((i) => per[i]);
+      const shared = shareEvaluation(members.map((p) => p.rule));
+      for (const p of members) {
+        p.run = new RuleRun(p.rule, deps.sink, {
+          now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined,
+          enrich: enricherFor(deps.client, p.rule),
+          onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
+          shared: shared.get(p.rule),
+        });
+      }
       const read = newReadStats();
       for (const p of members) p.read = read;
       try {
