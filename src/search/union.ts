@@ -35,6 +35,9 @@ export function unionOf(queries: readonly (EsQuery | null)[]): EsQuery | null {
  */
 export function packReads(queries: readonly (EsQuery | null)[]): { members: number[]; query: EsQuery | null }[] {
   if (queries.length <= 1 || queries.some((q) => q === null)) return [{ members: queries.map((_, i) => i), query: unionOf(queries) }];
+  // Usually everything fits one read: checked once, before any packing (which builds unions again and again).
+  const all = unionOf(queries);
+  if (all !== null) return [{ members: queries.map((_, i) => i), query: all }];
   const reads: { members: number[]; queries: EsQuery[] }[] = [];
   queries.forEach((q, i) => {
     const fits = reads.find((r) => unionOf([...r.queries, q as EsQuery]) !== null);
