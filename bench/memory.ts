@@ -74,7 +74,8 @@ export async function winrmFigure(rule: Rule, out: (s: string) => void): Promise
   out(`1. in-memory evaluation, WinRM sequence, one core: ${rate(best!)}; ${fmt(best!.events)} events, best of 4 rounds; planted 60, ${found}`);
 }
 
-function plantedFound(attacks: readonly PlantedAttack[], hostIds: readonly string[]): string {
+/** Whether every planted attack's host has an alert: the condition for a figure to count. */
+export function plantedFound(attacks: readonly PlantedAttack[], hostIds: readonly string[]): string {
   const seen = new Set(hostIds);
   const n = attacks.filter((a) => seen.has(a.hostId)).length;
   return n === attacks.length ? 'all found' : `ONLY ${n} FOUND (the figure does not count)`;

@@ -26,7 +26,7 @@ import type { CompiledSequence, CompiledStage } from '../eql/compile.js';
 import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
 import type { EventRecord, RuleMatch } from './events.js';
 
-export interface Partial {
+interface Partial {
   readonly events: readonly EventRecord[];
   readonly firstTs: number;
   readonly lastPos: number;
