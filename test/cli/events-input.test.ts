@@ -54,7 +54,9 @@ describe('test-rule input: files, gzip, standard input, order', () => {
     assert.equal(ids(a.stdout).length, data.attacks.length);
     assert.deepEqual(ids(b.stdout), ids(a.stdout));
     assert.deepEqual(ids(c.stdout), ids(a.stdout));
-    assert.match(b.stderr, new RegExp(`${lines.length} event\\(s\\), 7 match\\(es\\), 7 alert\\(s\\)`));
+    const m = /(\d+) event\(s\), 7 match\(es\), 7 alert\(s\); (\d+) line\(s\) passed over unparsed/.exec(b.stderr);
+    assert.ok(m, b.stderr);
+    assert.equal(Number(m[1]) + Number(m[2]), lines.length);
   });
 
   test('a file out of time order is sorted (said on stderr) and gives the sorted file\'s alerts', async () => {
@@ -64,13 +66,31 @@ describe('test-rule input: files, gzip, standard input, order', () => {
     await writeFile(sortedFile, lines.join('\n'));
     await writeFile(mixed, ['not json', ...shuffled(lines, 7)].join('\n'));
     const a = await runCli(['test-rule', SHIPPED_RULE_FILE, '--events', sortedFile, '--now', NOW]);
-    const b = await runCli(['test-rule', SHIPPED_RULE_FILE, '--events', mixed, '--now', NOW]);
+    const b = await runCli(['test-rule', SHIPPED_RULE_FILE, '--events', mixed, '--now', NOW, '--parse-all']);
     assert.equal(b.code, 0, b.stderr);
     assert.match(b.stderr, /mixed\.ndjson:\d+: event at .* comes after one at .*: the input is not in time order; reading it again through an external sort/);
     assert.deepEqual(ids(b.stdout), ids(a.stdout));
     // The bad line is reported once, though the file is read twice.
     assert.equal(b.stderr.match(/mixed\.ndjson:1: not JSON/g)?.length, 1, b.stderr);
     assert.match(b.stderr, /; 1 line\(s\) skipped/);
+  });
+
+  test('lines passed over unparsed change nothing: the same alerts as --parse-all, for the EQL and the Sigma rule', async () => {
+    const { dir, lines } = await dataset(24);
+    // Sigma reconnaissance events in Winlogbeat's layout among the ECS ones: 31 computers.
+    const sigma = Array.from({ length: 31 }, (_, i) => JSON.stringify({ _index: 'winlogbeat-2026.11.25', _id: `w${i}`,
+      _source: { '@timestamp': new Date(1_800_000 + i * 10_000).toISOString(), winlog: { channel: 'Security', event_id: 4688, computer_name: `WS${i}`, event_data: { NewProcessName: 'C:\\Windows\\System32\\wsmprovhost.exe', TargetUserName: 'alice' } } } }));
+    const file = join(dir, 'all.ndjson');
+    await writeFile(file, [...lines, ...sigma].sort((a, b) => Date.parse(JSON.parse(a)._source['@timestamp']) - Date.parse(JSON.parse(b)._source['@timestamp'])).join('\n'));
+    const sigmaRule = SHIPPED_RULE_FILE.replace('windows/lateral_movement_incoming_winrm_shell_execution.toml', 'sigma/win_security_winrm_listening_service_reconnaissance.yml');
+    for (const [rule, alerts] of [[SHIPPED_RULE_FILE, 7], [sigmaRule, 1]] as const) {
+      const fast = await runCli(['test-rule', rule, '--events', file, '--now', NOW]);
+      const all = await runCli(['test-rule', rule, '--events', file, '--now', NOW, '--parse-all']);
+      assert.equal(fast.code, 0, fast.stderr);
+      assert.equal(fast.stdout, all.stdout);
+      assert.equal(ids(fast.stdout).length, alerts);
+      assert.match(fast.stderr, /line\(s\) passed over unparsed/);
+    }
   });
 
   test('standard input out of order is refused with the fix', async () => {
