@@ -16,6 +16,7 @@
  * skipped. With a line test, lines that hold none of the strings the rule's query requires are
  * passed over unparsed (and counted): parsing is most of the cost. Each event is reduced to the fields an execution fetches (see planRead).
  */
+import { isAscii } from 'node:buffer';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
@@ -27,6 +28,7 @@ import { parseTimestamp, type EventRecord } from '../engine/events.js';
 import { compileGetter } from '../eql/fields.js';
 import { EventsInputError, OutOfOrderError } from '../errors.js';
 import type { Rule } from '../rules/model.js';
+import type { LineTest } from '../search/line-prefilter.js';
 import { filterSource } from '../search/source-filter.js';
 
 export interface ReadOptions {
@@ -39,7 +41,7 @@ export interface ReadOptions {
   /** Events held in memory per sorted run when the input has to be sorted. Default 50,000. */
   readonly runSize?: number;
   /** Lines it refuses are passed over unparsed (search/line-prefilter.ts) and counted here. */
-  readonly lineTest?: { readonly test: (line: string) => boolean; passedOver: number };
+  readonly lineTest?: { readonly test: LineTest; passedOver: number };
   /** Standard input, for '-' (default process.stdin). */
   readonly stdin?: NodeJS.ReadableStream;
 }
@@ -132,8 +134,8 @@ async function writeLines(file: string, lines: readonly string[]): Promise<void>
 }
 
 async function* readRun(file: string): AsyncGenerator<Numbered> {
-  for await (const lines of splitLines(createReadStream(file))) {
-    for (const { text } of lines) {
+  for await (const { lines } of splitLines(createReadStream(file))) {
+    for (const text of lines) {
       const [timestamp, line, index, id, source] = JSON.parse(text) as [number, number, string, string, Record<string, unknown>];
       yield { timestamp, line, index, id, source };
     }
@@ -199,11 +201,13 @@ async function* parsedLines(path: string, rule: Rule, options: ReadOptions): Asy
   const getFallback = compileGetter('@timestamp');
   const name = path === '-' ? 'stdin' : path;
   const prefilter = options.lineTest;
-  for await (const lines of splitLines(await openInput(path, options.stdin))) {
+  for await (const { lines, first, plain } of splitLines(await openInput(path, options.stdin))) {
     const batch: Numbered[] = [];
-    for (const { text, line } of lines) {
+    for (let i = 0; i < lines.length; i++) {
+      const text = lines[i];
+      const line = first + i;
       if (text.trim() === '') continue;
-      if (prefilter && !prefilter.test(text)) {
+      if (prefilter && !prefilter.test(text, plain)) {
         prefilter.passedOver++;
         continue;
       }
@@ -266,21 +270,30 @@ async function openInput(path: string, stdin: NodeJS.ReadableStream = process.st
   return file.pipe(gunzip);
 }
 
-/** Lines of a byte stream with their 1-based numbers, a batch per chunk; UTF-8 split safely. */
-async function* splitLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<{ text: string; line: number }[]> {
+/**
+ * Lines of a byte stream, a batch per chunk, with the 1-based number of the batch's first line;
+ * UTF-8 split safely. `plain`: the batch is ASCII without `\u` or `\/` escapes, which spares the
+ * line test its per-line checks for them.
+ */
+async function* splitLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<{ lines: string[]; first: number; plain: boolean }> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
-  let line = 0;
+  let restAscii = true;
+  let line = 1;
   try {
     for await (const chunk of input) {
-      const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
-      const parts = text.split('\n');
-      rest = parts.pop()!;
-      yield parts.map((t) => ({ text: t, line: ++line }));
+      const ascii = typeof chunk !== 'string' && isAscii(chunk);
+      const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+      const lines = text.split('\n');
+      rest = lines.pop()!;
+      const plain = ascii && restAscii && !text.includes('\\u') && !text.includes('\\/');
+      restAscii = ascii;
+      yield { lines, first: line, plain };
+      line += lines.length;
     }
   } catch (err) {
     throw new EventsInputError(`cannot read the events input: ${(err as Error).message}`, { cause: err });
   }
   rest += decoder.end();
-  if (rest !== '') yield [{ text: rest, line: ++line }];
+  if (rest !== '') yield { lines: [rest], first: line, plain: false };
 }
