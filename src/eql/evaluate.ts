@@ -7,7 +7,9 @@
  * - `not c` is the complement of `c` (a `must_not`), so `not process.name : "x"` and
  *   `process.name != "x"` are true for a document without `process.name`; with an array,
  *   `f != "x"` is false as soon as one value is "x".
- * - `f == null` is true when the field is missing or null; `f != null` when it has a value.
+ * - `f == null` is true when the field is missing or null; `f != null` when it has a value. The
+ *   same holds for any expression: `indexOf(f, "x") != null`, `null == (code > -1)` test whether
+ *   the function, arithmetic or comparison gives null (a comparison with a null operand is null).
  * - `==`, `!=`, `in` are case-sensitive without wildcards; `:` is case-insensitive with `*` and
  *   `?`; `like` is case-sensitive with wildcards and `like~` not; `in~` is case-insensitive
  *   without wildcards.
@@ -159,6 +161,15 @@ export class ConditionCompiler {
         const inner = this.value(expr.operand);
         return (doc) => inner(doc).filter((v): v is number => typeof v === 'number').map((v) => -v);
       }
+      case 'compare': {
+        // A comparison with a null operand is null (`null == (x > 1)` is true when x is missing);
+        // `== null` and `!= null` themselves are never null.
+        const cond = this.condition(expr);
+        if (isNullLiteral(expr.left) || isNullLiteral(expr.right)) return (doc) => [cond(doc)];
+        const l = this.value(expr.left);
+        const r = this.value(expr.right);
+        return (doc) => (l(doc).length === 0 || r(doc).length === 0 ? [] : [cond(doc)]);
+      }
       default: {
         const cond = this.condition(expr);
         return (doc) => [cond(doc)];
@@ -249,6 +260,7 @@ export class ConditionCompiler {
       [left, right] = [right, left];
       op = FLIP[op];
     }
+    if (right.kind === 'literal' && right.value === null && left.kind !== 'field') return this.nullTest(left, op);
     if (left.kind !== 'field' || right.kind !== 'literal') return this.generalCompare(expr, left, op, right);
     const field = left;
     const lit = right;
@@ -267,6 +279,17 @@ export class ConditionCompiler {
     if (typeof value === 'boolean') this.fail(lit, `Operator '${op}' cannot compare with a boolean`);
     const test = orderTest(op, value);
     return (doc) => some(doc, test);
+  }
+
+  /**
+   * `expr == null` / `expr != null` on any expression (a function, arithmetic, a comparison): whether
+   * its value is null. Ordering against null is null, so false.
+   */
+  private nullTest(operand: Expr, op: CompareOp): Predicate {
+    const values = this.value(operand);
+    if (op === '==') return (doc) => values(doc).length === 0;
+    if (op === '!=') return (doc) => values(doc).length > 0;
+    return () => false;
   }
 
   /** Comparisons that involve functions or arithmetic: evaluated on values, null is false. */
@@ -365,6 +388,10 @@ export class ConditionCompiler {
 }
 
 const anyValue = (): boolean => true;
+
+function isNullLiteral(e: Expr): boolean {
+  return e.kind === 'literal' && e.value === null;
+}
 
 const FLIP: Readonly<Record<CompareOp, CompareOp>> = { '==': '==', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
 
