@@ -21,8 +21,11 @@ export interface CorrelationResult {
 /** What a rule matched: one event for an event query, the ordered events of a sequence. */
 export interface RuleMatch {
   readonly events: readonly EventRecord[];
-  /** Join key values of a sequence or group of a correlation (empty for an event query). */
-  readonly joinKeys: readonly (string | number | boolean)[];
+  /**
+   * Join key values of a sequence or sample, or the group of a correlation (empty for an event
+   * query). null: an optional key (`by ?field`) whose field is missing or null.
+   */
+  readonly joinKeys: readonly (string | number | boolean | null)[];
   readonly correlation?: CorrelationResult;
 }
 

@@ -136,7 +136,6 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
   if (ast.stages.some((s) => s.missing)) {
     if (ast.maxspanMs === null) fail(ast.stages.find((s) => s.missing)!, 'Missing events (![...]) need a maxspan');
     if (ast.stages.every((s) => s.missing)) fail(ast, 'A sequence needs at least one stage that is not a missing event');
-    if (ast.stages.some((s) => s.missing && s.runs > 1)) fail(ast.stages.find((s) => s.missing && s.runs > 1)!, 'runs is not allowed on a missing event');
   }
   const until = ast.until ? stage(ast.until, ast.by) : null;
   return { kind: 'sequence', ast, stages, until, maxspanMs: ast.maxspanMs, pipes, fields: [...fields], categoryField };
