@@ -11,6 +11,9 @@ import { ClusterClock } from '../scheduler/clock.js';
 import { cronFor } from '../scheduler/daemon.js';
 import { MemoryAlertSink } from '../alerts/writer.js';
 import { loadConfig, withDotEnv, type Config } from '../config/env.js';
+import type { EventRecord, RuleMatch } from '../engine/events.js';
+import { QueryEvaluator } from '../engine/evaluator.js';
+import { rawResult } from '../engine/raw.js';
 import { runRule } from '../engine/run.js';
 import { ConfigError, errorMessage, LookoutError } from '../errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
@@ -34,9 +37,11 @@ Commands:
                                     run rules over a past range; resumes where it stopped
   status                            per rule: last execution, status, gap, lease, next run
   validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
-  test-rule <rule-file> --events <file.ndjson> [--now <time>]
+  test-rule <rule-file> --events <file.ndjson> [--now <time>] [--raw]
                                     evaluate a rule on events from a file, offline; prints the
-                                    alert documents it would write, one JSON line each
+                                    alert documents it would write, one JSON line each; --raw:
+                                    the engine's results instead (each match's events in order,
+                                    null for a missing event, and its join keys)
 
 Configuration comes from environment variables and .env; see .env.example.`;
 
@@ -75,7 +80,7 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
 }
 
 async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, raw: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1 || !values.events) throw new UsageError('test-rule needs a rule file and --events <file.ndjson>');
   const set = await loadRules([positionals[0]], { sigmaPipelines: config.sigmaPipelines });
   for (const e of set.errors) io.stderr.write(`error: ${e.message}\n`);
@@ -84,6 +89,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   const rule = set.rules[0];
   const file = await readEventsFile(values.events, rule, sourceFields(rule));
   for (const p of file.problems) io.stderr.write(`skipped event: ${p}\n`);
+  if (values.raw) return printRawResults(rule, file.events, io);
   if (rule.enrichments.length > 0) io.stderr.write(`note: enrichments (${rule.enrichments.join(', ')}) look up Elasticsearch and are not applied offline\n`);
   const sink = new MemoryAlertSink();
   const now = values.now ? new Date(parseTime(values.now, '--now')) : new Date();
@@ -91,6 +97,21 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   for (const a of sink.alerts) io.stdout.write(`${JSON.stringify({ _index: config.alertsIndex, _id: a.id, _source: a.doc })}\n`);
   io.stderr.write(`${file.events.length} event(s), ${counts.matches} match(es), ${counts.alertsWritten} alert(s)` +
     `${counts.truncated > 0 ? `, ${counts.truncated} over max_signals (${rule.maxSignals}) not written` : ''}\n`);
+  return 0;
+}
+
+/** `test-rule --raw`: what the engine matched, one JSON line per match, in the order it found them. */
+function printRawResults(rule: Rule, events: readonly EventRecord[], io: CliIO): number {
+  const matches: RuleMatch[] = [];
+  const evaluator = new QueryEvaluator(rule.compiled, (m) => matches.push(m), { tiebreakerField: rule.tiebreakerField });
+  for (const e of events) if (rule.filters.matches(e.source)) evaluator.push(e);
+  evaluator.flush();
+  for (const m of matches) {
+    const raw = rawResult(rule.compiled, m);
+    const out = raw.events.map((e) => (e === null ? null : { _index: e.index, _id: e.id, timestamp: new Date(e.timestamp).toISOString() }));
+    io.stdout.write(`${JSON.stringify({ join_keys: raw.joinKeys, events: out })}\n`);
+  }
+  io.stderr.write(`${events.length} event(s), ${matches.length} match(es)\n`);
   return 0;
 }
 

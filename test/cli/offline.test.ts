@@ -93,4 +93,30 @@ describe('lookout test-rule (offline)', () => {
     assert.equal(alerts[0]._source.lookout.correlation.value, 31);
     assert.equal(r.stderr.includes('31 event(s), 1 match(es), 1 alert(s)'), true, r.stderr);
   });
+
+  test('test-rule --raw prints the engine results: events in order, null for a missing event, join keys', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-tr-'));
+    const rule = join(dir, 'rule.toml');
+    await writeFile(rule, [
+      '[metadata]', 'creation_date = "2026/01/01"', 'maturity = "production"', 'updated_date = "2026/01/01"', '',
+      '[rule]', 'author = ["test"]', 'description = "raw results"', 'from = "now-9m"', 'index = ["logs-*"]', 'language = "eql"',
+      'license = "Elastic License v2"', 'name = "raw"', 'risk_score = 21', 'rule_id = "0c3f6a4e-1111-4222-8333-944455556666"', 'severity = "low"',
+      'type = "eql"', "query = '''", 'sequence by ?host.id with maxspan=1m [process where true] ![network where true] [file where true]', "'''", '',
+    ].join('\n'));
+    const file = join(dir, 'events.ndjson');
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    await writeFile(file, [
+      { _index: 'logs-a', _id: 'p1', _source: { '@timestamp': at(1), event: { category: 'process' }, host: { id: 'h1' } } },
+      { _index: 'logs-a', _id: 'f1', _source: { '@timestamp': at(2), event: { category: 'file' }, host: { id: 'h1' } } },
+      { _index: 'logs-a', _id: 'p0', _source: { '@timestamp': at(3), event: { category: 'process' } } },
+      { _index: 'logs-a', _id: 'n0', _source: { '@timestamp': at(4), event: { category: 'network' } } },
+      { _index: 'logs-a', _id: 'f0', _source: { '@timestamp': at(5), event: { category: 'file' } } },
+    ].map((e) => JSON.stringify(e)).join('\n'));
+    const r = await runCli(['test-rule', rule, '--events', file, '--raw']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [
+      { join_keys: ['h1'], events: [{ _index: 'logs-a', _id: 'p1', timestamp: at(1) }, null, { _index: 'logs-a', _id: 'f1', timestamp: at(2) }] },
+    ]);
+    assert.match(r.stderr, /5 event\(s\), 1 match\(es\)/);
+  });
 });
