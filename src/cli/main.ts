@@ -37,11 +37,13 @@ Commands:
                                     run rules over a past range; resumes where it stopped
   status                            per rule: last execution, status, gap, lease, next run
   validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
-  test-rule <rule-file> --events <file.ndjson> [--now <time>] [--raw]
+  test-rule <rule-file> --events <file.ndjson> [--now <time>] [--raw] [--max-samples-per-key <n>]
                                     evaluate a rule on events from a file, offline; prints the
                                     alert documents it would write, one JSON line each; --raw:
                                     the engine's results instead (each match's events in order,
-                                    null for a missing event, and its join keys)
+                                    null for a missing event, and its join keys);
+                                    --max-samples-per-key: samples per join key of a sample
+                                    query (overrides the rule's max_samples_per_key; default 1)
 
 Configuration comes from environment variables and .env; see .env.example.`;
 
@@ -80,13 +82,19 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
 }
 
 async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, raw: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, raw: { type: 'boolean', default: false }, 'max-samples-per-key': { type: 'string' } }, allowPositionals: true });
   if (positionals.length !== 1 || !values.events) throw new UsageError('test-rule needs a rule file and --events <file.ndjson>');
   const set = await loadRules([positionals[0]], { sigmaPipelines: config.sigmaPipelines });
   for (const e of set.errors) io.stderr.write(`error: ${e.message}\n`);
   for (const s of set.skipped) io.stderr.write(`skipped: ${s.file}: ${s.reason}\n`);
   if (set.rules.length !== 1) return 1;
-  const rule = set.rules[0];
+  let rule = set.rules[0];
+  const perKey = values['max-samples-per-key'];
+  if (perKey !== undefined) {
+    if (!/^\d+$/.test(perKey) || Number(perKey) < 1 || Number(perKey) > 10_000) throw new UsageError(`--max-samples-per-key: expected a whole number from 1 to 10000, found "${perKey}"`);
+    if (rule.compiled.kind !== 'sample') throw new UsageError(`--max-samples-per-key: only a sample query takes it; ${rule.file} is a ${rule.compiled.kind === 'event' ? 'single event query' : rule.compiled.kind}`);
+    rule = { ...rule, maxSamplesPerKey: Number(perKey) };
+  }
   const file = await readEventsFile(values.events, rule, sourceFields(rule));
   for (const p of file.problems) io.stderr.write(`skipped event: ${p}\n`);
   if (values.raw) return printRawResults(rule, file.events, io);
@@ -103,7 +111,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
 /** `test-rule --raw`: what the engine matched, one JSON line per match, in the order it found them. */
 function printRawResults(rule: Rule, events: readonly EventRecord[], io: CliIO): number {
   const matches: RuleMatch[] = [];
-  const evaluator = new QueryEvaluator(rule.compiled, (m) => matches.push(m), { tiebreakerField: rule.tiebreakerField });
+  const evaluator = new QueryEvaluator(rule.compiled, (m) => matches.push(m), { tiebreakerField: rule.tiebreakerField, maxSamplesPerKey: rule.maxSamplesPerKey });
   for (const e of events) if (rule.filters.matches(e.source)) evaluator.push(e);
   evaluator.flush();
   for (const m of matches) {

@@ -21,6 +21,8 @@ export interface EvaluatorOptions {
   /** Shared with other rules (engine/share.ts): the ordering of events, and the first stage's partials. */
   readonly front?: SharedFront;
   readonly sharedStart?: SharedStart;
+  /** Samples per join key (Elasticsearch's `max_samples_per_key`). Default 1. */
+  readonly maxSamplesPerKey?: number;
   /** An event this query could not evaluate when a shared front fed it (the caller counts it). */
   readonly onError?: (err: unknown) => void;
 }
@@ -130,7 +132,7 @@ export class QueryEvaluator {
     options: EvaluatorOptions = {},
   ) {
     this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query, options.sharedStart)
-      : query.kind === 'sample' ? new SampleMatcher(query)
+      : query.kind === 'sample' ? new SampleMatcher(query, options.maxSamplesPerKey)
       : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom)
       : null;
     if (options.front) {
@@ -174,12 +176,16 @@ export class QueryEvaluator {
   /** End of the stream: feeds what is held back and releases held results. */
   flush(): void {
     this.order.flush();
-    if (this.matcher instanceof SequenceMatcher) this.matcher.finish(this.emit);
+    if (this.matcher instanceof SequenceMatcher || this.matcher instanceof SampleMatcher) this.matcher.finish(this.emit);
     for (const f of this.finishers) f();
   }
 
   private feed(e: EventRecord): void {
     this.eventsSeen++;
+    if (this.matcher instanceof SampleMatcher) {
+      this.matcher.push(e);
+      return;
+    }
     if (this.matcher) {
       this.matcher.push(e, this.emit);
       return;

@@ -7,6 +7,8 @@
  * - `not c` is the complement of `c` (a `must_not`), so `not process.name : "x"` and
  *   `process.name != "x"` are true for a document without `process.name`; with an array,
  *   `f != "x"` is false as soon as one value is "x".
+ * - Two fields are not compared with each other (Elasticsearch refuses it), except two optional
+ *   ones (`?x == ?y`), which Elasticsearch allows when unmapped: two nulls are equal.
  * - `f == null` is true when the field is missing or null; `f != null` when it has a value. The
  *   same holds for any expression: `indexOf(f, "x") != null`, `null == (code > -1)` test whether
  *   the function, arithmetic or comparison gives null (a comparison with a null operand is null).
@@ -261,6 +263,7 @@ export class ConditionCompiler {
       op = FLIP[op];
     }
     if (right.kind === 'literal' && right.value === null && left.kind !== 'field') return this.nullTest(left, op);
+    if (left.kind === 'field' && right.kind === 'field' && left.optional && right.optional) return this.optionalFields(left.path, op, right.path);
     if (left.kind !== 'field' || right.kind !== 'literal') return this.generalCompare(expr, left, op, right);
     const field = left;
     const lit = right;
@@ -290,6 +293,28 @@ export class ConditionCompiler {
     if (op === '==') return (doc) => values(doc).length === 0;
     if (op === '!=') return (doc) => values(doc).length > 0;
     return () => false;
+  }
+
+  /**
+   * `?x == ?y`: Elasticsearch allows a comparison of two optional fields when they are not
+   * mapped, since both fold to null (`null == null` is true); with either one mapped it refuses a
+   * field-to-field comparison, which Lookout cannot tell here. Evaluated on values: two nulls are
+   * equal, a null and a value are not, two values compare as values; ordering with null is false.
+   */
+  private optionalFields(a: string, op: CompareOp, b: string): Predicate {
+    const x = this.getter(a);
+    const y = this.getter(b);
+    return (doc) => {
+      const xs = x(doc);
+      const ys = y(doc);
+      if (xs.length === 0 || ys.length === 0) {
+        const bothNull = xs.length === 0 && ys.length === 0;
+        return op === '==' ? bothNull : op === '!=' ? !bothNull : false;
+      }
+      if (op === '!=') return !xs.some((v) => ys.some((w) => equalsTo(w)(v)));
+      for (const v of xs) for (const w of ys) if (compareValues(v, op, w)) return true;
+      return false;
+    };
   }
 
   /** Comparisons that involve functions or arithmetic: evaluated on values, null is false. */

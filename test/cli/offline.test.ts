@@ -7,6 +7,18 @@ import { generateDataset } from '../../src/demo/generate.js';
 import { runCli } from '../helpers/cli.js';
 import { SHIPPED_RULE_FILE } from '../helpers/rules.js';
 
+/** A minimal EQL rule file with this query (and extra `[rule]` lines). */
+async function eqlRule(dir: string, query: string, extra: string[] = []): Promise<string> {
+  const rule = join(dir, 'rule.toml');
+  await writeFile(rule, [
+    '[metadata]', 'creation_date = "2026/01/01"', 'maturity = "production"', 'updated_date = "2026/01/01"', '',
+    '[rule]', 'author = ["test"]', 'description = "raw results"', 'from = "now-9m"', 'index = ["logs-*"]', 'language = "eql"',
+    'license = "Elastic License v2"', 'name = "raw"', 'risk_score = 21', 'rule_id = "0c3f6a4e-1111-4222-8333-944455556666"', 'severity = "low"',
+    'type = "eql"', ...extra, "query = '''", query, "'''", '',
+  ].join('\n'));
+  return rule;
+}
+
 describe('lookout test-rule (offline)', () => {
   test('prints one alert per planted attack, with the severity mapping applied', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lookout-tr-'));
@@ -96,13 +108,7 @@ describe('lookout test-rule (offline)', () => {
 
   test('test-rule --raw prints the engine results: events in order, null for a missing event, join keys', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lookout-tr-'));
-    const rule = join(dir, 'rule.toml');
-    await writeFile(rule, [
-      '[metadata]', 'creation_date = "2026/01/01"', 'maturity = "production"', 'updated_date = "2026/01/01"', '',
-      '[rule]', 'author = ["test"]', 'description = "raw results"', 'from = "now-9m"', 'index = ["logs-*"]', 'language = "eql"',
-      'license = "Elastic License v2"', 'name = "raw"', 'risk_score = 21', 'rule_id = "0c3f6a4e-1111-4222-8333-944455556666"', 'severity = "low"',
-      'type = "eql"', "query = '''", 'sequence by ?host.id with maxspan=1m [process where true] ![network where true] [file where true]', "'''", '',
-    ].join('\n'));
+    const rule = await eqlRule(dir, 'sequence by ?host.id with maxspan=1m [process where true] ![network where true] [file where true]');
     const file = join(dir, 'events.ndjson');
     const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
     await writeFile(file, [
@@ -118,5 +124,26 @@ describe('lookout test-rule (offline)', () => {
       { join_keys: ['h1'], events: [{ _index: 'logs-a', _id: 'p1', timestamp: at(1) }, null, { _index: 'logs-a', _id: 'f1', timestamp: at(2) }] },
     ]);
     assert.match(r.stderr, /5 event\(s\), 1 match\(es\)/);
+  });
+
+  test('max_samples_per_key: a rule field, overridden by the test-rule option; refused on a non-sample rule', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-tr-'));
+    const rule = await eqlRule(dir, 'sample by host.id [process where true] [file where true]', ['max_samples_per_key = 2']);
+    const file = join(dir, 'events.ndjson');
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    await writeFile(file, ['p1', 'p2', 'f1', 'f2'].map((id, i) => JSON.stringify({ _index: 'logs-a', _id: id, _source: { '@timestamp': at(i), event: { category: id[0] === 'p' ? 'process' : 'file' }, host: { id: 'h' } } })).join('\n'));
+    const ids = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l).events.map((e: { _id: string }) => e._id));
+    const r = await runCli(['test-rule', rule, '--events', file, '--raw']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(ids(r.stdout), [['p1', 'f1'], ['p1', 'f2']]);
+    const r1 = await runCli(['test-rule', rule, '--events', file, '--raw', '--max-samples-per-key', '1']);
+    assert.deepEqual(ids(r1.stdout), [['p1', 'f1']]);
+    const bad = await runCli(['test-rule', rule, '--events', file, '--max-samples-per-key', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--max-samples-per-key: expected a whole number from 1 to 10000, found "0"/);
+    const seq = await eqlRule(dir, 'sequence by host.id [process where true] [file where true]', ['max_samples_per_key = 2']);
+    const v = await runCli(['validate', seq]);
+    assert.equal(v.code, 1);
+    assert.match(v.stdout, /rule\.toml:\d+:\d+: rule\.max_samples_per_key: only a sample query takes it; this query is a sequence/);
   });
 });

@@ -18,6 +18,25 @@ function load(file: string): EventRecord[] {
   }).sort((a, b) => a.timestamp - b.timestamp);
 }
 
+/** Search hits in file order; the line number is the time (the sample data has no timestamps). */
+function loadHits(file: string): EventRecord[] {
+  const lines = readFileSync(new URL(`../fixtures/eql-qa/${file}`, import.meta.url), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return lines.map((l, i) => {
+    const hit = JSON.parse(l) as { _index: string; _id: string; _source: Record<string, unknown> };
+    return { index: hit._index, id: hit._id, timestamp: i, source: hit._source };
+  });
+}
+
+/** Ids (the `id` field) of each sample's events, and the join keys as Elasticsearch prints them. */
+function samples(query: string, events: readonly EventRecord[], maxSamplesPerKey?: number): { ids: number[]; keys: string[] } {
+  const compiled = compileEql(query, { categoryField: 'event_type' });
+  const out: RuleMatch[] = [];
+  const e = new QueryEvaluator(compiled, (m) => out.push(m), { maxSamplesPerKey });
+  for (const x of events) e.push(x);
+  e.flush();
+  return { ids: out.flatMap((m) => m.events.map((x) => Number(x.source.id))), keys: out.flatMap((m) => m.joinKeys.map((k) => String(k))) };
+}
+
 /** Ids (the `sequence` field) of each result's events, -1 for a missing one, and the join keys. */
 function answer(query: string, events: readonly EventRecord[]): { ids: number[]; keys: unknown[] } {
   const compiled = compileEql(query, { categoryField: 'event_type' });
@@ -81,4 +100,46 @@ describe("Elasticsearch's QA answers: missing events (test_missing_events.toml)"
       if (c.keys) assert.deepEqual(got.keys, c.keys);
     });
   }
+});
+
+// test_sample.toml (those whose keys need no date format from a mapping; where Elasticsearch
+// says its answer is not deterministic, the first of its answers, which search order gives).
+const SAMPLES: readonly QaCase[] = [
+  { name: 'anyRulesWithOneDifferentNameKey', query: 'sample by host [any where uptime > 0] by os [any where port > 100] by op_sys [any where bool == true] by os', ids: [17, 26, 16, 13, 23, 110], keys: ['doom', 'redhat', 'farcry', 'win10'] },
+  { name: 'complexFilters', query: 'sample by host [any where uptime > 0 and host == "doom" and (uptime > 15 or bool == true)] by os [any where port > 100 and ip == "10.0.0.5" or op_sys : "REDHAT"] by op_sys [any where bool == true] by os', ids: [17, 26, 16], keys: ['doom', 'redhat'] },
+  { name: 'anyRulesWithORFilters', query: 'sample by bool, host [any where uptime > 0 or bool == false] [any where port > 10000 or bool == false]', ids: [13, 23, 17, 16], keys: ['false', 'farcry', 'true', 'doom'] },
+  { name: 'failureEventTypeWithORFilters', query: 'sample by bool, host [failure where uptime > 0 or bool == false] [any where port > 10000 or bool == false]', ids: [17, 16], keys: ['true', 'doom'] },
+  { name: 'alertEventTypeRulesWithORFilters', query: 'sample by bool, host [alert where uptime > 0 or bool == false] [alert where port > 10000 or bool == false]', ids: [13, 23], keys: ['false', 'farcry'] },
+  { name: 'ipAsKey', query: 'sample by host [any where bool == true] by host_ip [any where uptime > 0] by ip [any where port > 100] by ip', ids: [36, 28, 11], keys: ['doom', '10.0.0.1'] },
+  { name: 'keywordAsKey', query: 'sample by missing_keyword [success where true] by host [failure where host == "doom"] by host', ids: [18, 37], keys: ['test', 'doom'] },
+  { name: 'simpleIpAsKey', query: 'sample [success where true] by ip [alert where startsWith~(os,"win")] by host_ip', ids: [28, 31], keys: ['10.0.0.1'] },
+  { name: 'nullValueAsJoinKey', query: 'sample by missing_keyword [alert where missing_keyword == null and id == 110] [alert where bool == false]', ids: [], keys: [] },
+  { name: 'optionalFieldAsKeyAndFirstFilter', query: 'sample by ?x [failure where ?x == null and id == 17] [failure where id == 27] [any where id == 37]', ids: [17, 27, 37], keys: ['null'] },
+  { name: 'optionalFieldAsKeyAndSecondFilter', query: 'sample by ?x [any where id == 11] [any where ?x == null]', ids: [11, 12], keys: ['null'] },
+  { name: 'optionalFieldAsQueryKeys', query: 'sample by ?x [success where id == 18] by ?y [failure where id == 17] by ?z', ids: [18, 17], keys: ['null', 'null'] },
+  { name: 'optionalFieldAsKeyAndMultipleConditions', query: 'sample by ?x, ?y [failure where (?x == null or ?y == null) and id == 17] [success where (?y == null and ?x == null) and id == 18]', ids: [17, 18], keys: ['null', 'null'] },
+  { name: 'optionalFieldAsQueryKeysOnly', query: 'sample by host [success where id == 38] by ?z [success where ?x == ?y and id == 28] by ?y [alert where id == 11] by ?x', ids: [38, 28, 11], keys: ['doom', 'null'] },
+  { name: 'allKeysOptional', query: 'sample by ?host, ?os [success where true] [alert where true]', ids: [29, 24, 28, 21, 18, 11], keys: ['GTA', 'null', 'doom', 'null', 'doom', 'win10'] },
+  { name: 'oneKeyOptional_1', query: 'sample by ?host, os [success where true] [alert where true]', ids: [18, 11], keys: ['doom', 'win10'] },
+  { name: 'oneKeyOptional_2', query: 'sample by host, ?os [success where true] [alert where true and id == 21 or id == 24 or id == 11]', ids: [29, 24, 28, 21, 18, 11], keys: ['GTA', 'null', 'doom', 'null', 'doom', 'win10'] },
+  { name: 'noOptionalKeys', query: 'sample by host, os [success where true] [alert where true]', ids: [18, 11], keys: ['doom', 'win10'] },
+];
+
+describe("Elasticsearch's QA answers: samples (test_sample.toml)", () => {
+  const events = loadHits('sample.ndjson');
+  for (const c of SAMPLES) {
+    test(c.name, () => {
+      const got = samples(c.query, events);
+      assert.deepEqual(got.ids, c.ids);
+      assert.deepEqual(got.keys, c.keys);
+    });
+  }
+
+  test('max_samples_per_key: up to N samples per key, events reused across them, in backtracking order', () => {
+    // Key doom/win10: success candidates 18, 38; alert candidates 11, 31 (filters + N - 1 = 3 each at most).
+    assert.deepEqual(samples('sample by host, os [success where true] [alert where true]', events, 3).ids, [18, 11, 18, 31, 38, 11]);
+    assert.deepEqual(samples('sample by host, os [success where true] [alert where true]', events, 2).ids, [18, 11, 18, 31]);
+    // One event matching both filters is never used twice within a sample.
+    assert.deepEqual(samples('sample by host [any where id == 16 or id == 17] [any where id == 17 or id == 16]', events, 5).ids, [16, 17, 17, 16]);
+  });
 });
