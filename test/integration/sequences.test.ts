@@ -105,6 +105,34 @@ describe('sequences on the real server', () => {
     assert.deepEqual(got, [['p1', 'n1']]);
   });
 
+  test('optional join keys: events without the key join under null, and the pushdown keeps them', async () => {
+    const rule = await ruleFor('sequence by ?host.id [process where process.name == "a"] [network where true]');
+    const got = await run(rule, [
+      ev('o1', 1, 'process', { process: { name: 'a' } }), ev('o2', 2, 'network', { host: { id: null } }),
+      ev('o3', 3, 'process', { host: { id: 'h1' }, process: { name: 'a' } }), ev('o4', 4, 'network', {}), ev('o5', 5, 'network', { host: { id: 'h1' } }),
+    ]);
+    assert.deepEqual(got, [['o1', 'o2'], ['o3', 'o5']]);
+    const sample = await ruleFor('sample by host.id, ?user.name [process where true] [network where true]');
+    const got2 = await run(sample, [
+      ev('s1', 1, 'network', { host: { id: 'h1' } }), ev('s2', 2, 'process', { host: { id: 'h1' }, user: { name: 'u' } }),
+      ev('s3', 3, 'process', { host: { id: 'h1' } }), ev('s4', 4, 'network', { user: { name: 'u' } }),
+    ]);
+    assert.deepEqual(got2, [['s3', 's1']]);
+  });
+
+  test('until does not cancel what its own event completes; leading and trailing missing events judged together', async () => {
+    const rule = await ruleFor('sequence by host.id [process where true] [network where true] until [any where event.action == "stop"]');
+    const got = await run(rule, [
+      ev('u1', 1, 'process', { host: { id: 'h1' } }), ev('u2', 2, 'network', { host: { id: 'h1' }, event: { category: ['network'], action: 'stop' } }),
+      ev('u3', 1, 'process', { host: { id: 'h2' } }), ev('u4', 2, 'file', { host: { id: 'h2' }, event: { category: ['file'], action: 'stop' } }), ev('u5', 3, 'network', { host: { id: 'h2' } }),
+    ]);
+    assert.deepEqual(got, [['u1', 'u2']]);
+    const both = await ruleFor('sequence by host.id with maxspan=19m ![process where process.name == "m"] [process where process.name == "n"] ![process where process.name == "m"]');
+    const p = (id: string, min: number, name: string) => ev(id, min * 60, 'process', { host: { id: 'h' }, process: { name } });
+    // The test3 data of Elasticsearch's test_missing_events.toml: every n is kept at 19m.
+    assert.deepEqual(await run(both, [p('m1', 0, 'm'), p('n2', 10, 'n'), p('m3', 20, 'm'), p('n4', 21, 'n'), p('n5', 29, 'n'), p('n6', 31, 'n')]), [['n2'], ['n4'], ['n5'], ['n6']]);
+  });
+
   test('pipes: head 1 keeps the first sequence', async () => {
     const rule = await ruleFor('sequence by host.id [process where true] [network where true] | head 1');
     const got = await run(rule, [
