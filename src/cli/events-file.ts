@@ -5,7 +5,7 @@
  * sorted by time, as a search would return them.
  */
 import { readFile } from 'node:fs/promises';
-import { parseTimestamp, type EventRecord } from '../engine/events.js';
+import { parseEventTime, type EventRecord } from '../engine/events.js';
 import { compileGetter } from '../eql/fields.js';
 import type { Rule } from '../rules/model.js';
 import { filterSource } from '../search/source-filter.js';
@@ -43,19 +43,21 @@ export async function readEventsFile(path: string, rule: Rule, includes: readonl
       problems.push(`${where}: _source is not an object`);
       return;
     }
-    let ts = parseTimestamp(getTs(source)[0]);
-    if (ts === undefined && rule.timestampFallback) ts = parseTimestamp(getFallback(source)[0]);
+    const raw = getTs(source)[0];
+    let ts = parseEventTime(raw);
+    if (ts === undefined && rule.timestampFallback) ts = parseEventTime(getFallback(source)[0]);
     if (ts === undefined) {
-      problems.push(`${where}: no usable ${rule.timestampField}`);
+      problems.push(`${where}: no usable ${rule.timestampField}${raw === undefined ? '' : ` (${JSON.stringify(raw)} is not a date Elasticsearch's default format reads)`}`);
       return;
     }
     events.push({
       index: isHit && typeof obj._index === 'string' ? obj._index : 'events',
       id: isHit && typeof obj._id === 'string' ? obj._id : `line-${i + 1}`,
-      timestamp: ts,
+      timestamp: ts.ms,
+      ...(ts.nanos ? { nanos: ts.nanos } : {}),
       source: filterSource(source, includes),
     });
   });
-  events.sort((a, b) => a.timestamp - b.timestamp);
+  events.sort((a, b) => a.timestamp - b.timestamp || (a.nanos ?? 0) - (b.nanos ?? 0));
   return { events, problems };
 }

@@ -28,8 +28,8 @@ export interface EvaluatorOptions {
 }
 
 /**
- * Events with the same timestamp are held back and fed in a fixed order (tiebreaker, then index,
- * then id), whatever order the cluster returned them in.
+ * Events with the same timestamp (millisecond) are held back and fed in a fixed order (nanoseconds
+ * within it, tiebreaker, then index, then id), whatever order the cluster returned them in.
  */
 class EventOrder {
   private pending: EventRecord[] = [];
@@ -68,6 +68,9 @@ class EventOrder {
   }
 
   private compare(a: EventRecord, b: EventRecord): number {
+    const an = a.nanos ?? 0;
+    const bn = b.nanos ?? 0;
+    if (an !== bn) return an - bn;
     if (this.tiebreaker) {
       const ta = this.tiebreaker(a.source)[0];
       const tb = this.tiebreaker(b.source)[0];

@@ -31,7 +31,7 @@
  */
 import type { CompiledSequence, CompiledStage } from '../eql/compile.js';
 import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
-import type { EventRecord, RuleMatch } from './events.js';
+import { spanExceeds, type EventRecord, type RuleMatch } from './events.js';
 
 /** A join key value: null for an optional key field that is missing or null. */
 export type KeyValue = Primitive | null;
@@ -302,14 +302,14 @@ export class SequenceMatcher {
           if (!entry || (taken !== undefined && entry.pos <= taken.pos)) continue;
           this.taken.set(ks, { pos: entry.pos, ts: entry.partial.firstTs });
           const prev = entry.partial;
-          if (maxspanMs !== null && event.timestamp - prev.firstTs > maxspanMs) continue;
+          if (maxspanMs !== null && spanExceeds(prev.events[0], event, maxspanMs)) continue;
           next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key };
         } else {
           const state = this.states.get(ks);
           const prev = state?.partials[k - 1];
           if (!state || !prev) continue;
           state.partials[k - 1] = undefined;
-          if (maxspanMs !== null && event.timestamp - prev.firstTs > maxspanMs) continue;
+          if (maxspanMs !== null && spanExceeds(prev.events[0], event, maxspanMs)) continue;
           const u = this.lastUntil.get(ks);
           if (u !== undefined && u.pos >= prev.lastPos) continue;
           const prevTs = prev.events[prev.events.length - 1].timestamp;

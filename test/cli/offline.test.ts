@@ -55,12 +55,13 @@ describe('lookout test-rule (offline)', () => {
   test('bad lines are reported with their line number and skipped', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lookout-tr-'));
     const file = join(dir, 'events.ndjson');
-    await writeFile(file, '{"@timestamp": "2026-01-01T00:00:00Z"}\nnot json\n[1]\n{"no": "time"}\n');
+    await writeFile(file, '{"@timestamp": "2026-01-01T00:00:00Z"}\nnot json\n[1]\n{"no": "time"}\n{"@timestamp": "Jan 1 2026"}\n');
     const r = await runCli(['test-rule', SHIPPED_RULE_FILE, '--events', file]);
     assert.equal(r.code, 0);
     assert.match(r.stderr, /events\.ndjson:2: not JSON/);
     assert.match(r.stderr, /events\.ndjson:3: expected a JSON object/);
     assert.match(r.stderr, /events\.ndjson:4: no usable @timestamp/);
+    assert.match(r.stderr, /events\.ndjson:5: no usable @timestamp \("Jan 1 2026" is not a date Elasticsearch's default format reads\)/);
     assert.match(r.stderr, /1 event\(s\), 0 match\(es\), 0 alert\(s\)/);
   });
 

@@ -133,6 +133,18 @@ describe('sequences on the real server', () => {
     assert.deepEqual(await run(both, [p('m1', 0, 'm'), p('n2', 10, 'n'), p('m3', 20, 'm'), p('n4', 21, 'n'), p('n5', 29, 'n'), p('n6', 31, 'n')]), [['n2'], ['n4'], ['n5'], ['n6']]);
   });
 
+  test('date_nanos: events within one millisecond in nanosecond order, fractional epoch-millis strings read', async () => {
+    const rule = await ruleFor('sequence by host.id [process where true] [network where true]');
+    await env.client.indices.create({ index: rule.indices[0], mappings: { properties: { '@timestamp': { type: 'date_nanos' }, host: { properties: { id: { type: 'keyword' } } } } } });
+    const base = T0 + 5000;
+    const got = await run(rule, [
+      // Ids and arrival would put the network event first; its nanoseconds put it after the process event.
+      { id: 'a-net', '@timestamp': `${iso(base).slice(0, 23)}000900Z`, event: { category: ['network'] }, host: { id: 'h' } },
+      { id: 'b-proc', '@timestamp': `${base}.000100`, event: { category: ['process'] }, host: { id: 'h' } },
+    ]);
+    assert.deepEqual(got, [['b-proc', 'a-net']]);
+  });
+
   test('pipes: head 1 keeps the first sequence', async () => {
     const rule = await ruleFor('sequence by host.id [process where true] [network where true] | head 1');
     const got = await run(rule, [
