@@ -15,7 +15,11 @@ import type { EventRecord, RuleMatch } from '../engine/events.js';
 import { QueryEvaluator } from '../engine/evaluator.js';
 import { rawResult } from '../engine/raw.js';
 import { runRule } from '../engine/run.js';
-import { ConfigError, errorMessage, LookoutError } from '../errors.js';
+import { ConfigError, errorMessage, LookoutError, MappingFileError } from '../errors.js';
+import type { FieldTypeMap } from '../eql/types.js';
+import { fieldTypesFromDocument } from '../search/mapping-types.js';
+import { withFieldTypes } from '../rules/typed.js';
+import { readFile } from 'node:fs/promises';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { loadRules, type RuleSet } from '../rules/load.js';
 import { backfillRules } from '../scheduler/backfill.js';
@@ -38,12 +42,15 @@ Commands:
   status                            per rule: last execution, status, gap, lease, next run
   validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
   test-rule <rule-file> --events <file.ndjson> [--now <time>] [--raw] [--max-samples-per-key <n>]
+            [--mapping <file.json>]
                                     evaluate a rule on events from a file, offline; prints the
                                     alert documents it would write, one JSON line each; --raw:
                                     the engine's results instead (each match's events in order,
                                     null for a missing event, and its join keys);
                                     --max-samples-per-key: samples per join key of a sample
-                                    query (overrides the rule's max_samples_per_key; default 1)
+                                    query (overrides the rule's max_samples_per_key; default 1);
+                                    --mapping: the index mapping (or a _field_caps response), so
+                                    date, ip and version fields compare as Elasticsearch does
 
 Configuration comes from environment variables and .env; see .env.example.`;
 
@@ -82,7 +89,7 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
 }
 
 async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, raw: { type: 'boolean', default: false }, 'max-samples-per-key': { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, raw: { type: 'boolean', default: false }, 'max-samples-per-key': { type: 'string' }, mapping: { type: 'string' } }, allowPositionals: true });
   if (positionals.length !== 1 || !values.events) throw new UsageError('test-rule needs a rule file and --events <file.ndjson>');
   const set = await loadRules([positionals[0]], { sigmaPipelines: config.sigmaPipelines });
   for (const e of set.errors) io.stderr.write(`error: ${e.message}\n`);
@@ -94,6 +101,11 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
     if (!/^\d+$/.test(perKey) || Number(perKey) < 1 || Number(perKey) > 10_000) throw new UsageError(`--max-samples-per-key: expected a whole number from 1 to 10000, found "${perKey}"`);
     if (rule.compiled.kind !== 'sample') throw new UsageError(`--max-samples-per-key: only a sample query takes it; ${rule.file} is a ${rule.compiled.kind === 'event' ? 'single event query' : rule.compiled.kind}`);
     rule = { ...rule, maxSamplesPerKey: Number(perKey) };
+  }
+  if (values.mapping) {
+    rule = withFieldTypes(rule, await readMappingFile(values.mapping));
+  } else if (rule.compiled.kind !== 'sigma') {
+    io.stderr.write('note: no --mapping: values compare by their JSON type (numbers with numeric strings, other values as text); give --mapping <file> to compare date, ip and version fields as Elasticsearch does\n');
   }
   const file = await readEventsFile(values.events, rule, sourceFields(rule));
   for (const p of file.problems) io.stderr.write(`skipped event: ${p}\n`);
@@ -121,6 +133,22 @@ function printRawResults(rule: Rule, events: readonly EventRecord[], io: CliIO):
   }
   io.stderr.write(`${events.length} event(s), ${matches.length} match(es)\n`);
   return 0;
+}
+
+async function readMappingFile(path: string): Promise<FieldTypeMap> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new MappingFileError(`--mapping ${path}: cannot read it (${errorMessage(err)})`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new MappingFileError(`--mapping ${path}: not JSON (${errorMessage(err)})`);
+  }
+  return fieldTypesFromDocument(doc, path);
 }
 
 async function cmdRun(args: string[], config: Config, logger: Logger): Promise<number> {

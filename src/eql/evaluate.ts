@@ -29,6 +29,7 @@ import { compileGetter, compileSome, type Getter, type Primitive, type Some } fr
 import { FUNCTIONS, type Value } from './functions.js';
 import { LineIndex } from './locations.js';
 import { compileRegex, RegexSyntaxError } from './regex.js';
+import { comparatorFor, isTypedComparison, literalFits, typedGetter, type FieldTypeMap, type TypedCompare } from './types.js';
 import { compileWildcard, type StringTest } from './wildcard.js';
 
 /** Values of an expression for one event; empty means null (a missing field, a null result). */
@@ -44,6 +45,8 @@ export interface CompileOptions {
   readonly source: string;
   /** Field holding the event category. Default `event.category`. */
   readonly categoryField?: string;
+  /** Field types from the mapping (eql/types.ts): comparisons by type. Default: by the JSON value. */
+  readonly fieldTypes?: FieldTypeMap;
 }
 
 export class ConditionCompiler {
@@ -63,7 +66,7 @@ export class ConditionCompiler {
   getter(path: string): Getter {
     let g = this.getters.get(path);
     if (!g) {
-      g = compileGetter(path);
+      g = typedGetter(path, compileGetter(path), this.options.fieldTypes?.get(path), false);
       this.getters.set(path, g);
     }
     return g;
@@ -73,7 +76,13 @@ export class ConditionCompiler {
   some(path: string): Some {
     let s = this.somes.get(path);
     if (!s) {
-      s = compileSome(path, this.getter(path));
+      if (this.options.fieldTypes?.get(path)?.nullValue !== undefined) {
+        // null_value: through the getter, which knows an explicit null from a missing field.
+        const get = this.getter(path);
+        s = (doc, test) => get(doc).some(test);
+      } else {
+        s = compileSome(path, this.getter(path));
+      }
       this.somes.set(path, s);
     }
     return s;
@@ -274,6 +283,16 @@ export class ConditionCompiler {
       if (op === '!=') return (doc) => some(doc, anyValue);
       return () => false;
     }
+    const typed = this.typedCompare(field.path, value);
+    if (typed) {
+      const test = (v: Primitive): boolean => {
+        const c = typed(v, value);
+        if (c === undefined) return false;
+        return op === '==' || op === '!=' ? c === 0 : op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
+      };
+      if (op === '!=') return (doc) => !some(doc, test);
+      return (doc) => some(doc, test);
+    }
     if (op === '==' || op === '!=') {
       const eq = equalsTo(value);
       if (op === '==') return (doc) => some(doc, eq);
@@ -282,6 +301,16 @@ export class ConditionCompiler {
     if (typeof value === 'boolean') this.fail(lit, `Operator '${op}' cannot compare with a boolean`);
     const test = orderTest(op, value);
     return (doc) => some(doc, test);
+  }
+
+  /**
+   * The field's type comparison (date, ip, version) when the mapping gives one and the literal is
+   * a value of that type; otherwise undefined and the JSON values are compared.
+   */
+  private typedCompare(path: string, lit: Primitive): TypedCompare | undefined {
+    const ft = this.options.fieldTypes?.get(path);
+    if (!ft || !isTypedComparison(ft.type) || !literalFits(ft.type, lit)) return undefined;
+    return comparatorFor(ft.type);
   }
 
   /**
@@ -392,7 +421,11 @@ export class ConditionCompiler {
       else if (typeof lit.value === 'boolean') booleans.add(lit.value);
       else hasNull = true;
     }
-    const member = (v: Primitive): boolean => {
+    const typedLits = expr.value.kind === 'field' ? expr.list.map((i) => (i as Literal).value).filter((v): v is Primitive => v !== null) : [];
+    const typed = expr.value.kind === 'field' && typedLits.length > 0 && typedLits.every((l) => this.typedCompare((expr.value as { path: string }).path, l) !== undefined)
+      ? this.typedCompare(expr.value.path, typedLits[0])
+      : undefined;
+    const member = typed ? (v: Primitive): boolean => typedLits.some((l) => typed(v, l) === 0) : (v: Primitive): boolean => {
       if (typeof v === 'number') return numbers.has(v) || strings.has(String(v));
       if (typeof v === 'boolean') return booleans.has(v) || strings.has(String(v));
       if (strings.has(insensitive ? v.toLowerCase() : v)) return true;

@@ -147,4 +147,28 @@ describe('lookout test-rule (offline)', () => {
     assert.equal(v.code, 1);
     assert.match(v.stdout, /rule\.toml:\d+:\d+: rule\.max_samples_per_key: only a sample query takes it; this query is a sequence/);
   });
+
+  test('test-rule --mapping: date, ip and version fields compare as Elasticsearch does; without it, says so', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-tr-'));
+    const rule = await eqlRule(dir, 'process where @timestamp == "2026-01-01T00:00:01Z" and source.ip == "10.0.0.1" and agent.version > "8.9.0"');
+    const file = join(dir, 'events.ndjson');
+    await writeFile(file, [
+      { _index: 'logs-a', _id: 'hit', _source: { '@timestamp': '2026-01-01T01:00:01+01:00', event: { category: 'process' }, source: { ip: '::ffff:10.0.0.1' }, agent: { version: '8.10.0' } } },
+      { _index: 'logs-a', _id: 'old', _source: { '@timestamp': '2026-01-01T01:00:01+01:00', event: { category: 'process' }, source: { ip: '10.0.0.1' }, agent: { version: '8.2.0' } } },
+    ].map((e) => JSON.stringify(e)).join('\n'));
+    const mapping = join(dir, 'mapping.json');
+    await writeFile(mapping, JSON.stringify({ 'logs-a': { mappings: { properties: { '@timestamp': { type: 'date' }, source: { properties: { ip: { type: 'ip' } } }, agent: { properties: { version: { type: 'version' } } } } } } }));
+    const ids = (out: string) => out.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l).events[0]._id);
+    const typed = await runCli(['test-rule', rule, '--events', file, '--raw', '--mapping', mapping]);
+    assert.equal(typed.code, 0, typed.stderr);
+    assert.deepEqual(ids(typed.stdout), ['hit']);
+    assert.doesNotMatch(typed.stderr, /no --mapping/);
+    const plain = await runCli(['test-rule', rule, '--events', file, '--raw']);
+    assert.deepEqual(ids(plain.stdout), []);
+    assert.match(plain.stderr, /note: no --mapping: values compare by their JSON type/);
+    await writeFile(mapping, '{"properties": {"a": 1}}');
+    const bad = await runCli(['test-rule', rule, '--events', file, '--mapping', mapping]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /mapping\.json: field a: expected an object/);
+  });
 });

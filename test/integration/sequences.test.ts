@@ -145,6 +145,20 @@ describe('sequences on the real server', () => {
     assert.deepEqual(got, [['b-proc', 'a-net']]);
   });
 
+  test('typed comparisons from _field_caps: a date field with a date string, an ip field as addresses, ip keys normalised', async () => {
+    // (The development server has no x-pack `version` type; version order is table-tested in test/eql/types.test.ts.)
+    const rule = await ruleFor('process where @timestamp == "2026-11-10T00:00:01Z" and source.ip == "10.0.0.1"');
+    await env.client.indices.create({ index: rule.indices[0], mappings: { properties: { '@timestamp': { type: 'date' }, source: { properties: { ip: { type: 'ip' } } } } } });
+    const got = await run(rule, [
+      { id: 'hit', '@timestamp': '2026-11-10T01:00:01+01:00', event: { category: ['process'] }, source: { ip: '::ffff:10.0.0.1' } },
+      { id: 'other', '@timestamp': '2026-11-10T00:00:01.000Z', event: { category: ['process'] }, source: { ip: '10.0.0.2' } },
+    ]);
+    assert.deepEqual(got, [['hit']]);
+    const seq = await ruleFor('sequence by source.ip [process where true] [network where true]');
+    await env.client.indices.create({ index: seq.indices[0], mappings: { properties: { source: { properties: { ip: { type: 'ip' } } } } } });
+    assert.deepEqual(await run(seq, [ev('i1', 1, 'process', { source: { ip: '::ffff:10.0.0.1' } }), ev('i2', 2, 'network', { source: { ip: '10.0.0.1' } })]), [['i1', 'i2']]);
+  });
+
   test('pipes: head 1 keeps the first sequence', async () => {
     const rule = await ruleFor('sequence by host.id [process where true] [network where true] | head 1');
     const got = await run(rule, [
