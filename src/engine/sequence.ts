@@ -50,9 +50,9 @@ interface Partial {
   readonly lastPos: number;
   readonly key: readonly KeyValue[];
   /** Timestamp of the nearest leading-missing event before the first event, if any. */
-  readonly leadingMissingTs?: number;
+  readonly leadingMissingTs: number | undefined;
   /** A middle missing stage has an event between its neighbours: dropped when complete. */
-  readonly doomed?: boolean;
+  readonly doomed: boolean;
 }
 
 /**
@@ -155,7 +155,7 @@ export class SharedStart {
       const { keys, tuples } = mapKeysOf(this.stage, doc);
       for (let i = 0; i < keys.length; i++) {
         const ks = keys[i];
-        const partial: Partial = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks] };
+        const partial: Partial = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks], leadingMissingTs: undefined, doomed: false };
         this.entries.set(ks, { cur: { partial, pos }, prev: this.entries.get(ks)?.cur });
       }
     }
@@ -295,7 +295,7 @@ export class SequenceMatcher {
             const t = latestBefore(this.lastMissing[m].get(ks), event.timestamp);
             if (t !== undefined && (leadingMissingTs === undefined || t > leadingMissingTs)) leadingMissingTs = t;
           }
-          next = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks], leadingMissingTs };
+          next = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks], leadingMissingTs, doomed: false };
         } else if (k === 1 && this.shared) {
           const entry = this.shared.before(ks, pos);
           const taken = this.taken.get(ks);
@@ -303,20 +303,18 @@ export class SequenceMatcher {
           this.taken.set(ks, { pos: entry.pos, ts: entry.partial.firstTs });
           const prev = entry.partial;
           if (maxspanMs !== null && spanExceeds(prev.events[0], event, maxspanMs)) continue;
-          next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key };
+          next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key, leadingMissingTs: undefined, doomed: false };
         } else {
           const state = this.states.get(ks);
           const prev = state?.partials[k - 1];
           if (!state || !prev) continue;
           state.partials[k - 1] = undefined;
           if (maxspanMs !== null && spanExceeds(prev.events[0], event, maxspanMs)) continue;
-          const u = this.lastUntil.get(ks);
-          if (u !== undefined && u.pos >= prev.lastPos) continue;
-          const prevTs = prev.events[prev.events.length - 1].timestamp;
-          const doomed = prev.doomed === true || this.missingBefore[k].some((m) => {
-            const t = latestBefore(this.lastMissing[m].get(ks), event.timestamp);
-            return t !== undefined && t > prevTs;
-          });
+          if (this.sequence.until !== null) {
+            const u = this.lastUntil.get(ks);
+            if (u !== undefined && u.pos >= prev.lastPos) continue;
+          }
+          const doomed = prev.doomed || (this.missingBefore[k].length > 0 && this.middleMissing(k, ks, prev, event.timestamp));
           next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key, leadingMissingTs: prev.leadingMissingTs, doomed };
         }
         if (k === this.last) {
@@ -331,6 +329,16 @@ export class SequenceMatcher {
         state.partials[k] = next;
       }
     }
+  }
+
+  /** Whether a missing stage just before positive stage k has an event of the key strictly between the partial's last event and `ts`. */
+  private middleMissing(k: number, ks: MapKey, prev: Partial, ts: number): boolean {
+    const prevTs = prev.events[prev.events.length - 1].timestamp;
+    for (const m of this.missingBefore[k]) {
+      const t = latestBefore(this.lastMissing[m].get(ks), ts);
+      if (t !== undefined && t > prevTs) return true;
+    }
+    return false;
   }
 
   /** Every few thousand events, partials older than maxspan are dropped. */
