@@ -21,6 +21,12 @@ export interface FieldType {
 export type FieldTypeMap = ReadonlyMap<string, FieldType>;
 
 const NUMERIC = new Set(['long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long']);
+const KEYWORD = new Set(['keyword', 'constant_keyword', 'wildcard']);
+
+/** Whether join keys of this type are normalised (so the rule is worth compiling with types). */
+export function normalisesKeys(type: string): boolean {
+  return isTypedComparison(type) || NUMERIC.has(type) || KEYWORD.has(type) || type === 'boolean';
+}
 
 /** Whether comparisons on this type differ from comparing the JSON values. */
 export function isTypedComparison(type: string): boolean {
@@ -72,6 +78,9 @@ export function normaliseKey(type: string, v: Primitive): Primitive {
     const n = Number(v);
     return Number.isFinite(n) ? n : v;
   }
+  // A keyword field indexes the text of a number or boolean: 1 and "1" are one key.
+  if (KEYWORD.has(type) && typeof v !== 'string') return String(v);
+  if (type === 'boolean' && typeof v === 'string') return v === 'true' ? true : v === 'false' ? false : v;
   return v;
 }
 
@@ -79,8 +88,17 @@ export function normaliseKey(type: string, v: Primitive): Primitive {
 export function typedGetter(path: string, get: Getter, ft: FieldType | undefined, normalise: boolean): Getter {
   if (!ft) return get;
   const withNull = ft.nullValue === undefined ? get : nullValueGetter(path, get, ft.nullValue);
-  if (!normalise) return withNull;
-  return (doc) => withNull(doc).map((v) => normaliseKey(ft.type, v));
+  if (!normalise || !normalisesKeys(ft.type)) return withNull;
+  const type = ft.type;
+  if (KEYWORD.has(type)) {
+    // The usual case, strings already: no copy.
+    return (doc) => {
+      const values = withNull(doc);
+      for (const v of values) if (typeof v !== 'string') return values.map(String);
+      return values;
+    };
+  }
+  return (doc) => withNull(doc).map((v) => normaliseKey(type, v));
 }
 
 function nullValueGetter(path: string, get: Getter, nullValue: Primitive): Getter {

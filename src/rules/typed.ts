@@ -4,10 +4,8 @@
  * normalised by type. The rule is returned as it is when its fields have no such type.
  */
 import { compileEql } from '../eql/compile.js';
-import { isTypedComparison, type FieldTypeMap } from '../eql/types.js';
+import { isTypedComparison, normalisesKeys, type FieldTypeMap } from '../eql/types.js';
 import type { Rule } from './model.js';
-
-const NUMERIC = new Set(['long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long']);
 
 export function withFieldTypes(rule: Rule, types: FieldTypeMap): Rule {
   const q = rule.compiled;
@@ -15,7 +13,7 @@ export function withFieldTypes(rule: Rule, types: FieldTypeMap): Rule {
   const keyFields = new Set((q.kind === 'event' ? [] : q.stages).flatMap((s) => s.keyFields.map((k) => k.path)));
   const matters = q.fields.some((f) => {
     const t = types.get(f);
-    return t !== undefined && (isTypedComparison(t.type) || t.nullValue !== undefined || (keyFields.has(f) && NUMERIC.has(t.type)));
+    return t !== undefined && (isTypedComparison(t.type) || t.nullValue !== undefined || (keyFields.has(f) && normalisesKeys(t.type)));
   });
   if (!matters) return rule;
   return Object.freeze({ ...rule, compiled: compileEql(rule.query, { categoryField: rule.eventCategoryField, fieldTypes: types }) });

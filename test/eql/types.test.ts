@@ -14,6 +14,7 @@ const TYPES: FieldTypeMap = new Map([
   ['ip', { type: 'ip' }],
   ['n', { type: 'long' }],
   ['s', { type: 'keyword', nullValue: 'NULL' }],
+  ['k', { type: 'keyword' }],
 ]);
 
 function accepts(cond: string, doc: Record<string, unknown>, types: FieldTypeMap | null = TYPES): boolean {
@@ -80,6 +81,9 @@ describe('typed comparisons from the mapping', () => {
     assert.deepEqual(run('sample by n [a where true] [b where true]', [
       ev('a', 1, { event: { category: 'a' }, n: '7' }), ev('b', 2, { event: { category: 'b' }, n: 7 }),
     ]), [[['a', 'b'], [7]]]);
+    assert.deepEqual(run('sequence by k [a where true] [b where true]', [
+      ev('a', 1, { event: { category: 'a' }, k: 7 }), ev('b', 2, { event: { category: 'b' }, k: '7' }),
+    ]), [[['a', 'b'], ['7']]]);
   });
 });
 
