@@ -11,7 +11,7 @@ import { ClusterClock } from '../scheduler/clock.js';
 import { cronFor } from '../scheduler/daemon.js';
 import { MemoryAlertSink } from '../alerts/writer.js';
 import { loadConfig, withDotEnv, type Config } from '../config/env.js';
-import type { EventRecord, RuleMatch } from '../engine/events.js';
+import { eventTimeText, type EventRecord, type RuleMatch } from '../engine/events.js';
 import { QueryEvaluator } from '../engine/evaluator.js';
 import { rawResult } from '../engine/raw.js';
 import { runRule } from '../engine/run.js';
@@ -128,7 +128,7 @@ function printRawResults(rule: Rule, events: readonly EventRecord[], io: CliIO):
   evaluator.flush();
   for (const m of matches) {
     const raw = rawResult(rule.compiled, m);
-    const out = raw.events.map((e) => (e === null ? null : { _index: e.index, _id: e.id, timestamp: new Date(e.timestamp).toISOString() }));
+    const out = raw.events.map((e) => (e === null ? null : { _index: e.index, _id: e.id, timestamp: eventTimeText(e) }));
     io.stdout.write(`${JSON.stringify({ join_keys: raw.joinKeys, events: out })}\n`);
   }
   io.stderr.write(`${events.length} event(s), ${matches.length} match(es)\n`);

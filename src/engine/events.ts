@@ -53,7 +53,21 @@ const EPOCH = /^(-?)(\d+)(?:\.(\d+))?$/;
  * Anything else is undefined (the caller counts and reports the event).
  */
 export function parseEventTime(value: unknown): EventTime | undefined {
-  if (Array.isArray(value)) return value.length > 0 ? parseEventTime(value[0]) : undefined;
+  const t = parseAnyTime(value);
+  // Beyond what a Date holds (about 275,000 years either side of 1970): not a usable time.
+  return t !== undefined && Math.abs(t.ms) <= MAX_DATE_MS ? t : undefined;
+}
+
+const MAX_DATE_MS = 8.64e15;
+
+/** ISO 8601 text of an event's time, with its nanoseconds when it has them. */
+export function eventTimeText(e: Pick<EventRecord, 'timestamp' | 'nanos'>): string {
+  const iso = new Date(e.timestamp).toISOString();
+  return e.nanos ? `${iso.slice(0, -1)}${String(e.nanos).padStart(6, '0')}Z` : iso;
+}
+
+function parseAnyTime(value: unknown): EventTime | undefined {
+  if (Array.isArray(value)) return value.length > 0 ? parseAnyTime(value[0]) : undefined;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return undefined;
     const ms = Math.floor(value);

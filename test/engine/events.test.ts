@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileEql } from '../../src/eql/compile.js';
-import { parseEventTime, type EventRecord, type RuleMatch } from '../../src/engine/events.js';
+import { eventTimeText, parseEventTime, type EventRecord, type RuleMatch } from '../../src/engine/events.js';
 import { QueryEvaluator } from '../../src/engine/evaluator.js';
 
 const T = Date.UTC(2017, 7, 30, 20, 47, 33);
@@ -41,6 +41,8 @@ const cases: [unknown, { ms: number; nanos: number } | undefined][] = [
   [true, undefined],
   [Number.NaN, undefined],
   [[], undefined],
+  [131485996510000000, undefined], // Windows FILETIME, not epoch milliseconds: beyond a Date
+  ['131485996510000000', undefined],
 ];
 
 describe('event timestamps', () => {
@@ -49,6 +51,11 @@ describe('event timestamps', () => {
       assert.deepEqual(parseEventTime(input), expected);
     });
   }
+
+  test('an event time prints with its nanoseconds when it has them', () => {
+    assert.equal(eventTimeText({ timestamp: T + 123, nanos: 4500 }), '2017-08-30T20:47:33.123004500Z');
+    assert.equal(eventTimeText({ timestamp: T }), '2017-08-30T20:47:33.000Z');
+  });
 
   test('events within one millisecond are ordered by their nanoseconds; maxspan is measured to the nanosecond', () => {
     const ev = (id: string, iso: string, cat: string): EventRecord => {
