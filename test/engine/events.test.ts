@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileEql } from '../../src/eql/compile.js';
 import { eventTimeText, parseEventTime, type EventRecord, type RuleMatch } from '../../src/engine/events.js';
-import { QueryEvaluator } from '../../src/engine/evaluator.js';
+import { naturalCompare, QueryEvaluator } from '../../src/engine/evaluator.js';
 
 const T = Date.UTC(2017, 7, 30, 20, 47, 33);
 
@@ -76,5 +76,24 @@ describe('event timestamps', () => {
     const q = 'sequence by h with maxspan=1s [a where true] [b where true]';
     assert.deepEqual(run(q, [ev('a', '2017-08-30T20:47:33.000000100Z', 'a'), ev('b', '2017-08-30T20:47:34.000000100Z', 'b')]), [['a', 'b']]);
     assert.deepEqual(run(q, [ev('a', '2017-08-30T20:47:33.000000100Z', 'a'), ev('b', '2017-08-30T20:47:34.000000101Z', 'b')]), []);
+  });
+});
+
+describe('natural order of ids (equal timestamps without a tiebreaker)', () => {
+  const cases: [string, string, number][] = [
+    ['line-9', 'line-10', -1], ['9', '10', -1], ['10', '9', 1], ['a', 'b', -1], ['x2y', 'x2y', 0],
+    ['e010', 'e9', 1], ['e09', 'e9', 1], ['abc', 'abcd', -1], ['line-2', 'line-2a', -1], ['Z', 'a', -1],
+  ];
+  for (const [a, b, sign] of cases) {
+    test(`${a} vs ${b}`, () => assert.equal(Math.sign(naturalCompare(a, b)), sign));
+  }
+
+  test('bare documents of one timestamp keep the order of their lines (line-9 before line-10)', () => {
+    const out: RuleMatch[] = [];
+    const e = new QueryEvaluator(compileEql('sequence [a where true] [b where true]'), (m) => out.push(m));
+    const at = (id: string, cat: string): EventRecord => ({ index: 'events', id, timestamp: 5, source: { event: { category: cat } } });
+    for (const x of [at('line-10', 'b'), at('line-9', 'a')]) e.push(x);
+    e.flush();
+    assert.deepEqual(out.map((m) => m.events.map((x) => x.id)), [['line-9', 'line-10']]);
   });
 });
