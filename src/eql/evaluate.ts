@@ -325,6 +325,25 @@ export class ConditionCompiler {
   }
 
   /**
+   * `ip : "10.0.0.1"`, `@timestamp : "2017-08-30"`: `:` without wildcards on a date, ip or version
+   * field is an equality of that type (a term query on the field), as `==` is.
+   */
+  private typedMatch(expr: Match): Predicate | undefined {
+    if (expr.op !== ':' || expr.value.kind !== 'field') return undefined;
+    const path = expr.value.path;
+    const lits: Primitive[] = [];
+    for (const p of expr.patterns) {
+      if (p.kind !== 'literal' || p.value === null || (typeof p.value === 'string' && hasWildcardChar(p.value))) return undefined;
+      if (this.typedCompare(path, p.value) === undefined) return undefined;
+      lits.push(p.value);
+    }
+    const cmp = this.typedCompare(path, lits[0])!;
+    const some = this.some(path);
+    const test = (v: Primitive): boolean => lits.some((l) => cmp(v, l) === 0);
+    return (doc) => some(doc, test);
+  }
+
+  /**
    * `?x == ?y`: Elasticsearch allows a comparison of two optional fields when they are not
    * mapped, since both fold to null (`null == null` is true); with either one mapped it refuses a
    * field-to-field comparison, which Lookout cannot tell here. Evaluated on values: two nulls are
@@ -364,6 +383,8 @@ export class ConditionCompiler {
   }
 
   private match(expr: Match): Predicate {
+    const typed = this.typedMatch(expr);
+    if (typed) return typed;
     const get = this.value(expr.value);
     const insensitive = expr.caseInsensitive;
     const tests: StringTest[] = expr.patterns.map((p) => {
@@ -446,6 +467,10 @@ export class ConditionCompiler {
 }
 
 const anyValue = (): boolean => true;
+
+function hasWildcardChar(s: string): boolean {
+  return s.includes('*') || s.includes('?');
+}
 
 function isNullLiteral(e: Expr): boolean {
   return e.kind === 'literal' && e.value === null;

@@ -41,6 +41,11 @@ const cases: [string, Record<string, unknown>, boolean][] = [
   ['ip == "2001:db8::1"', { ip: '2001:DB8:0:0:0:0:0:1' }, true],
   ['ip < "10.0.0.10"', { ip: '10.0.0.9' }, true],
   ['ip in ("10.0.0.1", "10.0.0.2")', { ip: '::ffff:10.0.0.2' }, true],
+  ['ip : "10.0.0.1"', { ip: '::FFFF:10.0.0.1' }, true],
+  ['ip : ("10.0.0.9", "::1")', { ip: '0:0:0:0:0:0:0:1' }, true],
+  ['@timestamp : "2017-08-30T20:47:33Z"', { '@timestamp': 1504126053000 }, true],
+  ['v : "1.10.0"', { v: '1.10.0' }, true],
+  ['v : "1.1*"', { v: '1.10.0' }, true], // a wildcard: matched on the text, as before
   ['s == "NULL"', { s: null }, true],
   ['s == "NULL"', {}, false],
   ['s == null', { s: null }, false],
