@@ -442,11 +442,13 @@ export class ConditionCompiler {
       else if (typeof lit.value === 'boolean') booleans.add(lit.value);
       else hasNull = true;
     }
-    const typedLits = expr.value.kind === 'field' ? expr.list.map((i) => (i as Literal).value).filter((v): v is Primitive => v !== null) : [];
-    const typed = expr.value.kind === 'field' && typedLits.length > 0 && typedLits.every((l) => this.typedCompare((expr.value as { path: string }).path, l) !== undefined)
-      ? this.typedCompare(expr.value.path, typedLits[0])
+    // On a date, ip or version field, membership is equality of that type (every item must be one).
+    const path = expr.value.kind === 'field' ? expr.value.path : undefined;
+    const items = expr.list.map((i) => (i as Literal).value).filter((v): v is Primitive => v !== null);
+    const typed = path !== undefined && items.length > 0 && items.every((l) => this.typedCompare(path, l) !== undefined)
+      ? this.typedCompare(path, items[0])
       : undefined;
-    const member = typed ? (v: Primitive): boolean => typedLits.some((l) => typed(v, l) === 0) : (v: Primitive): boolean => {
+    const member = typed ? (v: Primitive): boolean => items.some((l) => typed(v, l) === 0) : (v: Primitive): boolean => {
       if (typeof v === 'number') return numbers.has(v) || strings.has(String(v));
       if (typeof v === 'boolean') return booleans.has(v) || strings.has(String(v));
       if (strings.has(insensitive ? v.toLowerCase() : v)) return true;
