@@ -309,8 +309,8 @@ export class ConditionCompiler {
    */
   private typedCompare(path: string, lit: Primitive): TypedCompare | undefined {
     const ft = this.options.fieldTypes?.get(path);
-    if (!ft || !isTypedComparison(ft.type) || !literalFits(ft.type, lit)) return undefined;
-    return comparatorFor(ft.type);
+    if (!ft || !isTypedComparison(ft.type) || !literalFits(ft, lit)) return undefined;
+    return comparatorFor(ft);
   }
 
   /**

@@ -8,6 +8,7 @@
  * in `test-rule --mapping`; without them values compare by their own JSON type.
  */
 import { parseEventTime } from '../engine/events.js';
+import { dateParserFor, type DateParser } from './date-format.js';
 import type { Getter, Primitive } from './fields.js';
 
 export interface FieldType {
@@ -15,6 +16,20 @@ export interface FieldType {
   readonly type: string;
   /** The mapping's `null_value`: indexed (and so compared) in place of an explicit null. */
   readonly nullValue?: Primitive;
+  /** A date field's `format` (`"dd-MM-yyyy||epoch_millis"`); default: the default formats. */
+  readonly format?: string;
+}
+
+const parsers = new WeakMap<FieldType, DateParser>();
+
+/** How a date field's values read: its mapping's format, else the default formats. */
+function dateOf(ft: FieldType): DateParser {
+  let p = parsers.get(ft);
+  if (!p) {
+    p = (ft.format !== undefined ? dateParserFor(ft.format) : undefined) ?? parseEventTime;
+    parsers.set(ft, p);
+  }
+  return p;
 }
 
 /** Types by dotted field path. A field whose indices disagree on its type is left out. */
@@ -36,11 +51,13 @@ export function isTypedComparison(type: string): boolean {
 /** Orders two values of the type: negative, zero, positive; undefined when one is not of the type. */
 export type TypedCompare = (a: Primitive, b: Primitive) => number | undefined;
 
-export function comparatorFor(type: string): TypedCompare | undefined {
+export function comparatorFor(ft: FieldType): TypedCompare | undefined {
+  const type = ft.type;
   if (type === 'date' || type === 'date_nanos') {
+    const parse = dateOf(ft);
     return (a, b) => {
-      const x = parseEventTime(a);
-      const y = parseEventTime(b);
+      const x = parse(a);
+      const y = parse(b);
       return x && y ? x.ms - y.ms || x.nanos - y.nanos : undefined;
     };
   }
@@ -56,17 +73,19 @@ export function comparatorFor(type: string): TypedCompare | undefined {
 }
 
 /** Whether a literal can be compared with a field of this type (refused at compile time if not). */
-export function literalFits(type: string, lit: Primitive): boolean {
-  if (type === 'date' || type === 'date_nanos') return typeof lit !== 'boolean' && parseEventTime(lit) !== undefined;
+export function literalFits(ft: FieldType, lit: Primitive): boolean {
+  const type = ft.type;
+  if (type === 'date' || type === 'date_nanos') return typeof lit !== 'boolean' && dateOf(ft)(lit) !== undefined;
   if (type === 'ip') return typeof lit === 'string' && ipBytes(lit) !== undefined;
   if (type === 'version') return typeof lit === 'string';
   return true;
 }
 
 /** A join key value in the type's canonical form: epoch milliseconds for dates, an address's usual text, a number for numeric types. */
-export function normaliseKey(type: string, v: Primitive): Primitive {
+export function normaliseKey(ft: FieldType, v: Primitive): Primitive {
+  const type = ft.type;
   if (type === 'date' || type === 'date_nanos') {
-    const t = parseEventTime(v);
+    const t = dateOf(ft)(v);
     if (!t) return v;
     return t.nanos === 0 ? String(t.ms) : `${t.ms}.${String(t.nanos).padStart(6, '0')}`;
   }
@@ -98,7 +117,7 @@ export function typedGetter(path: string, get: Getter, ft: FieldType | undefined
       return values;
     };
   }
-  return (doc) => withNull(doc).map((v) => normaliseKey(type, v));
+  return (doc) => withNull(doc).map((v) => normaliseKey(ft, v));
 }
 
 function nullValueGetter(path: string, get: Getter, nullValue: Primitive): Getter {

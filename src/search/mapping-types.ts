@@ -7,6 +7,7 @@
  */
 import { MappingFileError } from '../errors.js';
 import type { Primitive } from '../eql/fields.js';
+import { dateParserFor } from '../eql/date-format.js';
 import type { FieldType, FieldTypeMap } from '../eql/types.js';
 import type { FieldTypes } from './field-caps.js';
 
@@ -59,17 +60,29 @@ function walk(props: Record<string, unknown>, prefix: string, where: string, out
         if (nv !== undefined && nv !== null && typeof nv !== 'string' && typeof nv !== 'number' && typeof nv !== 'boolean') {
           throw new MappingFileError(`${where}: field ${path}: null_value must be a string, number or boolean`);
         }
-        merge(out, path, { type: def.type, ...(nv !== undefined && nv !== null ? { nullValue: nv as Primitive } : {}) });
+        let format: string | undefined;
+        if ((def.type === 'date' || def.type === 'date_nanos') && def.format !== undefined) {
+          if (typeof def.format !== 'string' || dateParserFor(def.format) === undefined) {
+            throw new MappingFileError(`${where}: field ${path}: date format ${JSON.stringify(def.format)} is not one Lookout reads (built-in ISO and epoch formats, or patterns of yyyy MM dd HH mm ss S X and literals)`);
+          }
+          format = def.format;
+        }
+        merge(out, path, { type: def.type, ...(nv !== undefined && nv !== null ? { nullValue: nv as Primitive } : {}), ...(format ? { format } : {}) });
       }
     }
     if (isObject(def.fields)) walk(def.fields, `${path}.`, where, out, aliases);
   }
 }
 
+/** Indices that agree on a field's type keep it (date formats add up: a value may be in either); others drop it. */
 function merge(out: Map<string, FieldType | null>, path: string, t: FieldType): void {
   const prev = out.get(path);
   if (prev === undefined) out.set(path, t);
   else if (prev !== null && (prev.type !== t.type || prev.nullValue !== t.nullValue)) out.set(path, null);
+  else if (prev !== null && prev.format !== t.format) {
+    const formats = [...new Set([...(prev.format ?? 'strict_date_optional_time||epoch_millis').split('||'), ...(t.format ?? 'strict_date_optional_time||epoch_millis').split('||')])];
+    out.set(path, { ...prev, format: formats.join('||') });
+  }
 }
 
 function fromCaps(fields: Record<string, unknown>, where: string): FieldTypeMap {

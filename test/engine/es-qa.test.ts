@@ -9,6 +9,8 @@ import { compileEql } from '../../src/eql/compile.js';
 import { parseTimestamp, type EventRecord, type RuleMatch } from '../../src/engine/events.js';
 import { QueryEvaluator } from '../../src/engine/evaluator.js';
 import { rawResult } from '../../src/engine/raw.js';
+import type { FieldTypeMap } from '../../src/eql/types.js';
+import { fieldTypesFromDocument } from '../../src/search/mapping-types.js';
 
 function load(file: string): EventRecord[] {
   const lines = readFileSync(new URL(`../fixtures/eql-qa/${file}`, import.meta.url), 'utf8').split('\n').filter((l) => l.trim() !== '');
@@ -28,8 +30,8 @@ function loadHits(file: string): EventRecord[] {
 }
 
 /** Ids (the `id` field) of each sample's events, and the join keys as Elasticsearch prints them. */
-function samples(query: string, events: readonly EventRecord[], maxSamplesPerKey?: number): { ids: number[]; keys: string[] } {
-  const compiled = compileEql(query, { categoryField: 'event_type' });
+function samples(query: string, events: readonly EventRecord[], maxSamplesPerKey?: number, fieldTypes?: FieldTypeMap): { ids: number[]; keys: string[] } {
+  const compiled = compileEql(query, { categoryField: 'event_type', fieldTypes });
   const out: RuleMatch[] = [];
   const e = new QueryEvaluator(compiled, (m) => out.push(m), { maxSamplesPerKey });
   for (const x of events) e.push(x);
@@ -132,6 +134,28 @@ describe("Elasticsearch's QA answers: samples (test_sample.toml)", () => {
       const got = samples(c.query, events);
       assert.deepEqual(got.ids, c.ids);
       assert.deepEqual(got.keys, c.keys);
+    });
+  }
+
+  test('with the indices\' mappings (types, date formats), the same answers', () => {
+    const types = fieldTypesFromDocument(JSON.parse(readFileSync(new URL('../fixtures/eql-qa/sample-mapping.json', import.meta.url), 'utf8')), 'sample-mapping.json');
+    for (const c of SAMPLES) {
+      const got = samples(c.query, events, undefined, types);
+      assert.deepEqual([got.ids, got.keys], [c.ids, c.keys], c.name);
+    }
+  });
+
+  // Keys from date fields with each index's own format: joined as points in time, printed as epoch milliseconds.
+  const DATES: readonly QaCase[] = [
+    { name: 'customDateFormatAsKey_SameIndexResults', query: 'sample by @timestamp_pretty [alert where true] [failure where true]', ids: [15, 17], keys: ['1671235200000'] },
+    { name: 'customDateFormatsAsKey_DifferentIndicesResults', query: 'sample by @timestamp_pretty [alert where true] [failure where op_sys == "redhat"]', ids: [15, 27], keys: ['1671235200000'] },
+    { name: 'customDateFormatsAsKey_DifferentKeyNames', query: 'sample [success where stringContains~(os,"10")] by date [failure where os == "redhat"] by @timestamp_pretty', ids: [38, 17], keys: ['1671235200000'] },
+  ];
+  for (const c of DATES) {
+    test(c.name, () => {
+      const types = fieldTypesFromDocument(JSON.parse(readFileSync(new URL('../fixtures/eql-qa/sample-mapping.json', import.meta.url), 'utf8')), 'sample-mapping.json');
+      const got = samples(c.query, events, undefined, types);
+      assert.deepEqual([got.ids, got.keys], [c.ids, c.keys]);
     });
   }
 

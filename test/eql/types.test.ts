@@ -118,6 +118,20 @@ describe('field types from a mapping file', () => {
     assert.deepEqual(Object.fromEntries(fieldTypesFromDocument(caps, 'm')), { ip: { type: 'ip' }, y: { type: 'version' } });
   });
 
+  test('date formats: read from the mapping, added up across indices; a format Lookout cannot read is refused by name', () => {
+    const types = fieldTypesFromDocument({
+      a: { mappings: { properties: { d: { type: 'date', format: 'dd-MM-yyyy' } } } },
+      b: { mappings: { properties: { d: { type: 'date', format: 'yyyy-MM-dd||epoch_millis' } } } },
+    }, 'm.json');
+    assert.deepEqual(types.get('d'), { type: 'date', format: 'dd-MM-yyyy||yyyy-MM-dd||epoch_millis' });
+    const q = compileEql('process where d == "17-12-2022"', { fieldTypes: types });
+    if (q.kind !== 'event') throw new Error('not an event query');
+    for (const d of ['17-12-2022', '2022-12-17', 1671235200000]) assert.equal(q.stage.matches({ event: { category: 'process' }, d }), true, String(d));
+    assert.equal(q.stage.matches({ event: { category: 'process' }, d: '2022-12-18' }), false);
+    assert.throws(() => fieldTypesFromDocument({ properties: { d: { type: 'date', format: 'EEE, dd MMM yyyy' } } }, 'm.json'),
+      /m\.json: field d: date format "EEE, dd MMM yyyy" is not one Lookout reads/);
+  });
+
   test('a document that is not a mapping is refused naming the file and field', () => {
     assert.throws(() => fieldTypesFromDocument([1], 'm.json'), (e: unknown) => e instanceof MappingFileError && /^m\.json: expected a JSON object/.test(e.message));
     assert.throws(() => fieldTypesFromDocument({ foo: 1 }, 'm.json'), /m\.json: no "properties" found/);
