@@ -1,8 +1,9 @@
 /**
  * Reads events for `lookout test-rule`: NDJSON, each line an event document or a search hit
  * (`_index`, `_id`, `_source`). A line that is not JSON or has no usable timestamp is reported
- * with its line number and skipped; the rest are reduced to the fields an execution fetches and
- * sorted by time, as a search would return them.
+ * with its line number and skipped (for a sample query, which has no time order, an event
+ * without a timestamp is kept, at time 0, and reported as such); the rest are reduced to the
+ * fields an execution fetches and sorted by time, as a search would return them.
  */
 import { readFile } from 'node:fs/promises';
 import { parseEventTime, type EventRecord } from '../engine/events.js';
@@ -13,6 +14,8 @@ import { filterSource } from '../search/source-filter.js';
 export interface EventsFile {
   readonly events: EventRecord[];
   readonly problems: string[];
+  /** Sample queries only: events kept without a usable timestamp (samples do not use time); their lines. */
+  readonly untimed: string[];
 }
 
 /** `includes`: the `_source` fields an execution would fetch (see planRead), applied to each event. */
@@ -22,6 +25,9 @@ export async function readEventsFile(path: string, rule: Rule, includes: readonl
   const getFallback = compileGetter('@timestamp');
   const events: EventRecord[] = [];
   const problems: string[] = [];
+  const untimed: string[] = [];
+  // A sample has no time order, and Elasticsearch samples events whatever their timestamp.
+  const timeless = rule.compiled.kind === 'sample';
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '') return;
     const where = `${path}:${i + 1}`;
@@ -47,8 +53,13 @@ export async function readEventsFile(path: string, rule: Rule, includes: readonl
     let ts = parseEventTime(raw);
     if (ts === undefined && rule.timestampFallback) ts = parseEventTime(getFallback(source)[0]);
     if (ts === undefined) {
-      problems.push(`${where}: no usable ${rule.timestampField}${raw === undefined ? '' : ` (${JSON.stringify(raw)} is not a date Elasticsearch's default format reads)`}`);
-      return;
+      const why = `no usable ${rule.timestampField}${raw === undefined ? '' : ` (${JSON.stringify(raw)} is not a date Elasticsearch's default format reads)`}`;
+      if (!timeless) {
+        problems.push(`${where}: ${why}`);
+        return;
+      }
+      untimed.push(`${where}: ${why}`);
+      ts = { ms: 0, nanos: 0 };
     }
     events.push({
       index: isHit && typeof obj._index === 'string' ? obj._index : 'events',
@@ -59,5 +70,5 @@ export async function readEventsFile(path: string, rule: Rule, includes: readonl
     });
   });
   events.sort((a, b) => a.timestamp - b.timestamp || (a.nanos ?? 0) - (b.nanos ?? 0));
-  return { events, problems };
+  return { events, problems, untimed };
 }

@@ -109,6 +109,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   }
   const file = await readEventsFile(values.events, rule, sourceFields(rule));
   for (const p of file.problems) io.stderr.write(`skipped event: ${p}\n`);
+  for (const p of file.untimed) io.stderr.write(`kept without a time (a sample does not use time): ${p}\n`);
   if (values.raw) return printRawResults(rule, file.events, io);
   if (rule.enrichments.length > 0) io.stderr.write(`note: enrichments (${rule.enrichments.join(', ')}) look up Elasticsearch and are not applied offline\n`);
   const sink = new MemoryAlertSink();

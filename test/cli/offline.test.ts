@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { generateDataset } from '../../src/demo/generate.js';
 import { runCli } from '../helpers/cli.js';
@@ -170,5 +171,22 @@ describe('lookout test-rule (offline)', () => {
     const bad = await runCli(['test-rule', rule, '--events', file, '--mapping', mapping]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /mapping\.json: field a: expected an object/);
+  });
+
+  test('test-rule --raw over Elasticsearch\'s sample QA data gives its answers (events without a timestamp kept for a sample)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-tr-'));
+    const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/eql-qa/${name}`, import.meta.url));
+    const cases: [string, string[], string[][]][] = [
+      ['sample by host, os [success where true] [alert where true]', [], [['18', '11']]],
+      ['sample by ?host, ?os [success where true] [alert where true]', [], [['29', '24'], ['28', '21'], ['18', '11']]],
+      ['sample by @timestamp_pretty [alert where true] [failure where op_sys == "redhat"]', ['--mapping', fixture('sample-mapping.json')], [['15', '27']]],
+    ];
+    for (const [query, extra, expected] of cases) {
+      const rule = await eqlRule(dir, query, ['event_category_override = "event_type"']);
+      const r = await runCli(['test-rule', rule, '--events', fixture('sample.ndjson'), '--raw', ...extra]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l).events.map((e: { _id: string }) => e._id)), expected, query);
+      assert.match(r.stderr, /kept without a time \(a sample does not use time\): .*sample\.ndjson:1: no usable @timestamp/);
+    }
   });
 });
