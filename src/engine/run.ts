@@ -60,7 +60,7 @@ export class RuleRun {
   constructor(private readonly rule: Rule, private readonly sink: AlertSink, private readonly options: RunOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.evaluator = new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), {
-      tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom,
+      tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom, maxSamplesPerKey: rule.maxSamplesPerKey,
       front: options.shared?.front, sharedStart: options.shared?.sharedStart, onError: (err) => this.skip(err),
     });
   }

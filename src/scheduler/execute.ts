@@ -16,6 +16,8 @@ import { AlertWriteError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
 import { fetchFieldTypes, type FieldTypes } from '../search/field-caps.js';
+import { fieldTypesFromCaps } from '../search/mapping-types.js';
+import { withFieldTypes } from '../rules/typed.js';
 import { Pushdown, type EsQuery } from '../search/pushdown.js';
 import { packReads, widen } from '../search/union.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
@@ -108,7 +110,8 @@ function cheaperThan(query: EsQuery | null): EsQuery | null | undefined {
 
 /** One rule's side of a shared execution. */
 interface Member {
-  readonly rule: Rule;
+  /** Compiled again with the indices' field types once they are known (rules/typed.ts). */
+  rule: Rule;
   readonly executionId: string;
   readonly startedAt: number;
   readonly log: Logger;
@@ -185,7 +188,9 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
   }
   try {
     const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => r.compiled.fields))]);
-    const plans = await Promise.all(rules.map((r) => planRead(deps.client, r, types)));
+    const typeMap = fieldTypesFromCaps(types);
+    for (const p of per) p.rule = withFieldTypes(p.rule, typeMap);
+    const plans = await Promise.all(per.map((p) => planRead(deps.client, p.rule, types)));
     plans.forEach((plan, i) => (per[i].query = plan.query));
     // Usually one read; more only when the union of the queries would pass the clause limit.
     for (const pack of packReads(plans.map((p) => p.query))) {
