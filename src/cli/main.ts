@@ -89,6 +89,10 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   const now = values.now ? new Date(parseTime(values.now, '--now')) : new Date();
   const counts = await runRule(rule, file.events, sink, { now });
   for (const a of sink.alerts) io.stdout.write(`${JSON.stringify({ _index: config.alertsIndex, _id: a.id, _source: a.doc })}\n`);
+  for (const [index, n] of Object.entries(counts.unrouted)) {
+    io.stderr.write(`not evaluated: ${n} event(s) from index ${index}: it fits none of the rule's field mapping pipelines` +
+      `${index === 'events' ? ' (give the events as search hits with their _index)' : ''}\n`);
+  }
   io.stderr.write(`${file.events.length} event(s), ${counts.matches} match(es), ${counts.alertsWritten} alert(s)` +
     `${counts.truncated > 0 ? `, ${counts.truncated} over max_signals (${rule.maxSignals}) not written` : ''}\n`);
   return 0;

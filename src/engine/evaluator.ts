@@ -11,6 +11,7 @@ import type { EventRecord, RuleMatch } from './events.js';
 import { SampleMatcher } from './sample.js';
 import { SigmaMatcher } from './sigma-matcher.js';
 import type { CompiledSigma } from '../sigma/compiled.js';
+import type { IndexNames } from '../search/index-names.js';
 import { SequenceMatcher, type SharedStart } from './sequence.js';
 
 export interface EvaluatorOptions {
@@ -21,6 +22,10 @@ export interface EvaluatorOptions {
   /** Shared with other rules (engine/share.ts): the ordering of events, and the first stage's partials. */
   readonly front?: SharedFront;
   readonly sharedStart?: SharedStart;
+  /** Sigma: every name an event's index answers to (aliases, data stream); by default what the name says. */
+  readonly indexNames?: IndexNames;
+  /** Sigma: an event whose index fits none of the rule's pipelines (the caller counts and reports it). */
+  readonly onUnrouted?: (index: string) => void;
   /** An event this query could not evaluate when a shared front fed it (the caller counts it). */
   readonly onError?: (err: unknown) => void;
 }
@@ -131,7 +136,7 @@ export class QueryEvaluator {
   ) {
     this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query, options.sharedStart)
       : query.kind === 'sample' ? new SampleMatcher(query)
-      : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom)
+      : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom, options.indexNames, options.onUnrouted)
       : null;
     if (options.front) {
       options.front.join((e) => this.feed(e), options.onError ?? ((err) => {

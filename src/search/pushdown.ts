@@ -71,6 +71,11 @@ export class Pushdown {
     return t && t.size > 0 && !t.has('unmapped') ? t : undefined;
   }
 
+  /** Whether any target index maps the field (one that none maps is taken to be absent from every event). */
+  known(field: string): boolean {
+    return this.types.has(field);
+  }
+
   private allIn(field: string, allowed: ReadonlySet<string>): boolean {
     const t = this.typesOf(field);
     return t !== undefined && [...t].every((x) => allowed.has(x));
