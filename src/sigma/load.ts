@@ -314,10 +314,10 @@ export class SigmaLoader {
       sigmaFields: sigmaFieldsOf(routes),
       pipes: [],
       readBackMs: correlation ? 2 * correlation.timespanMs : 0,
-      pushdown: (pd: Pushdown) => anyOf(routes.map((r) => pd.allOf([
-        { query: { bool: { should: r.indices.map((i) => ({ wildcard: { _index: i } })), minimum_should_match: 1 } }, exact: true },
-        anyOf([...r.detections.values()].map((d) => d.translate(pd))),
-      ]))).query,
+      // No `_index` clause per route: events are routed in memory by every name their index
+      // answers to (engine/sigma-matcher.ts), and an event of an index no pipeline covers must
+      // be read to be counted and reported rather than filtered out unseen.
+      pushdown: (pd: Pushdown) => anyOf(routes.flatMap((r) => [...r.detections.values()].map((d) => d.translate(pd)))).query,
     };
     const tags = rule.tags;
     const out: Rule = {
