@@ -14,7 +14,7 @@ import { compileWildcard } from '../eql/wildcard.js';
 import { RuleLoadError } from '../errors.js';
 import type { LineOutcome } from '../rules/kibana-ndjson.js';
 import type { Rule, Severity } from '../rules/model.js';
-import { anyOf, type Pushdown } from '../search/pushdown.js';
+import { anyOf, type Pushdown, type Translation } from '../search/pushdown.js';
 import type { CompiledSigma, SigmaRoute } from './compiled.js';
 import { ConditionError, parseCondition, type Aggregation, type Condition } from './condition.js';
 import { compileDetection, DetectionError, type CompiledDetection } from './detection.js';
@@ -314,10 +314,20 @@ export class SigmaLoader {
       sigmaFields: sigmaFieldsOf(routes),
       pipes: [],
       readBackMs: correlation ? 2 * correlation.timespanMs : 0,
-      // No `_index` clause per route: events are routed in memory by every name their index
-      // answers to (engine/sigma-matcher.ts), and an event of an index no pipeline covers must
-      // be read to be counted and reported rather than filtered out unseen.
-      pushdown: (pd: Pushdown) => anyOf(routes.flatMap((r) => [...r.detections.values()].map((d) => d.translate(pd)))).query,
+      pushdown: (pd: Pushdown) => {
+        // Each route reads its own indices (an `_index` query matches aliases, and `.ds-` names
+        // stand for a data stream's backing indices); events of an index no route covers are
+        // read too, unfiltered, so that they are counted and reported rather than never seen.
+        const own = (r: SigmaRoute) => r.indices.flatMap((i) => [i, `.ds-${i}`]).map((i) => ({ wildcard: { _index: i } }));
+        const unrouted: Translation = { query: { bool: { must_not: routes.flatMap(own) } }, exact: true };
+        return anyOf([
+          ...routes.map((r) => pd.allOf([
+            { query: { bool: { should: own(r), minimum_should_match: 1 } }, exact: true },
+            anyOf([...r.detections.values()].map((d) => d.translate(pd))),
+          ])),
+          unrouted,
+        ]).query;
+      },
     };
     const tags = rule.tags;
     const out: Rule = {

@@ -215,7 +215,10 @@ level: high
 `);
     const result = await executeRule(env.deps, { ...rule, indices: [...patterns, stream], enrichments: [] }, WINDOW, 'once');
     assert.equal(result.record.status, 'succeeded', result.record.error);
-    assert.deepEqual(result.record.eventsUnrouted, { [other]: 1 });
+    // The Defend event too: the rule has no windows-ecs route (that pipeline maps no
+    // NoSuchFieldAnywhere), so Defend's index is one it reads but cannot evaluate.
+    const defend = fixtures.find((f) => f.layout === 'defend')!.index;
+    assert.deepEqual(result.record.eventsUnrouted, { [other]: 1, [defend]: 1 });
     assert.deepEqual(result.record.missingFields, ['NoSuchFieldAnywhere']);
     assert.equal(result.record.alertsWritten, 3);
     const warnings = env.logs().filter((l) => l.level === 'warn' && l.rule_id === rule.ruleId).map((l) => String(l.message));
@@ -224,8 +227,8 @@ level: high
     await env.client.indices.refresh({ index: env.stateIndex });
     const stored = await env.client.search<Record<string, any>>({ index: env.stateIndex, query: { term: { execution_id: result.record.executionId } } });
     const doc = stored.hits.hits[0]._source!;
-    assert.equal(doc.events_unrouted, 1);
-    assert.deepEqual(doc.unrouted_indices, [{ index: other, events: 1 }]);
+    assert.equal(doc.events_unrouted, 2);
+    assert.deepEqual(new Set(doc.unrouted_indices.map((u: { index: string }) => u.index)), new Set([other, defend]));
     assert.deepEqual(doc.missing_fields, ['NoSuchFieldAnywhere']);
     await env.client.indices.delete({ index: other });
   });
