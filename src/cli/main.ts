@@ -22,6 +22,9 @@ import type { Rule } from '../rules/model.js';
 import type { Window } from '../scheduler/window.js';
 import { connect } from '../scheduler/runtime.js';
 import { scheduledWindow } from '../scheduler/window.js';
+import { createClient } from '../search/client.js';
+import { fetchFieldTypes } from '../search/field-caps.js';
+import { missingFields } from '../search/missing-fields.js';
 import { readEventsFile } from './events-file.js';
 import { progressBar } from './progress.js';
 
@@ -33,7 +36,8 @@ Commands:
   backfill --from <time> --to <time> [--rule <rule_id>] [--step <duration>]
                                     run rules over a past range; resumes where it stopped
   status                            per rule: last execution, status, gap, lease, next run
-  validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
+  validate [paths...] [--cluster]   load and check rules (default: LOOKOUT_RULES_DIR); --cluster:
+                                    also name the fields no target index has
   test-rule <rule-file> --events <file.ndjson> [--now <time>]
                                     evaluate a rule on events from a file, offline; prints the
                                     alert documents it would write, one JSON line each
@@ -65,9 +69,22 @@ function reportRuleSet(set: RuleSet, logger: Logger): void {
 }
 
 async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<number> {
-  const paths = args.length > 0 ? args : [config.rulesDir];
+  const { values, positionals } = parseArgs({ args, options: { cluster: { type: 'boolean', default: false } }, allowPositionals: true });
+  const paths = positionals.length > 0 ? positionals : [config.rulesDir];
   const set = await loadRules(paths, { sigmaPipelines: config.sigmaPipelines });
   for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})\n`);
+  if (values.cluster) {
+    // Read-only: one `_field_caps` per rule over its indices; nothing is installed.
+    const client = createClient(config.elasticsearch);
+    try {
+      for (const r of set.rules) {
+        const missing = missingFields(r, await fetchFieldTypes(client, r.indices, r.compiled.fields));
+        if (missing.length > 0) io.stdout.write(`warning  ${r.file}: ${r.name}: field(s) no index of ${r.indices.join(', ')} has: ${missing.join(', ')}\n`);
+      }
+    } finally {
+      await client.close();
+    }
+  }
   for (const s of set.skipped) io.stdout.write(`skipped  ${s.file}: ${s.reason}\n`);
   for (const e of set.errors) io.stdout.write(`error    ${e.message}\n`);
   io.stdout.write(`${set.rules.length} valid, ${set.skipped.length} skipped, ${set.errors.length} invalid\n`);
@@ -187,6 +204,13 @@ async function cmdStatus(io: CliIO, config: Config, logger: Logger): Promise<num
     }
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) io.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
+    for (const rule of set.rules) {
+      const [last] = await rt.store.executions(rule.ruleId, 1);
+      const missing = last?.missing_fields as string[] | undefined;
+      if (missing && missing.length > 0) io.stdout.write(`warning: ${rule.name}: field(s) no target index has (last execution): ${missing.join(', ')}\n`);
+      const unrouted = last?.events_unrouted as number | undefined;
+      if (unrouted) io.stdout.write(`warning: ${rule.name}: ${unrouted} event(s) of the last execution not evaluated: their index fits none of the rule's pipelines\n`);
+    }
     for (const e of set.errors) io.stdout.write(`error: ${e.message}\n`);
     return set.errors.length > 0 ? 1 : 0;
   } finally {

@@ -8,12 +8,17 @@
  * a field no index has are reported in the log, the execution record and the state index.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadRules } from '../../src/rules/load.js';
 import type { Rule } from '../../src/rules/model.js';
 import { executeRule } from '../../src/scheduler/execute.js';
 import { installEventTemplate } from '../../src/demo/load.js';
 import { alertsIn, testEnv, type TestEnv } from '../helpers/es.js';
+import { runCli } from '../helpers/cli.js';
+import { esUrl } from '../helpers/es.js';
 import { sigmaRule } from '../helpers/sigma.js';
 import { backingIndex, windowsFixtures, type Fixture } from '../helpers/windows-fixtures.js';
 
@@ -231,5 +236,34 @@ level: high
     assert.deepEqual(new Set(doc.unrouted_indices.map((u: { index: string }) => u.index)), new Set([other, defend]));
     assert.deepEqual(doc.missing_fields, ['NoSuchFieldAnywhere']);
     await env.client.indices.delete({ index: other });
+  });
+
+  test('lookout validate --cluster names the fields no target index has', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-validate-'));
+    try {
+      await writeFile(join(dir, 'rule.yml'), `title: validate
+id: 1d0b2f0e-9a1c-4c55-8a53-0c2d7d8e0a10
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  selection:
+    Image|endswith: '\\wevtutil.exe'
+  filter:
+    NoSuchFieldAnywhere: 'x'
+  condition: selection and not filter
+level: high
+lookout:
+  index: ['winlogbeat-*-${env.prefix}']
+`);
+      const res = await runCli(['validate', '--cluster', dir], { ELASTICSEARCH_URL: esUrl() });
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /warning .*field\(s\) no index of winlogbeat-\*-t-[0-9a-f]+ has: NoSuchFieldAnywhere\n/);
+      assert.doesNotMatch(res.stdout, /has: .*Image/);
+      const offline = await runCli(['validate', dir], { ELASTICSEARCH_URL: esUrl() });
+      assert.doesNotMatch(offline.stdout, /warning/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
