@@ -20,6 +20,7 @@ export interface Fixture {
 const LIST: readonly Omit<Fixture, 'docs'>[] = [
   { file: 'winlogbeat-raw-security-4688.json', layout: 'winlogbeat-raw', stream: 'winlogbeat-7.17.0' },
   { file: 'winlogbeat8-security-4688.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
+  { file: 'winlogbeat8-security-4624.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
   { file: 'winlogbeat8-sysmon-1.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
   { file: 'winlogbeat8-powershell-4104.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
   { file: 'winlogbeat8-powershell-4103.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },

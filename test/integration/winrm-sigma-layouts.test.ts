@@ -25,6 +25,7 @@ describe('the WinRM reconnaissance Sigma rule on every layout of the Security ch
   let env: TestEnv;
   let rule: Rule;
   let targets: Record<string, Target>;
+  let logon4624: Record<string, any>;
   let n = 0;
 
   before(async () => {
@@ -35,6 +36,7 @@ describe('the WinRM reconnaissance Sigma rule on every layout of the Security ch
     const fx = windowsFixtures();
     const golden = (file: string) => fx.find((f) => f.file === file)!.docs[0];
     const p = env.prefix;
+    logon4624 = golden('winlogbeat8-security-4624.json');
     targets = {
       'Winlogbeat through Logstash': { layout: 'winlogbeat-raw', write: `winlogbeat-7.17.0-${p}-2026.11.26`, golden: golden('winlogbeat-raw-security-4688.json') },
       'Winlogbeat 8 (ECS, data stream)': { layout: 'winlogbeat8-ecs', write: `winlogbeat-8.15.0-${p}`, golden: golden('winlogbeat8-security-4688.json') },
@@ -54,25 +56,26 @@ describe('the WinRM reconnaissance Sigma rule on every layout of the Security ch
   });
 
   /** The golden 4688 of a layout, as the event of one computer starting a process. */
-  function event(t: Target, ts: number, computer: string, account: string, image = WSMPROVHOST): Record<string, any> {
+  function event(t: Target, ts: number, computer: string, account: string, image = WSMPROVHOST, logonId?: string): Record<string, any> {
     const d = structuredClone(t.golden);
     d['@timestamp'] = new Date(ts).toISOString();
     d.winlog.computer_name = computer;
     d.host = { ...d.host, name: computer };
     d.winlog.event_data.TargetUserName = account;
     d.winlog.record_id = String(n++);
+    if (logonId) d.winlog.event_data.TargetLogonId = logonId;
     if (t.layout === 'winlogbeat-raw') d.winlog.event_data.NewProcessName = image;
     else d.process = { ...d.process, executable: image, name: image.split('\\').pop(), command_line: `${image} -Embedding` };
     return d;
   }
 
-  async function scenario(t: Target, start: number, docs: Record<string, any>[]): Promise<number> {
+  async function scenario(t: Target, start: number, docs: Record<string, any>[], r: Rule = rule): Promise<number> {
     await env.client.bulk({ refresh: true, operations: docs.flatMap((d) => [{ create: { _index: t.write } }, d]) });
     // Executions every 5 minutes over the burst, as the scheduler runs the rule.
     let written = 0;
     for (let k = 0; k <= 5; k++) {
       const end = start + k * 5 * MIN;
-      const { record } = await executeRule(env.deps, { ...rule, indices: [t.write] }, { start: end - rule.lookbackMs, end }, 'scheduled');
+      const { record } = await executeRule(env.deps, { ...r, indices: [t.write] }, { start: end - r.lookbackMs, end }, 'scheduled');
       assert.equal(record.status, 'succeeded', record.error);
       assert.deepEqual(record.eventsUnrouted, {}, 'every event fits the rule\'s pipelines');
       written += record.alertsWritten;
@@ -103,4 +106,20 @@ describe('the WinRM reconnaissance Sigma rule on every layout of the Security ch
       ]), 0, 'machine account and other processes');
     });
   }
+
+  test('Winlogbeat 8: the alert is enriched with the logon source although the pipeline moved IpAddress to source.ip', async () => {
+    const t = targets['Winlogbeat 8 (ECS, data stream)'];
+    const s = base + 20 * 3_600_000;
+    const logon = { ...structuredClone(logon4624), '@timestamp': new Date(s - 5000).toISOString() };
+    const enriched = { ...rule, enrichments: ['windows_logon_source'] };
+    const written = await scenario(t, s, [logon, ...Array.from({ length: 31 }, (_, i) => event(t, s + i * 10_000, `EN${i}`, 'vagrant', WSMPROVHOST, '0x1008e'))], enriched);
+    assert.equal(written, 1);
+    await env.client.indices.refresh({ index: env.alertsIndex });
+    // The only alert of this file with an enrichment: the other scenarios run without.
+    const res = await env.client.search<Record<string, any>>({ index: env.alertsIndex, size: 100 });
+    const alert = res.hits.hits.map((h) => h._source!).find((a) => a.lookout.enrichment?.windows_logon_source);
+    assert.ok(alert, 'an enriched alert');
+    assert.deepEqual(alert.lookout.enrichment.windows_logon_source.sources, ['127.0.0.1']);
+    assert.equal(alert.lookout.enrichment.windows_logon_source.logons[0].workstation, 'VAGRANT-2012-R2');
+  });
 });
