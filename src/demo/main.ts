@@ -9,7 +9,7 @@ import { main } from '../cli/main.js';
 import { loadConfig, withDotEnv } from '../config/env.js';
 import { createClient } from '../search/client.js';
 import { DEMO_INDICES, generateDataset } from './generate.js';
-import { indexEvents, installEventTemplate } from './load.js';
+import { createEventIndex, indexEvents, installEventTemplate } from './load.js';
 
 const ALERTS = 'lookout-alerts-demo';
 /**
@@ -33,8 +33,8 @@ async function demo(): Promise<number> {
     const indices = Object.values(DEMO_INDICES);
     const backing = `.ds-${WLB8_STREAM}-${new Date().toISOString().slice(0, 10).replace(/-/g, '.')}-000001`;
     await client.indices.delete({ index: [...indices, `.ds-${WLB8_STREAM}-*`, ALERTS, STATE].join(','), ignore_unavailable: true, expand_wildcards: 'all' } as never);
-    await installEventTemplate(client, 'lookout-demo-events', [...indices, `.ds-${WLB8_STREAM}-*`]);
-    await client.indices.create({ index: backing, aliases: { [WLB8_STREAM]: { is_write_index: true } } });
+    await installEventTemplate(client, 'lookout-demo-events', indices);
+    await createEventIndex(client, backing, WLB8_STREAM);
     const now = Date.now();
     const data = generateDataset({ seed: 7, start: now - 8 * 60_000, end: now - 60_000, noiseEvents: 5000, attacks: 6, hosts: 40, idPrefix: 'demo' });
     // The reconnaissance of the Sigma rule: wsmprovhost.exe started on 34 computers within ten

@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadRules } from '../../src/rules/load.js';
 import type { Rule } from '../../src/rules/model.js';
 import { executeRule } from '../../src/scheduler/execute.js';
-import { installEventTemplate } from '../../src/demo/load.js';
+import { createEventIndex } from '../../src/demo/load.js';
 import { alertsIn, testEnv, type TestEnv } from '../helpers/es.js';
 import { runCli } from '../helpers/cli.js';
 import { esUrl } from '../helpers/es.js';
@@ -32,11 +32,10 @@ describe('Windows layouts (Winlogbeat raw and 8 ECS, Elastic Agent, Defend) in b
 
   before(async () => {
     env = await testEnv();
-    await installEventTemplate(env.client, `${env.prefix}-ds`, [`.ds-*-${env.prefix}-*`]);
     fixtures = windowsFixtures().map((f) => ({ ...f, alias: `${f.stream}-${env.prefix}`, index: backingIndex(`${f.stream}-${env.prefix}`) }));
     for (const index of new Set(fixtures.map((f) => f.index))) {
       const alias = fixtures.find((f) => f.index === index)!.alias;
-      await env.client.indices.create({ index, aliases: { [alias]: { is_write_index: true } } });
+      await createEventIndex(env.client, index, alias);
     }
     // Written through the stream name, as Winlogbeat and Elastic Agent write.
     await env.client.bulk({ refresh: true, operations: fixtures.flatMap((f) => f.docs.flatMap((d, i) => [{ create: { _index: f.alias, _id: `${f.file}#${i}` } }, d])) });
@@ -44,7 +43,6 @@ describe('Windows layouts (Winlogbeat raw and 8 ECS, Elastic Agent, Defend) in b
   });
   after(async () => {
     await env?.client.indices.delete({ index: `.ds-*-${env.prefix}-*`, expand_wildcards: 'all', ignore_unavailable: true } as never).catch(() => undefined);
-    await env?.client.indices.deleteIndexTemplate({ name: `${env.prefix}-ds` }).catch(() => undefined);
     await env?.close();
   });
 
@@ -203,7 +201,7 @@ level: high
     // A stream no pipeline's patterns cover, read because the rule's lookout.index names it.
     const stream = `custom-windows-${env.prefix}`;
     const other = backingIndex(stream);
-    await env.client.indices.create({ index: other, aliases: { [stream]: { is_write_index: true } } });
+    await createEventIndex(env.client, other, stream);
     await env.client.index({ index: stream, id: 'x', refresh: true, document: windowsFixtures()[1].docs[0] });
     const rule = sigmaRule(`title: unrouted
 id: ${crypto.randomUUID()}

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { installEventTemplate } from '../../src/demo/load.js';
+import { createEventIndex } from '../../src/demo/load.js';
 import { loadRules } from '../../src/rules/load.js';
 import type { Rule } from '../../src/rules/model.js';
 import { executeRule } from '../../src/scheduler/execute.js';
@@ -43,15 +43,13 @@ describe('the WinRM reconnaissance Sigma rule on every layout of the Security ch
       'Elastic Agent System (logs-system.security)': { layout: 'agent-system', write: `logs-system.security-${p}`, golden: golden('agent-system-security-4688.json') },
       'Elastic Agent Windows forwarded (logs-windows.forwarded)': { layout: 'agent-system', write: `logs-windows.forwarded-${p}`, golden: golden('agent-system-security-4688.json') },
     };
-    await installEventTemplate(env.client, `${p}-winrm`, [`.ds-*-${p}-*`, `winlogbeat-7.17.0-${p}-*`]);
     for (const t of Object.values(targets)) {
-      if (t.layout === 'winlogbeat-raw') continue;
-      await env.client.indices.create({ index: backingIndex(t.write), aliases: { [t.write]: { is_write_index: true } } });
+      if (t.layout === 'winlogbeat-raw') await createEventIndex(env.client, t.write);
+      else await createEventIndex(env.client, backingIndex(t.write), t.write);
     }
   });
   after(async () => {
     await env?.client.indices.delete({ index: `.ds-*-${env.prefix}-*,winlogbeat-7.17.0-${env.prefix}-*`, expand_wildcards: 'all', ignore_unavailable: true } as never).catch(() => undefined);
-    await env?.client.indices.deleteIndexTemplate({ name: `${env.prefix}-winrm` }).catch(() => undefined);
     await env?.close();
   });
 

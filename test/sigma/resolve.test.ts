@@ -21,6 +21,8 @@ describe('field resolution', () => {
     ['ECS layout (moved)', 'Image', { process: { executable: 'C:\\b.exe' }, winlog: { event_data: {} } }, ['C:\\b.exe']],
     ['4688 raw: NewProcessName', 'Image', { winlog: { event_data: { NewProcessName: 'C:\\c.exe' } } }, ['C:\\c.exe']],
     ['the event data field comes first where both are there', 'CommandLine', { process: { command_line: 'ecs' }, winlog: { event_data: { CommandLine: 'raw' } } }, ['raw']],
+    ['4624 ECS: ProcessName moved to process.executable', 'ProcessName', { process: { executable: 'C:\\Windows\\System32\\winlogon.exe' } }, ['C:\\Windows\\System32\\winlogon.exe']],
+    ['4624 ECS: IpAddress moved to source.ip; "-" stays in event data', 'IpAddress', { source: { ip: '127.0.0.1' }, winlog: { event_data: {} } }, ['127.0.0.1']],
     ['none present', 'Image', { winlog: { event_data: {} } }, []],
     ['User rebuilt from user.domain and user.name', 'User', { user: { domain: 'NT AUTHORITY', name: 'SYSTEM' } }, ['NT AUTHORITY\\SYSTEM']],
     ['User template needs both fields', 'User', { user: { name: 'SYSTEM' } }, []],
