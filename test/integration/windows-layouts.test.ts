@@ -260,6 +260,14 @@ lookout:
       assert.doesNotMatch(res.stdout, /has: .*Image/);
       const offline = await runCli(['validate', dir], { ELASTICSEARCH_URL: esUrl() });
       assert.doesNotMatch(offline.stdout, /warning/);
+      // One execution, then `lookout status` shows what it recorded.
+      const cliEnv = { ELASTICSEARCH_URL: esUrl(), LOOKOUT_RULES_DIR: dir, LOOKOUT_ALERTS_INDEX: env.alertsIndex, LOOKOUT_STATE_INDEX: env.stateIndex };
+      const once = await runCli(['run', '--once'], cliEnv);
+      assert.equal(once.code, 0, once.stderr);
+      assert.match(once.stderr, /field\(s\) no target index has: NoSuchFieldAnywhere/);
+      const status = await runCli(['status'], cliEnv);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /warning: validate: field\(s\) no target index has \(last execution\): NoSuchFieldAnywhere\n/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
