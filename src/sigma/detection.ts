@@ -96,10 +96,12 @@ export class DetectionCompiler {
   }
 
   private atomPart(atom: Atom, res: Resolution): Part {
-    const getOther = (f: string) => (this.resolve(f) ?? resolution([f], this.getters)).get;
+    // fieldref: the other field resolves like any other, once, here (its fields are read too).
+    const other = atom.kind === 'fieldref' ? (this.resolve(atom.field) ?? resolution([atom.field], this.getters)) : null;
+    if (other) other.candidates.forEach((c) => c.reads.forEach((f) => this.fields.add(f)));
     const test = atomTest(atom);
     const get = res.get;
-    const matches: DocPredicate = (doc) => test(get(doc), doc, (f) => [...getOther(f)(doc)]);
+    const matches: DocPredicate = (doc) => test(get(doc), doc, () => (other ? [...other.get(doc)] : []));
     const fields = res.candidates.map((c) => c.field);
     const translate = (pd: Pushdown): Translation => {
       if (fields.some((f) => f === null)) {
@@ -124,7 +126,9 @@ export class DetectionCompiler {
             return NONE;
         }
       };
-      if (atom.kind === 'null') return pd.allOf(res.candidates.flatMap((c) => c.reads).map(one));
+      // Null: no candidate present. A template is absent as soon as one of its fields is, so it
+      // constrains nothing (a superset); only plain fields must be absent.
+      if (atom.kind === 'null') return pd.allOf(res.candidates.map((c) => (c.field === null ? NONE : one(c.field))));
       if (atom.kind === 'exists') return anyOf(fields.map((f) => one(f!)));
       return firstPresent(pd, fields as string[], one);
     };

@@ -81,3 +81,20 @@ detection:
     assert.ok(!text.includes('winlog.event_data.Image'), text);
   });
 });
+
+test('`User: null` pushes down only the plain candidate: a template is absent when one of its fields is', () => {
+  const rule = sigmaRule(`title: t
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  selection:
+    User: null
+  condition: selection
+`);
+  const route = rule.compiled.kind === 'sigma' ? rule.compiled.routes.find((r) => r.pipeline === 'windows-winlogbeat')! : undefined;
+  const types = new Map(['winlog.channel', 'winlog.event_id', 'winlog.event_data.User', 'user.name', 'user.domain'].map((f) => [f, new Set(['keyword'])]));
+  const text = JSON.stringify(route!.detections.get('main')!.translate(new Pushdown(types)).query);
+  assert.ok(text.includes('{"exists":{"field":"winlog.event_data.User"}}'), text);
+  assert.ok(!text.includes('user.name') && !text.includes('user.domain'), text);
+});
