@@ -5,10 +5,10 @@
  * candidates (in any pipeline it runs on) is mapped anywhere; the Sigma name is reported.
  */
 import type { Rule } from '../rules/model.js';
-import type { FieldTypes } from './field-caps.js';
+import { mayHave, type FieldTypes } from './field-caps.js';
 
 export function missingFields(rule: Rule, types: FieldTypes): string[] {
   const c = rule.compiled;
-  if (c.kind === 'sigma') return [...c.sigmaFields].filter(([, reads]) => !reads.some((r) => types.has(r))).map(([f]) => f).sort();
-  return [...new Set(c.fields)].filter((f) => !types.has(f)).sort();
+  if (c.kind === 'sigma') return [...c.sigmaFields].filter(([, reads]) => !reads.some((r) => mayHave(types, r))).map(([f]) => f).sort();
+  return [...new Set(c.fields)].filter((f) => !mayHave(types, f)).sort();
 }

@@ -21,7 +21,7 @@ import type { CompiledEql, CompiledStage } from '../eql/compile.js';
 import type { CompiledSigma } from '../sigma/compiled.js';
 import type { Expr, Literal } from '../eql/ast.js';
 import { hasWildcard } from '../eql/wildcard.js';
-import type { FieldTypes } from './field-caps.js';
+import { mayHave, type FieldTypes } from './field-caps.js';
 
 export type EsQuery = Record<string, unknown>;
 
@@ -71,9 +71,9 @@ export class Pushdown {
     return t && t.size > 0 && !t.has('unmapped') ? t : undefined;
   }
 
-  /** Whether any target index maps the field (one that none maps is taken to be absent from every event). */
+  /** Whether the field may hold values in any target index (one none maps is taken to be absent from every event). */
   known(field: string): boolean {
-    return this.types.has(field);
+    return mayHave(this.types, field);
   }
 
   private allIn(field: string, allowed: ReadonlySet<string>): boolean {
