@@ -35,7 +35,12 @@ const pipelineSchema = z.strictObject({
   fields: z.record(z.string(), z.array(z.union([
     z.string().min(1),
     z.array(z.string().min(1)).min(1),
-    z.strictObject({ field: z.string().min(1), map: z.record(z.string(), z.string()) }),
+    z.strictObject({
+      field: z.string().min(1),
+      map: z.record(z.string(), z.string()).optional(),
+      format: z.enum(['dword']).optional(),
+      when: z.record(z.string(), z.string()).optional(),
+    }).refine((c) => (c.map === undefined) !== (c.format === undefined), 'a translated field needs either map or format'),
   ])).min(1)),
   logsources: z.record(z.string(), logsourceCondition),
 });

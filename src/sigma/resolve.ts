@@ -13,7 +13,24 @@
  */
 import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
 
-export type CandidateSpec = string | readonly string[] | { readonly field: string; readonly map: Readonly<Record<string, string>> };
+/** A field whose values the pipelines translated: back through `map`, or printed as `format` says. */
+export interface TranslatedSpec {
+  readonly field: string;
+  readonly map?: Readonly<Record<string, string>>;
+  /** `dword`: a decimal number printed as Sysmon writes a DWORD, `DWORD (0x0000000a)`. */
+  readonly format?: 'dword';
+  /** Only when these fields have these values (`{"registry.data.type": "SZ_DWORD"}`). */
+  readonly when?: Readonly<Record<string, string>>;
+}
+
+export type CandidateSpec = string | readonly string[] | TranslatedSpec;
+
+const FORMATS: Readonly<Record<string, (v: Primitive) => string | undefined>> = {
+  dword: (v) => {
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? `DWORD (0x${n.toString(16).padStart(8, '0')})` : undefined;
+  },
+};
 
 export interface Candidate {
   /** The field path, when the candidate is a plain field (the only kind that pushes down). */
@@ -61,13 +78,16 @@ export function compileCandidate(spec: CandidateSpec, getters: Map<string, Gette
     return { field: spec, reads: [spec], get };
   }
   if (typeof spec === 'object' && !Array.isArray(spec)) {
-    const { field, map } = spec as { field: string; map: Readonly<Record<string, string>> };
+    const { field, map, format, when } = spec as TranslatedSpec;
     const get = compileGetter(field);
+    const conditions = Object.entries(when ?? {}).map(([f, want]) => ({ get: compileGetter(f), want }));
+    const translate = format ? FORMATS[format] : (v: Primitive) => map?.[String(v)];
     return {
       field: null,
-      reads: [field],
+      reads: [field, ...Object.keys(when ?? {})],
       get: (doc) => {
-        const out = get(doc).map((v) => map[String(v)]).filter((v): v is string => v !== undefined);
+        if (!conditions.every((c) => c.get(doc).some((v) => String(v) === c.want))) return EMPTY;
+        const out = get(doc).map(translate).filter((v): v is string => v !== undefined);
         return out.length > 0 ? out : EMPTY;
       },
     };

@@ -23,6 +23,8 @@ describe('field resolution', () => {
     ['the event data field comes first where both are there', 'CommandLine', { process: { command_line: 'ecs' }, winlog: { event_data: { CommandLine: 'raw' } } }, ['raw']],
     ['4624 ECS: ProcessName moved to process.executable', 'ProcessName', { process: { executable: 'C:\\Windows\\System32\\winlogon.exe' } }, ['C:\\Windows\\System32\\winlogon.exe']],
     ['4624 ECS: IpAddress moved to source.ip; "-" stays in event data', 'IpAddress', { source: { ip: '127.0.0.1' }, winlog: { event_data: {} } }, ['127.0.0.1']],
+    ['registry DWORD printed back as Sysmon writes it', 'Details', { registry: { data: { strings: ['10'], type: 'SZ_DWORD' } } }, ['DWORD (0x0000000a)']],
+    ['registry string data as written', 'Details', { registry: { data: { strings: ['C:\\x.exe'], type: 'REG_SZ' } } }, ['C:\\x.exe']],
     ['none present', 'Image', { winlog: { event_data: {} } }, []],
     ['User rebuilt from user.domain and user.name', 'User', { user: { domain: 'NT AUTHORITY', name: 'SYSTEM' } }, ['NT AUTHORITY\\SYSTEM']],
     ['User template needs both fields', 'User', { user: { name: 'SYSTEM' } }, []],
