@@ -22,6 +22,7 @@ const LIST: readonly Omit<Fixture, 'docs'>[] = [
   { file: 'winlogbeat8-security-4688.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
   { file: 'winlogbeat8-security-4624.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
   { file: 'winlogbeat8-sysmon-1.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
+  { file: 'winlogbeat8-sysmon-13.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
   { file: 'winlogbeat8-powershell-4104.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
   { file: 'winlogbeat8-powershell-4103.json', layout: 'winlogbeat8-ecs', stream: 'winlogbeat-8.15.0' },
   { file: 'agent-system-security-4688.json', layout: 'agent-system', stream: 'logs-system.security-default' },

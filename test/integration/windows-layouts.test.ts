@@ -111,6 +111,15 @@ describe('Windows layouts (Winlogbeat raw and 8 ECS, Elastic Agent, Defend) in b
       expect: ['agent-windows-sysmon-23.json#0'],
     },
     {
+      name: 'Winlogbeat 8 Sysmon 13: TargetObject (removed, in registry.path), Details of a DWORD (rewritten as a decimal number)',
+      logsource: 'category: registry_set',
+      selection: `TargetObject|endswith: '\\Software\\Key 1'
+    Details: 'DWORD (0x00000004)'
+    Image|endswith: '\\regedit.exe'
+    EventType: SetValue`,
+      expect: ['winlogbeat8-sysmon-13.json#0'],
+    },
+    {
       name: 'Winlogbeat 8 PowerShell 4104: ScriptBlockText (moved to powershell.file.script_block_text)',
       logsource: 'category: ps_script',
       selection: `ScriptBlockText|contains: 'patata.ps1'`,
