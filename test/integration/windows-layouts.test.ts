@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadRules } from '../../src/rules/load.js';
 import type { Rule } from '../../src/rules/model.js';
+import { backfillRule } from '../../src/scheduler/backfill.js';
 import { executeRule } from '../../src/scheduler/execute.js';
 import { createEventIndex } from '../../src/demo/load.js';
 import { alertsIn, testEnv, type TestEnv } from '../helpers/es.js';
@@ -280,5 +281,30 @@ lookout:
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test('backfill: backing indices route, and events of an index no pipeline covers are recorded per window', async () => {
+    const stream = `custom-backfill-${env.prefix}`;
+    await createEventIndex(env.client, backingIndex(stream), stream);
+    await env.client.index({ index: stream, id: 'b', refresh: true, document: windowsFixtures()[1].docs[0] });
+    const rule = sigmaRule(`title: backfill
+id: ${crypto.randomUUID()}
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  selection:
+    Image|endswith: '\\wevtutil.exe'
+  condition: selection
+level: high
+`);
+    const result = await backfillRule(env.deps, { ...rule, indices: [...patterns, stream], enrichments: [] }, { from: WINDOW.start, to: WINDOW.end, stepMs: 400 * 86_400_000 });
+    assert.equal(result.failed, false, result.error);
+    assert.equal(result.alertsWritten, 3);
+    await env.client.indices.refresh({ index: env.stateIndex });
+    const records = await env.client.search<Record<string, any>>({ index: env.stateIndex, size: 100, query: { bool: { filter: [{ term: { rule_id: rule.ruleId } }, { term: { kind: 'backfill' } }] } } });
+    const unrouted = records.hits.hits.flatMap((h) => h._source!.unrouted_indices ?? []);
+    assert.deepEqual(unrouted, [{ index: backingIndex(stream), events: 1 }]);
+    await env.client.indices.delete({ index: backingIndex(stream) });
   });
 });
