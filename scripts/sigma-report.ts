@@ -137,7 +137,7 @@ async function main(): Promise<void> {
     '',
     'Fields that do not resolve, by layout (rules):',
     '',
-    ...LAYOUTS.flatMap((l, i) => (coverage[i].unresolved.size === 0 ? [] : [`- ${l.name}: ${[...coverage[i].unresolved].sort((a, b) => b[1] - a[1]).map(([f, n]) => `${f} (${n})`).join(', ')}`])),
+    ...LAYOUTS.map((l, i) => `- ${l.name}: ${coverage[i].unresolved.size === 0 ? 'none' : [...coverage[i].unresolved].sort((a, b) => b[1] - a[1]).map(([f, n]) => `${f} (${n})`).join(', ')}`),
     '',
     '## Reasons for rejection',
     '',
