@@ -31,6 +31,9 @@ import type { Rule } from '../rules/model.js';
 import type { Window } from '../scheduler/window.js';
 import { connect } from '../scheduler/runtime.js';
 import { scheduledWindow } from '../scheduler/window.js';
+import { createClient } from '../search/client.js';
+import { fetchFieldTypes } from '../search/field-caps.js';
+import { missingFields } from '../search/missing-fields.js';
 import { problemsAfter, readEvents } from './events-file.js';
 import { progressBar } from './progress.js';
 
@@ -42,7 +45,8 @@ Commands:
   backfill --from <time> --to <time> [--rule <rule_id>] [--step <duration>]
                                     run rules over a past range; resumes where it stopped
   status                            per rule: last execution, status, gap, lease, next run
-  validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
+  validate [paths...] [--cluster]   load and check rules (default: LOOKOUT_RULES_DIR); --cluster:
+                                    also name the fields no target index has
   test-rule <rule-file> --events <file.ndjson[.gz]|-> [--now <time>] [--parse-all] [--raw]
             [--max-samples-per-key <n>] [--mapping <file.json>]
                                     evaluate a rule on events from a file (gzip or not) or
@@ -86,9 +90,22 @@ function reportRuleSet(set: RuleSet, logger: Logger): void {
 }
 
 async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<number> {
-  const paths = args.length > 0 ? args : [config.rulesDir];
+  const { values, positionals } = parseArgs({ args, options: { cluster: { type: 'boolean', default: false } }, allowPositionals: true });
+  const paths = positionals.length > 0 ? positionals : [config.rulesDir];
   const set = await loadRules(paths, { sigmaPipelines: config.sigmaPipelines });
   for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})\n`);
+  if (values.cluster) {
+    // Read-only: one `_field_caps` per rule over its indices; nothing is installed.
+    const client = createClient(config.elasticsearch);
+    try {
+      for (const r of set.rules) {
+        const missing = missingFields(r, await fetchFieldTypes(client, r.indices, r.compiled.fields));
+        if (missing.length > 0) io.stdout.write(`warning  ${r.file}: ${r.name}: field(s) no index of ${r.indices.join(', ')} has: ${missing.join(', ')}\n`);
+      }
+    } finally {
+      await client.close();
+    }
+  }
   for (const s of set.skipped) io.stdout.write(`skipped  ${s.file}: ${s.reason}\n`);
   for (const e of set.errors) io.stdout.write(`error    ${e.message}\n`);
   io.stdout.write(`${set.rules.length} valid, ${set.skipped.length} skipped, ${set.errors.length} invalid\n`);
@@ -165,10 +182,12 @@ function offlineTypes(rule: Rule, mapping: FieldTypeMap | undefined): FieldTypes
 async function alertResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>, now: Date, alertsIndex: string): Promise<{ lines: string[]; summary: string }> {
   const sink = new MemoryAlertSink();
   const counts = await runRule(rule, pages, sink, { now });
+  const unrouted = Object.entries(counts.unrouted).map(([index, n]) => `not evaluated: ${n} event(s) from index ${index}: it fits none of the rule's field mapping pipelines` +
+    `${index === 'events' ? ' (give the events as search hits with their _index)' : ''}`);
   return {
     lines: sink.alerts.map((a) => JSON.stringify({ _index: alertsIndex, _id: a.id, _source: a.doc })),
-    summary: `${counts.eventsRead} event(s), ${counts.matches} match(es), ${counts.alertsWritten} alert(s)` +
-      `${counts.truncated > 0 ? `, ${counts.truncated} over max_signals (${rule.maxSignals}) not written` : ''}`,
+    summary: [...unrouted, `${counts.eventsRead} event(s), ${counts.matches} match(es), ${counts.alertsWritten} alert(s)` +
+      `${counts.truncated > 0 ? `, ${counts.truncated} over max_signals (${rule.maxSignals}) not written` : ''}`].join('\n'),
   };
 }
 
@@ -297,6 +316,13 @@ async function cmdStatus(io: CliIO, config: Config, logger: Logger): Promise<num
     }
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) io.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
+    for (const rule of set.rules) {
+      const [last] = await rt.store.executions(rule.ruleId, 1);
+      const missing = last?.missing_fields as string[] | undefined;
+      if (missing && missing.length > 0) io.stdout.write(`warning: ${rule.name}: field(s) no target index has (last execution): ${missing.join(', ')}\n`);
+      const unrouted = last?.events_unrouted as number | undefined;
+      if (unrouted) io.stdout.write(`warning: ${rule.name}: ${unrouted} event(s) of the last execution not evaluated: their index fits none of the rule's pipelines\n`);
+    }
     for (const e of set.errors) io.stdout.write(`error: ${e.message}\n`);
     return set.errors.length > 0 ? 1 : 0;
   } finally {

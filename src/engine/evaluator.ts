@@ -11,6 +11,7 @@ import type { EventRecord, RuleMatch } from './events.js';
 import { SampleMatcher } from './sample.js';
 import { SigmaMatcher } from './sigma-matcher.js';
 import type { CompiledSigma } from '../sigma/compiled.js';
+import type { IndexNames } from '../search/index-names.js';
 import { SequenceMatcher, type SharedStart } from './sequence.js';
 
 export interface EvaluatorOptions {
@@ -23,6 +24,10 @@ export interface EvaluatorOptions {
   readonly sharedStart?: SharedStart;
   /** Samples per join key (Elasticsearch's `max_samples_per_key`). Default 1. */
   readonly maxSamplesPerKey?: number;
+  /** Sigma: every name an event's index answers to (aliases, data stream); by default what the name says. */
+  readonly indexNames?: IndexNames;
+  /** Sigma: an event whose index fits none of the rule's pipelines (the caller counts and reports it). */
+  readonly onUnrouted?: (index: string) => void;
   /** An event this query could not evaluate when a shared front fed it (the caller counts it). */
   readonly onError?: (err: unknown) => void;
 }
@@ -178,7 +183,7 @@ export class QueryEvaluator {
   ) {
     this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query, options.sharedStart)
       : query.kind === 'sample' ? new SampleMatcher(query, options.maxSamplesPerKey)
-      : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom)
+      : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom, options.indexNames, options.onUnrouted)
       : null;
     if (options.front) {
       options.front.join((e) => this.feed(e), options.onError ?? ((err) => {
