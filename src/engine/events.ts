@@ -74,6 +74,8 @@ function parseAnyTime(value: unknown): EventTime | undefined {
     return { ms, nanos: Math.round((value - ms) * 1e6) % 1e6 };
   }
   if (typeof value !== 'string' || value === '') return undefined;
+  const fast = canonicalMs(value);
+  if (fast !== undefined) return { ms: fast, nanos: 0 };
   // The date format first, as Elasticsearch tries them: "2017" is a year, "20170" epoch milliseconds.
   const m = ISO.exec(value);
   if (!m) {
@@ -103,6 +105,44 @@ function parseAnyTime(value: unknown): EventTime | undefined {
   }
   const digits = frac.padEnd(9, '0');
   return { ms: date.getTime() - offsetMin * 60_000 + Number(digits.slice(0, 3)), nanos: Number(digits.slice(3)) };
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SS.sssZ`, the form Elasticsearch and most shippers write, read digit by digit
+ * (several times faster than the general parser); undefined sends anything else to the general
+ * parser, which refuses a day the month does not have (Date.UTC would roll it over), and years
+ * before 100 (which Date.UTC would read as 19xx).
+ */
+function canonicalMs(v: string): number | undefined {
+  if (v.length !== 24 || v.charCodeAt(23) !== 90 /* Z */ || v.charCodeAt(10) !== 84 /* T */ || v.charCodeAt(19) !== 46 /* . */ ||
+    v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45 || v.charCodeAt(13) !== 58 || v.charCodeAt(16) !== 58) return undefined;
+  const year = digitsAt(v, 0, 4);
+  const month = digitsAt(v, 5, 2);
+  const day = digitsAt(v, 8, 2);
+  const hour = digitsAt(v, 11, 2);
+  const minute = digitsAt(v, 14, 2);
+  const second = digitsAt(v, 17, 2);
+  const ms = digitsAt(v, 20, 3);
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+function daysIn(year: number, month: number): number {
+  if (month !== 2) return MONTH_DAYS[month - 1];
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number `len` digits at `at` spell, or -1 if one is not a digit. */
+function digitsAt(v: string, at: number, len: number): number {
+  let n = 0;
+  for (let i = at; i < at + len; i++) {
+    const c = v.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
 }
 
 function epochString(negative: boolean, whole: string, frac: string): EventTime | undefined {

@@ -97,3 +97,25 @@ describe('natural order of ids (equal timestamps without a tiebreaker)', () => {
     assert.deepEqual(out.map((m) => m.events.map((x) => x.id)), [['line-9', 'line-10']]);
   });
 });
+
+test('the canonical form takes a fast path that reads every such timestamp as the full parser does (property)', async () => {
+  const { default: fc } = await import('fast-check');
+  const two = (n: number) => String(n).padStart(2, '0');
+  // Leap days: 2024 and 2000 have one, 2023 and 1900 do not.
+  assert.equal(parseEventTime('2024-02-29T00:00:00.000Z')?.ms, Date.UTC(2024, 1, 29));
+  assert.equal(parseEventTime('2000-02-29T12:00:00.000Z')?.ms, Date.UTC(2000, 1, 29, 12));
+  assert.equal(parseEventTime('2023-02-29T00:00:00.000Z'), undefined);
+  assert.equal(parseEventTime('1900-02-29T00:00:00.000Z'), undefined);
+  assert.equal(parseEventTime('2026-10-31T23:59:59.999Z')?.ms, Date.UTC(2026, 9, 31, 23, 59, 59, 999));
+  assert.equal(parseEventTime('2026-11-31T00:00:00.000Z'), undefined);
+  fc.assert(fc.property(
+    fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }),
+    fc.integer({ min: 0, max: 24 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 999 }),
+    (y, mo, d, h, mi, s, ms) => {
+      const text = `${String(y).padStart(4, '0')}-${two(mo)}-${two(d)}T${two(h)}:${two(mi)}:${two(s)}.${String(ms).padStart(3, '0')}Z`;
+      // The same instant written with nine fraction digits never takes the fast path.
+      const slow = parseEventTime(`${text.slice(0, -1)}000000Z`);
+      assert.deepEqual(parseEventTime(text), slow, text);
+    },
+  ), { numRuns: 5000 });
+});
