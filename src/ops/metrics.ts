@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics (prom-client) on a registry of Lookout's own, fed from execution records:
  * executions by rule and status, their duration, events read, alerts written, duplicates,
- * truncations, gaps, and the lease each instance holds.
+ * truncations, gaps, shard failures, and the lease each instance holds.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ExecutionRecord } from '../state/store.js';
@@ -17,6 +17,7 @@ export class Metrics {
   private readonly notWritten = new Counter({ name: 'lookout_alerts_not_written_total', help: 'New alerts not written (max_signals or write failures)', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly gaps = new Counter({ name: 'lookout_gaps_total', help: 'Executions that recorded a gap', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly gapSeconds = new Counter({ name: 'lookout_gap_seconds_total', help: 'Time left unevaluated by gaps', labelNames: ['rule_id'], registers: [this.registry] });
+  private readonly shardFailures = new Counter({ name: 'lookout_shard_failures_total', help: 'Shard failures and timeouts that made a read incomplete (the execution is partial)', labelNames: ['rule_id'], registers: [this.registry] });
   readonly lease = new Gauge({ name: 'lookout_lease_held', help: '1 while this instance holds the rule\'s lease', labelNames: ['rule_id'], registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'lookout_executions_in_flight', help: 'Executions running now', registers: [this.registry] });
 
@@ -29,6 +30,7 @@ export class Metrics {
     this.duplicates.inc({ rule_id: rule }, rec.duplicatesSkipped);
     this.notWritten.inc({ rule_id: rule }, rec.notWritten);
     if (rec.truncated) this.truncations.inc({ rule_id: rule });
+    if (rec.shardFailures?.length) this.shardFailures.inc({ rule_id: rule }, rec.shardFailures.length);
     if (rec.gap) {
       this.gaps.inc({ rule_id: rule });
       this.gapSeconds.inc({ rule_id: rule }, (rec.gap.end - rec.gap.start) / 1000);

@@ -237,7 +237,12 @@ function finishExecution(
 ): ExecutionResult {
   const { rule, log } = p;
   const counts = p.run?.counts;
-  const error = p.error === undefined ? undefined : errorMessage(p.error);
+  // An answer with failed shards or that timed out may lack events: the execution is partial
+  // (the window is not advanced, the next execution reads it again), never a success.
+  const incomplete = read.incomplete.length > 0
+    ? `the read is incomplete (${read.incomplete.length} shard failure(s) or timeout; events may be missing): ${read.incomplete.join('; ')}`
+    : undefined;
+  const error = p.error === undefined ? incomplete : `${errorMessage(p.error)}${incomplete ? `; ${incomplete}` : ''}`;
   const notWritten = p.error instanceof AlertWriteError ? p.error.alertIds.length : 0;
   const skippedHits = Object.values(read.skipped).reduce((a, b) => a + b, 0);
   const wroteSome = (counts?.alertsWritten ?? 0) > 0 || notWritten > 0;
@@ -246,7 +251,7 @@ function finishExecution(
     ruleId: rule.ruleId,
     ruleName: rule.name,
     kind,
-    status: error ? (wroteSome ? 'partial' : 'failed') : 'succeeded',
+    status: p.error !== undefined ? (wroteSome ? 'partial' : 'failed') : incomplete ? 'partial' : 'succeeded',
     startedAt: p.startedAt,
     finishedAt: clock(),
     window: { start: window.start, end: window.end },
@@ -259,6 +264,7 @@ function finishExecution(
     truncated: (counts?.truncated ?? 0) > 0,
     notWritten: notWritten + (counts?.truncated ?? 0),
     error,
+    ...(read.incomplete.length > 0 ? { shardFailures: [...read.incomplete] } : {}),
   };
   const fields = {
     status: record.status,
@@ -277,7 +283,7 @@ function finishExecution(
   if (counts && counts.truncated > 0) {
     log.warn(`max_signals reached: ${counts.truncated} new alert(s) not written this execution (cap ${rule.maxSignals}); the next overlapping execution will write them`, fields);
   }
-  if (error) log.error(`execution failed: ${error}`, fields);
+  if (error) log.error(`execution ${record.status}: ${error}`, { ...fields, ...(record.shardFailures ? { shard_failures: record.shardFailures } : {}) });
   else log.info('execution finished', fields);
   return { record, counts, read, query: p.query };
 }

@@ -30,6 +30,8 @@ export interface ExecutionRecord {
   readonly truncated: boolean;
   readonly notWritten: number;
   readonly error?: string;
+  /** Why the read may lack events (failed shards, a timeout): the execution is partial. */
+  readonly shardFailures?: readonly string[];
 }
 
 export interface RuleState {
@@ -59,6 +61,7 @@ function executionDoc(rec: ExecutionRecord): Record<string, unknown> {
     not_written: rec.notWritten,
     duration_ms: rec.finishedAt - rec.startedAt,
     ...(rec.error ? { error: rec.error } : {}),
+    ...(rec.shardFailures?.length ? { shard_failures: rec.shardFailures } : {}),
   };
 }
 
