@@ -128,6 +128,7 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
     return failed ? 1 : 0;
   }
   const metrics = new Metrics();
+  metrics.watchStore(rt.store);
   const owner = config.instanceId ?? `${hostname()}:${process.pid}`;
   const daemon = new Daemon(rt, set.rules, config.maxCatchupMs, { owner, metrics, leaseTtlMs: config.leaseTtlMs });
   let ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;

@@ -4,7 +4,7 @@
  * truncations, gaps, shard failures, and the lease each instance holds.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ExecutionRecord } from '../state/store.js';
+import type { ExecutionRecord, StateStore } from '../state/store.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -18,8 +18,20 @@ export class Metrics {
   private readonly gaps = new Counter({ name: 'lookout_gaps_total', help: 'Executions that recorded a gap', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly gapSeconds = new Counter({ name: 'lookout_gap_seconds_total', help: 'Time left unevaluated by gaps', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly shardFailures = new Counter({ name: 'lookout_shard_failures_total', help: 'Shard failures and timeouts that made a read incomplete (the execution is partial)', labelNames: ['rule_id'], registers: [this.registry] });
+  private readonly notStarted = new Counter({ name: 'lookout_executions_not_started_total', help: 'Ticks that could not start an execution (recorded as failed), by reason', labelNames: ['rule_id', 'reason'], registers: [this.registry] });
   readonly lease = new Gauge({ name: 'lookout_lease_held', help: '1 while this instance holds the rule\'s lease', labelNames: ['rule_id'], registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'lookout_executions_in_flight', help: 'Executions running now', registers: [this.registry] });
+
+  /** Execution records waiting for the cluster, and those dropped because too many waited. */
+  watchStore(store: StateStore): void {
+    new Gauge({ name: 'lookout_records_waiting', help: 'Execution records waiting for the cluster to be written', registers: [this.registry], collect() {
+      this.set(store.unrecorded);
+    } });
+    new Counter({ name: 'lookout_records_dropped_total', help: 'Execution records dropped because too many waited for the cluster', registers: [this.registry], collect() {
+      this.reset();
+      this.inc(store.dropped);
+    } });
+  }
 
   observe(rec: ExecutionRecord): void {
     const rule = rec.ruleId;
@@ -30,6 +42,7 @@ export class Metrics {
     this.duplicates.inc({ rule_id: rule }, rec.duplicatesSkipped);
     this.notWritten.inc({ rule_id: rule }, rec.notWritten);
     if (rec.truncated) this.truncations.inc({ rule_id: rule });
+    if (rec.notStarted) this.notStarted.inc({ rule_id: rule, reason: rec.notStarted });
     if (rec.shardFailures?.length) this.shardFailures.inc({ rule_id: rule }, rec.shardFailures.length);
     if (rec.gap) {
       this.gaps.inc({ rule_id: rule });

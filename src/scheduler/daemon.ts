@@ -8,10 +8,12 @@
  * executed by one runner. If the holder dies, its lease expires and another runner takes over,
  * catching up from the last successful window.
  */
+import { randomUUID } from 'node:crypto';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Metrics } from '../ops/metrics.js';
 import type { Health } from '../ops/server.js';
 import type { Rule } from '../rules/model.js';
+import { statusOf } from '../search/client.js';
 import type { ExecutionRecord } from '../state/store.js';
 import { ClusterClock } from './clock.js';
 import { executeRules, shareKey, type ExecuteDeps } from './execute.js';
@@ -115,11 +117,13 @@ export class Daemon {
     try {
       now = await this.clusterClock.now();
     } catch (err) {
-      for (const rule of rules) this.cannotStart(rule, err);
+      const at = (this.deps.clock ?? Date.now)();
+      for (const rule of rules) await this.cannotStart(rule, 'clock', err, at);
       return;
     }
     const byWindow = new Map<string, { window: Window; rules: Rule[] }>();
     for (const rule of rules) {
+      let stage = 'lease';
       try {
         const lease = await this.deps.store.acquireLease(rule.ruleId, this.owner, this.options.leaseTtlMs ?? rule.intervalMs + 60_000, now);
         this.options.metrics?.lease.set({ rule_id: rule.ruleId }, lease.held ? 1 : 0);
@@ -129,6 +133,7 @@ export class Daemon {
           continue;
         }
         this.held.add(rule.ruleId);
+        stage = 'state';
         const state = await this.deps.store.ruleState(rule.ruleId);
         const window = scheduledWindow(rule, now, state.lastSuccessEnd, this.maxCatchupMs);
         const wkey = `${window.start}|${window.end}|${window.gap?.start ?? ''}`;
@@ -136,7 +141,7 @@ export class Daemon {
         g.rules.push(rule);
         byWindow.set(wkey, g);
       } catch (err) {
-        this.cannotStart(rule, err);
+        await this.cannotStart(rule, stage, err, now);
       }
     }
     for (const g of byWindow.values()) {
@@ -144,17 +149,35 @@ export class Daemon {
       try {
         await executeRules(this.deps, g.rules, g.window, 'scheduled');
       } catch (err) {
-        for (const rule of g.rules) this.cannotStart(rule, err);
+        for (const rule of g.rules) await this.cannotStart(rule, 'execution', err, now);
       } finally {
         this.options.metrics?.inFlight.dec();
       }
     }
   }
 
-  private cannotStart(rule: Rule, err: unknown): void {
+  /**
+   * A tick that could not start leaves a failed record like any execution (queued by the store
+   * while the cluster is down), with why: `cluster_unreachable` when no answer came, else the
+   * stage that failed (clock, lease, state, execution). Counted in /metrics by that reason.
+   */
+  private async cannotStart(rule: Rule, stage: string, err: unknown, now: number): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
-    this.latest.set(rule.ruleId, { status: 'failed', at: Date.now(), error: message });
-    this.deps.logger.error(`execution could not start: ${message}`, { rule_id: rule.ruleId, rule: rule.name });
+    const status = statusOf(err) ?? statusOf((err as { cause?: unknown })?.cause) ?? (err as { statusCode?: number })?.statusCode;
+    const reason = !status ? 'cluster_unreachable' : stage;
+    this.deps.logger.error(`execution could not start: ${message}`, { rule_id: rule.ruleId, rule: rule.name, reason });
+    const at = (this.deps.clock ?? Date.now)();
+    const record: ExecutionRecord = {
+      executionId: randomUUID(), ruleId: rule.ruleId, ruleName: rule.name, kind: 'scheduled', status: 'failed',
+      startedAt: at, finishedAt: at, window: { start: now - rule.lookbackMs, end: now },
+      eventsRead: 0, eventsSkipped: 0, matches: 0, alertsWritten: 0, duplicatesSkipped: 0, truncated: false, notWritten: 0,
+      error: `${stage}: ${message}`, notStarted: reason,
+    };
+    // While the cluster is down the store keeps the record and writes it with the next one that
+    // can be written; trying now would only wait out the client's retries again.
+    if (reason === 'cluster_unreachable') this.deps.store.defer(record);
+    else await this.deps.store.record(record).catch(() => undefined);
+    this.deps.onRecord?.(record);
   }
 
   /** Rules whose lease this runner holds. */

@@ -17,7 +17,7 @@ export async function connect(config: Config, logger: Logger, client: Client = c
     const cluster = await checkCluster(client, redactUrl(config.elasticsearch.url));
     logger.info(`connected to Elasticsearch ${cluster.version}`, { url: redactUrl(config.elasticsearch.url) });
     await installAlertsTemplate(client, config.alertsIndex);
-    const store = new StateStore(client, config.stateIndex);
+    const store = new StateStore(client, config.stateIndex, { logger });
     await store.install();
     return {
       client,

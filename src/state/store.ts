@@ -9,6 +9,7 @@ import { readMapping } from '../config/mappings.js';
 import { errorMessage, SearchError } from '../errors.js';
 import { statusOf } from '../search/client.js';
 import { ensureIndex } from '../search/indices.js';
+import type { Logger } from '../logging/logger.js';
 
 export type ExecutionStatus = 'succeeded' | 'partial' | 'failed';
 
@@ -32,6 +33,11 @@ export interface ExecutionRecord {
   readonly error?: string;
   /** Why the read may lack events (failed shards, a timeout): the execution is partial. */
   readonly shardFailures?: readonly string[];
+  /**
+   * Set on the record of a tick that could not start (the lease, the rule's state or the cluster
+   * could not be read): why, as counted in /metrics. Its window is the one the tick would have read.
+   */
+  readonly notStarted?: string;
 }
 
 export interface RuleState {
@@ -62,18 +68,70 @@ function executionDoc(rec: ExecutionRecord): Record<string, unknown> {
     duration_ms: rec.finishedAt - rec.startedAt,
     ...(rec.error ? { error: rec.error } : {}),
     ...(rec.shardFailures?.length ? { shard_failures: rec.shardFailures } : {}),
+    ...(rec.notStarted ? { not_started: rec.notStarted } : {}),
   };
+}
+
+export interface StateStoreOptions {
+  /** Execution records kept while the cluster cannot take them (default 1,000). */
+  readonly maxWaiting?: number;
+  /** Told when records waiting for the cluster are dropped. */
+  readonly logger?: Logger;
+}
+
+/** Records dropped from the queue since the last marker was written. */
+interface Dropped {
+  count: number;
+  from: number;
+  to: number;
+  readonly ruleIds: Set<string>;
 }
 
 export class StateStore {
   /** Records that could not be written (the cluster was down): written with the next record. */
   private readonly pending: ExecutionRecord[] = [];
+  private readonly maxWaiting: number;
+  private droppedTotal = 0;
+  private unmarked: Dropped | undefined;
 
-  constructor(private readonly client: Client, readonly index: string) {}
+  constructor(private readonly client: Client, readonly index: string, private readonly options: StateStoreOptions = {}) {
+    this.maxWaiting = options.maxWaiting ?? 1000;
+  }
 
   /** Execution records waiting for the cluster. */
   get unrecorded(): number {
     return this.pending.length;
+  }
+
+  /** Execution records dropped (the queue waiting for the cluster was full) since start. */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  /** Keeps a record to be written with the next one (the cluster is known to be down). */
+  defer(rec: ExecutionRecord): void {
+    const queue = [...this.pending.splice(0), rec];
+    this.keep(queue);
+  }
+
+  /** Keeps records for later, the newest `maxWaiting`; what is dropped is logged and remembered. */
+  private keep(queue: readonly ExecutionRecord[]): void {
+    const over = queue.length - this.maxWaiting;
+    this.pending.push(...queue.slice(Math.max(0, over)));
+    if (over <= 0) return;
+    const lost = queue.slice(0, over);
+    this.droppedTotal += over;
+    const d = this.unmarked ?? { count: 0, from: Number.POSITIVE_INFINITY, to: Number.NEGATIVE_INFINITY, ruleIds: new Set<string>() };
+    d.count += over;
+    for (const r of lost) {
+      d.from = Math.min(d.from, r.startedAt);
+      d.to = Math.max(d.to, r.finishedAt);
+      d.ruleIds.add(r.ruleId);
+    }
+    this.unmarked = d;
+    this.options.logger?.error(`${over} execution record(s) dropped: ${this.maxWaiting} already wait for the cluster; a marker (doc_type records_dropped) is written to ${this.index} once it is back`, {
+      dropped_total: this.droppedTotal, from: iso(d.from), to: iso(d.to),
+    });
   }
 
   async install(): Promise<void> {
@@ -99,7 +157,9 @@ export class StateStore {
   /**
    * Records an execution. When the cluster cannot take it (it is down: often the very reason the
    * execution failed), the record is kept and written before the next one, so a failed
-   * execution is recorded once the cluster is back. At most 1,000 are kept.
+   * execution is recorded once the cluster is back. At most 1,000 are kept (`maxWaiting`);
+   * older ones are dropped with an error in the log, counted (`dropped`), and a marker document
+   * (doc_type records_dropped: how many, when, which rules) is written once the cluster is back.
    */
   async record(rec: ExecutionRecord): Promise<void> {
     await this.recordAll([rec]);
@@ -125,6 +185,13 @@ export class StateStore {
         }
       }
       const operations: unknown[] = [];
+      const marker = this.unmarked;
+      if (marker) {
+        operations.push({ index: { _index: this.index } }, {
+          doc_type: 'records_dropped', count: marker.count, started_at: iso(marker.from), finished_at: iso(marker.to),
+          rule_ids: [...marker.ruleIds].sort(),
+        });
+      }
       for (const rec of queue) {
         operations.push({ index: { _index: this.index, _id: `execution:${rec.executionId}` } }, executionDoc(rec));
       }
@@ -140,8 +207,9 @@ export class StateStore {
         const bad = res.items.map((i) => Object.values(i)[0]).find((i) => i?.error);
         throw new Error(`${bad?.status} ${bad?.error?.type}: ${bad?.error?.reason}`);
       }
+      if (marker === this.unmarked) this.unmarked = undefined;
     } catch (err) {
-      this.pending.push(...queue.slice(-1000));
+      this.keep(queue);
       throw new SearchError(`cannot record ${queue.length} execution(s) in ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
     }
   }

@@ -5,9 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ElasticAlertSink } from '../../src/alerts/writer.js';
+import { loadConfig } from '../../src/config/env.js';
+import { createClient } from '../../src/search/client.js';
+import { Daemon } from '../../src/scheduler/daemon.js';
+import { StateStore } from '../../src/state/store.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { executeRule } from '../../src/scheduler/execute.js';
-import { alertsIn, testEnv, type TestEnv } from '../helpers/es.js';
+import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { ruleFromQuery } from '../helpers/rule-file.js';
 
 const T0 = Date.parse('2026-11-12T00:00:00Z');
@@ -75,3 +81,89 @@ describe('a search answer with failed shards is not taken as complete', () => {
     });
   }
 });
+
+describe('every tick leaves a record', () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await testEnv();
+  });
+  after(async () => env?.close());
+
+  test('ticks that cannot start while the cluster is down are recorded (queued, written once it is back) and counted by reason', async () => {
+    let down = false;
+    const proxy = await startFaultProxy(esUrl(), () => (down ? { drop: true } : undefined));
+    const client = createClient(loadConfig({ ELASTICSEARCH_URL: proxy.url, ELASTICSEARCH_REQUEST_TIMEOUT: '2s' }).elasticsearch);
+    const rule = await ruleFromQuery({ ruleId: `tick-${env.prefix}`, query: 'process where event.action == "never"', indices: [`${env.prefix}-tick-*`], from: 'now-5s', interval: '1s' });
+    const { logger, lines } = captureLogger();
+    const metrics = new Metrics();
+    const store = new StateStore(client, env.stateIndex);
+    const daemon = new Daemon({ client, sink: new ElasticAlertSink(client, env.alertsIndex), store, logger, pageSize: 100, readMode: 'auto' }, [rule], 3_600_000, { owner: 'tick-test', metrics });
+    try {
+      daemon.start();
+      await waitFor(() => lines().some((l) => l.message === 'execution finished'), 'a first execution');
+      down = true;
+      await waitFor(() => lines().filter((l) => String(l.message).startsWith('execution could not start')).length >= 2, 'two ticks that cannot start', 90_000).catch((err) => {
+        console.log(lines().map((l) => JSON.stringify(l)).join('\n'));
+        throw err;
+      });
+      assert.ok(store.unrecorded >= 2, `records waiting: ${store.unrecorded}`);
+      const text = await metrics.registry.metrics();
+      assert.match(text, new RegExp(`lookout_executions_not_started_total\\{rule_id="${rule.ruleId}",reason="cluster_unreachable"\\} [2-9]`));
+      assert.match(text, new RegExp(`lookout_executions_total\\{rule_id="${rule.ruleId}",status="failed"\\} [2-9]`));
+      down = false;
+      await waitFor(() => store.unrecorded === 0 && lines().filter((l) => l.message === 'execution finished').length >= 2, 'the records written once the cluster is back', 90_000);
+    } finally {
+      await daemon.stop();
+      await client.close();
+      await proxy.close();
+    }
+    await env.client.indices.refresh({ index: env.stateIndex });
+    const notStarted = await env.client.search<Record<string, unknown>>({ index: env.stateIndex, size: 100, query: { bool: { filter: [{ term: { doc_type: 'execution' } }, { term: { rule_id: rule.ruleId } }, { term: { status: 'failed' } }] } } });
+    assert.ok(notStarted.hits.hits.length >= 2, `failed records: ${notStarted.hits.hits.length}`);
+    for (const h of notStarted.hits.hits) {
+      assert.equal(h._source?.not_started, 'cluster_unreachable');
+      assert.match(String(h._source?.error), /lease/);
+    }
+  });
+
+  test('records waiting for the cluster past the cap: the drop is logged, counted, and marked in the state index once the cluster is back', async () => {
+    let down = true;
+    const proxy = await startFaultProxy(esUrl(), () => (down ? { status: 503 } : undefined));
+    const client = createClient(loadConfig({ ELASTICSEARCH_URL: proxy.url, ELASTICSEARCH_REQUEST_TIMEOUT: '2s' }).elasticsearch);
+    const { logger, lines } = captureLogger();
+    const rec = (i: number) => ({
+      executionId: `${env.prefix}-cap-${i}`, ruleId: `cap-${env.prefix}`, ruleName: 'cap', kind: 'scheduled' as const, status: 'failed' as const,
+      startedAt: T0 + i * 1000, finishedAt: T0 + i * 1000, window: { start: T0, end: T0 + i * 1000 }, eventsRead: 0, eventsSkipped: 0,
+      matches: 0, alertsWritten: 0, duplicatesSkipped: 0, truncated: false, notWritten: 0, error: 'down',
+    });
+    try {
+      const store = new StateStore(client, env.stateIndex, { maxWaiting: 3, logger });
+      const metrics = new Metrics();
+      metrics.watchStore(store);
+      for (let i = 0; i < 5; i++) await store.record(rec(i)).catch(() => undefined);
+      assert.equal(store.unrecorded, 3);
+      assert.equal(store.dropped, 2);
+      assert.ok(lines().some((l) => l.level === 'error' && /dropped/.test(String(l.message))), 'the drop is logged');
+      assert.match(await metrics.registry.metrics(), /lookout_records_dropped_total 2/);
+      down = false;
+      await store.record(rec(5));
+      assert.equal(store.unrecorded, 0);
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+    await env.client.indices.refresh({ index: env.stateIndex });
+    const marker = await env.client.search<Record<string, unknown>>({ index: env.stateIndex, query: { term: { doc_type: 'records_dropped' } } });
+    assert.equal(marker.hits.hits.length, 1);
+    assert.equal(marker.hits.hits[0]._source?.count, 2);
+    assert.deepEqual(marker.hits.hits[0]._source?.rule_ids, [`cap-${env.prefix}`]);
+  });
+});
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
