@@ -11,7 +11,9 @@ import { createClient } from '../../src/search/client.js';
 import { Daemon } from '../../src/scheduler/daemon.js';
 import { StateStore } from '../../src/state/store.js';
 import { Metrics } from '../../src/ops/metrics.js';
+import { backfillRule } from '../../src/scheduler/backfill.js';
 import { executeRule } from '../../src/scheduler/execute.js';
+import { scheduledWindow } from '../../src/scheduler/window.js';
 import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { ruleFromQuery } from '../helpers/rule-file.js';
@@ -167,3 +169,38 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): 
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+describe('a recorded gap is wide enough to backfill', () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await testEnv();
+  });
+  after(async () => env?.close());
+
+  test('sequences across both edges of a gap are found by a backfill of the recorded gap', async () => {
+    const index = `${env.prefix}-gap-events`;
+    const rule = await ruleFromQuery({
+      ruleId: `gap-${env.prefix}`, indices: [index], from: 'now-2m', interval: '1m',
+      query: 'sequence by host.id with maxspan=30s [process where event.action == "gap-a"] [process where event.action == "gap-b"]',
+    });
+    const L = T0;
+    const now = T0 + 30 * 60_000;
+    const maxCatchup = 5 * 60_000;
+    const E = now - rule.lookbackMs - maxCatchup;
+    const ev = (host: string, action: string, at: number) => ({ '@timestamp': iso(at), event: { category: ['process'], action }, host: { id: host } });
+    // h-start: first event before the last successful window's end, second inside the gap;
+    // h-end: first event inside the gap, second after the gap's end (in the catch-up window).
+    const docs = [ev('h-start', 'gap-a', L - 10_000), ev('h-start', 'gap-b', L + 10_000), ev('h-end', 'gap-a', E - 10_000), ev('h-end', 'gap-b', E + 5_000)];
+    await env.client.bulk({ refresh: true, operations: docs.flatMap((d) => [{ index: { _index: index } }, d]) });
+    const last = await executeRule(env.deps, rule, scheduledWindow(rule, L, undefined, maxCatchup), 'scheduled');
+    assert.equal(last.record.status, 'succeeded', last.record.error);
+    const window = scheduledWindow(rule, now, (await env.deps.store.ruleState(rule.ruleId)).lastSuccessEnd, maxCatchup);
+    const catchUp = await executeRule(env.deps, rule, window, 'scheduled');
+    assert.ok(catchUp.record.gap, 'a gap is recorded');
+    assert.equal(catchUp.record.alertsWritten, 0, 'neither sequence lies inside a window read');
+    const filled = await backfillRule(env.deps, rule, { from: catchUp.record.gap!.start, to: catchUp.record.gap!.end });
+    assert.equal(filled.failed, false, filled.error);
+    const alerts = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a['kibana.alert.rule.rule_id'] === rule.ruleId);
+    assert.deepEqual(alerts.map((a) => a.host.id).sort(), ['h-end', 'h-start']);
+  });
+});
