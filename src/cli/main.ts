@@ -16,6 +16,7 @@ import { ConfigError, errorMessage, LookoutError } from '../errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { loadRules, type RuleSet } from '../rules/load.js';
 import { backfillRules } from '../scheduler/backfill.js';
+import { fillGaps } from '../scheduler/gaps.js';
 import { Daemon } from '../scheduler/daemon.js';
 import { executeRules, shareKey, sourceFields } from '../scheduler/execute.js';
 import type { Rule } from '../rules/model.js';
@@ -32,6 +33,9 @@ Commands:
                                     execution of every rule, then exit
   backfill --from <time> --to <time> [--rule <rule_id>] [--step <duration>]
                                     run rules over a past range; resumes where it stopped
+  backfill --gaps [--rule <rule_id>]
+                                    fill every gap the executions recorded (resumes, marks
+                                    each gap filled)
   status                            per rule: last execution, status, gap, lease, next run
   validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
   test-rule <rule-file> --events <file.ndjson> [--now <time>]
@@ -130,7 +134,7 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
   const metrics = new Metrics();
   metrics.watchStore(rt.store);
   const owner = config.instanceId ?? `${hostname()}:${process.pid}`;
-  const daemon = new Daemon(rt, set.rules, config.maxCatchupMs, { owner, metrics, leaseTtlMs: config.leaseTtlMs });
+  const daemon = new Daemon(rt, set.rules, config.maxCatchupMs, { owner, metrics, leaseTtlMs: config.leaseTtlMs, fillGaps: config.fillGaps });
   let ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
   if (config.metrics.port !== 0) {
     ops = await startOpsServer(metrics, () => daemon.health(), config.metrics.host, config.metrics.port);
@@ -197,8 +201,12 @@ function nextRun(intervalMs: number, after: number): number {
 }
 
 async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Logger): Promise<number> {
-  const { values } = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' }, rule: { type: 'string' }, step: { type: 'string' } } });
-  if (!values.from || !values.to) throw new UsageError('backfill needs --from <time> and --to <time>');
+  const { values } = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' }, rule: { type: 'string' }, step: { type: 'string' }, gaps: { type: 'boolean', default: false } } });
+  if (values.gaps) {
+    if (values.from || values.to || values.step) throw new UsageError('backfill --gaps takes the ranges from the recorded gaps: leave out --from, --to and --step');
+    return cmdFillGaps(values.rule, config, logger);
+  }
+  if (!values.from || !values.to) throw new UsageError('backfill needs --from <time> and --to <time> (or --gaps)');
   const from = parseTime(values.from, '--from');
   const to = parseTime(values.to, '--to');
   if (to <= from) throw new UsageError(`--to (${values.to}) must be after --from (${values.from})`);
@@ -230,6 +238,26 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
     await rt.close();
   }
   return failed ? 1 : 0;
+}
+
+async function cmdFillGaps(ruleId: string | undefined, config: Config, logger: Logger): Promise<number> {
+  const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
+  reportRuleSet(set, logger);
+  const rules = ruleId ? set.rules.filter((r) => r.ruleId === ruleId) : set.rules;
+  if (rules.length === 0) {
+    logger.error(ruleId ? `no loaded rule has rule_id ${ruleId}` : `no rule to run in ${config.rulesDir}`);
+    return 1;
+  }
+  const rt = await connect(config, logger);
+  try {
+    await rt.client.indices.refresh({ index: config.stateIndex });
+    const result = await fillGaps(rt, rules, { concurrency: config.backfillConcurrency });
+    for (const f of result.failed) logger.error(`gap fill stopped: ${f.error}`, { rule_id: f.ruleId });
+    logger.info(`${result.filled} of ${result.gaps} recorded gap(s) filled`, { alerts_written: result.alertsWritten, chunks: result.chunks });
+    return result.failed.length > 0 ? 1 : 0;
+  } finally {
+    await rt.close();
+  }
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

@@ -29,6 +29,14 @@ const positiveInt = (max: number) =>
     return n;
   });
 
+const flag = z.string().transform((v, ctx) => {
+  const t = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return true;
+  if (['false', '0', 'no', 'off'].includes(t)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected true or false, found "${v}"` });
+  return z.NEVER;
+});
+
 const envSchema = z.object({
   ELASTICSEARCH_URL: z.string().default('http://127.0.0.1:9200').refine((v) => {
     try {
@@ -61,6 +69,7 @@ const envSchema = z.object({
   LOOKOUT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   LOOKOUT_INSTANCE_ID: z.string().min(1).optional(),
   LOOKOUT_LEASE_TTL: duration('10m').optional(),
+  LOOKOUT_FILL_GAPS: flag.default(true),
 });
 
 export type Config = Readonly<{
@@ -93,6 +102,8 @@ export type Config = Readonly<{
   instanceId?: string;
   /** How long a rule's lease lasts without renewal; default: the rule's interval plus a minute. */
   leaseTtlMs?: number;
+  /** The daemon fills recorded gaps itself, one chunk per rule per tick. */
+  fillGaps: boolean;
 }>;
 
 /** Reads `.env` (if present) into a copy of `env`; variables already set win. */
@@ -157,5 +168,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     metrics: Object.freeze({ host: e.LOOKOUT_METRICS_HOST, port: e.LOOKOUT_METRICS_PORT }),
     instanceId: e.LOOKOUT_INSTANCE_ID,
     leaseTtlMs: e.LOOKOUT_LEASE_TTL,
+    fillGaps: e.LOOKOUT_FILL_GAPS,
   });
 }

@@ -17,6 +17,7 @@ import { statusOf } from '../search/client.js';
 import type { ExecutionRecord } from '../state/store.js';
 import { ClusterClock } from './clock.js';
 import { executeRules, shareKey, type ExecuteDeps } from './execute.js';
+import { fillGaps } from './gaps.js';
 import { scheduledWindow, type Window } from './window.js';
 
 /** A cron expression (with seconds) that fires every `ms`, or undefined if cron cannot say it. */
@@ -38,6 +39,8 @@ export interface DaemonOptions {
   /** Lease duration; default: the rule's interval plus a minute. */
   readonly leaseTtlMs?: number;
   readonly metrics?: Metrics;
+  /** Fill recorded gaps of the rules this runner holds, one chunk per rule per tick (default false). */
+  readonly fillGaps?: boolean;
 }
 
 export class Daemon {
@@ -46,6 +49,8 @@ export class Daemon {
   private readonly lastStart = new Map<string, number>();
   private readonly latest = new Map<string, { status: string; at: number; error?: string }>();
   private readonly held = new Set<string>();
+  /** Rules found without unfilled gaps: not searched again until this runner records one. */
+  private readonly noGaps = new Set<string>();
   private readonly startedAt = Date.now();
   private readonly deps: ExecuteDeps;
   private readonly owner: string;
@@ -64,6 +69,7 @@ export class Daemon {
       ...deps,
       onRecord: (r: ExecutionRecord) => {
         this.latest.set(r.ruleId, { status: r.status, at: r.finishedAt, error: r.error });
+        if (r.gap) this.noGaps.delete(r.ruleId);
         options.metrics?.observe(r);
         deps.onRecord?.(r);
       },
@@ -129,6 +135,8 @@ export class Daemon {
         this.options.metrics?.lease.set({ rule_id: rule.ruleId }, lease.held ? 1 : 0);
         if (!lease.held) {
           this.held.delete(rule.ruleId);
+          // Another runner may record gaps meanwhile: look again when the lease comes back.
+          this.noGaps.delete(rule.ruleId);
           this.deps.logger.debug(`lease held by ${lease.holder}; this runner skips the window`, { rule_id: rule.ruleId, rule: rule.name, until: lease.expires ? new Date(lease.expires).toISOString() : undefined });
           continue;
         }
@@ -152,6 +160,25 @@ export class Daemon {
         for (const rule of g.rules) await this.cannotStart(rule, 'execution', err, now);
       } finally {
         this.options.metrics?.inFlight.dec();
+      }
+    }
+    if (this.options.fillGaps) await this.fillSomeGaps(rules.filter((r) => this.held.has(r.ruleId)));
+  }
+
+  /**
+   * After the tick's own executions: one chunk (at most an hour of events) of the oldest recorded
+   * gap of each rule this runner holds, so filling never starves the scheduled windows.
+   */
+  private async fillSomeGaps(rules: readonly Rule[]): Promise<void> {
+    for (const rule of rules) {
+      if (this.stopped) return;
+      if (this.noGaps.has(rule.ruleId)) continue;
+      try {
+        const result = await fillGaps(this.deps, [rule], { maxChunks: 1 });
+        if (result.gaps === 0) this.noGaps.add(rule.ruleId);
+        for (const f of result.failed) this.deps.logger.warn(`gap fill stopped; retried next tick: ${f.error}`, { rule_id: rule.ruleId, rule: rule.name });
+      } catch (err) {
+        this.deps.logger.warn(`cannot fill gaps now: ${err instanceof Error ? err.message : String(err)}`, { rule_id: rule.ruleId, rule: rule.name });
       }
     }
   }

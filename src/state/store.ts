@@ -40,6 +40,16 @@ export interface ExecutionRecord {
   readonly notStarted?: string;
 }
 
+/** A gap an execution recorded, and how far it has been filled. */
+export interface RecordedGap {
+  readonly executionId: string;
+  readonly ruleId: string;
+  readonly start: number;
+  readonly end: number;
+  /** Filled (backfilled) up to here; undefined: not begun. */
+  readonly filledUntil?: number;
+}
+
 export interface RuleState {
   readonly lastSuccessEnd?: number;
 }
@@ -272,6 +282,35 @@ export class StateStore {
       index: this.index, size: 1000, query: { term: { doc_type: 'lease' } },
     });
     return new Map(res.hits.hits.map((h) => [h._source!.rule_id, { owner: h._source!.owner, expires: Date.parse(h._source!.expires_at) }]));
+  }
+
+  /** Recorded gaps not filled yet, oldest first (for these rules, or all). */
+  async unfilledGaps(ruleIds?: readonly string[], size = 1000): Promise<RecordedGap[]> {
+    const filter: unknown[] = [{ term: { doc_type: 'execution' } }, { exists: { field: 'gap.start' } }];
+    if (ruleIds) filter.push({ terms: { rule_id: [...ruleIds] } });
+    try {
+      const res = await this.client.search<{ execution_id: string; rule_id: string; gap: { start: string; end: string; filled_until?: string } }>({
+        index: this.index, size, query: { bool: { filter, must_not: [{ term: { 'gap.filled': true } }] } } as never,
+        sort: [{ 'gap.start': 'asc' }] as never, ignore_unavailable: true,
+      });
+      return res.hits.hits.map((h) => {
+        const src = h._source!;
+        return {
+          executionId: src.execution_id, ruleId: src.rule_id, start: Date.parse(src.gap.start), end: Date.parse(src.gap.end),
+          ...(src.gap.filled_until ? { filledUntil: Date.parse(src.gap.filled_until) } : {}),
+        };
+      });
+    } catch (err) {
+      throw new SearchError(`cannot read the recorded gaps in ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+    }
+  }
+
+  /** Notes how far a recorded gap is filled; `filled` once the whole gap is. */
+  async markGap(executionId: string, filledUntil: number, filled: boolean): Promise<void> {
+    await this.client.update({
+      index: this.index, id: `execution:${executionId}`, refresh: 'wait_for',
+      doc: { gap: { filled_until: iso(filledUntil), filled, ...(filled ? { filled_at: iso(Date.now()) } : {}) } },
+    });
   }
 
   async backfillProgress(key: string): Promise<number | undefined> {

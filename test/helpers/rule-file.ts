@@ -16,8 +16,17 @@ export interface RuleFileOptions {
   readonly interval?: string;
 }
 
-/** The shipped rule's file with another id, query, indices and schedule. */
+/** The shipped rule's file with another id, query, indices and schedule, loaded. */
 export async function ruleFromQuery(options: RuleFileOptions): Promise<Rule> {
+  const file = await writeRuleFile(options);
+  const set = await loadRules([file]);
+  assert.equal(set.errors.length, 0, set.errors.map((e) => e.message).join('\n'));
+  assert.equal(set.rules.length, 1, set.skipped.map((s) => s.reason).join('\n'));
+  return set.rules[0];
+}
+
+/** Writes the rule file (alone in a new folder, for LOOKOUT_RULES_DIR); returns its path. */
+export async function writeRuleFile(options: RuleFileOptions): Promise<string> {
   let text = (await readFile(SHIPPED_RULE_FILE, 'utf8'))
     .replace(/^rule_id = .*$/m, `rule_id = "${options.ruleId}"`)
     .replace(/^query = '''[\s\S]*?'''$/m, `query = '''\n${options.query}\n'''`)
@@ -27,8 +36,5 @@ export async function ruleFromQuery(options: RuleFileOptions): Promise<Rule> {
   const dir = await mkdtemp(join(tmpdir(), 'lookout-rule-'));
   const file = join(dir, `${options.ruleId}.toml`);
   await writeFile(file, text);
-  const set = await loadRules([file]);
-  assert.equal(set.errors.length, 0, set.errors.map((e) => e.message).join('\n'));
-  assert.equal(set.rules.length, 1, set.skipped.map((s) => s.reason).join('\n'));
-  return set.rules[0];
+  return file;
 }

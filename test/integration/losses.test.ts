@@ -16,7 +16,10 @@ import { executeRule } from '../../src/scheduler/execute.js';
 import { scheduledWindow } from '../../src/scheduler/window.js';
 import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
-import { ruleFromQuery } from '../helpers/rule-file.js';
+import { ruleFromQuery, writeRuleFile } from '../helpers/rule-file.js';
+import { runCli } from '../helpers/cli.js';
+import { dirname } from 'node:path';
+import { fillGaps } from '../../src/scheduler/gaps.js';
 
 const T0 = Date.parse('2026-11-12T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -202,5 +205,51 @@ describe('a recorded gap is wide enough to backfill', () => {
     assert.equal(filled.failed, false, filled.error);
     const alerts = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a['kibana.alert.rule.rule_id'] === rule.ruleId);
     assert.deepEqual(alerts.map((a) => a.host.id).sort(), ['h-end', 'h-start']);
+  });
+
+  test('lookout backfill --gaps fills every recorded gap (resumable, each marked filled): 0 lost, 0 duplicated', async () => {
+    const index = `${env.prefix}-gaps2-events`;
+    const options = {
+      ruleId: `gaps2-${env.prefix}`, indices: [index], from: 'now-2m', interval: '1m',
+      query: 'sequence by host.id with maxspan=30s [process where event.action == "gap-a"] [process where event.action == "gap-b"]',
+    };
+    const file = await writeRuleFile(options);
+    const rule = await ruleFromQuery(options);
+    const maxCatchup = 5 * 60_000;
+    const ev = (host: string, action: string, at: number) => ({ '@timestamp': iso(at), event: { category: ['process'], action }, host: { id: host } });
+    // Two outages, two gaps; one sequence inside each gap, one across each edge.
+    const docs: Record<string, unknown>[] = [];
+    const lasts = [T0, T0 + 4 * 3_600_000];
+    const nows = lasts.map((l) => l + 3 * 3_600_000);
+    lasts.forEach((l, k) => {
+      const e = nows[k] - rule.lookbackMs - maxCatchup;
+      docs.push(ev(`s${k}`, 'gap-a', l - 10_000), ev(`s${k}`, 'gap-b', l + 10_000));
+      docs.push(ev(`m${k}`, 'gap-a', l + 3_600_000), ev(`m${k}`, 'gap-b', l + 3_600_000 + 5_000));
+      docs.push(ev(`e${k}`, 'gap-a', e - 10_000), ev(`e${k}`, 'gap-b', e + 5_000));
+    });
+    await env.client.bulk({ refresh: true, operations: docs.flatMap((d) => [{ index: { _index: index } }, d]) });
+    for (let k = 0; k < 2; k++) {
+      await executeRule(env.deps, rule, scheduledWindow(rule, lasts[k], undefined, maxCatchup), 'scheduled');
+      const w = scheduledWindow(rule, nows[k], (await env.deps.store.ruleState(rule.ruleId)).lastSuccessEnd, maxCatchup);
+      assert.ok(w.gap);
+      await executeRule(env.deps, rule, w, 'scheduled');
+    }
+    await env.client.indices.refresh({ index: env.stateIndex });
+    assert.equal((await env.deps.store.unfilledGaps([rule.ruleId])).length, 2);
+    // Stopped after one chunk of 30 minutes: the first gap is noted as partly filled.
+    const part = await fillGaps(env.deps, [rule], { chunkMs: 30 * 60_000, maxChunks: 1 });
+    assert.equal(part.chunks, 1);
+    const [first] = await env.deps.store.unfilledGaps([rule.ruleId]);
+    assert.equal(first.filledUntil, first.start + 30 * 60_000, 'progress kept');
+    const vars = { ELASTICSEARCH_URL: esUrl(), LOOKOUT_RULES_DIR: dirname(file), LOOKOUT_ALERTS_INDEX: env.alertsIndex, LOOKOUT_STATE_INDEX: env.stateIndex };
+    const cli = await runCli(['backfill', '--gaps'], vars);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stderr, /2 of 2 recorded gap\(s\) filled/);
+    const alerts = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a['kibana.alert.rule.rule_id'] === rule.ruleId);
+    assert.deepEqual(alerts.map((a) => a.host.id).sort(), ['e0', 'e1', 'm0', 'm1', 's0', 's1'], '0 lost');
+    assert.equal(new Set(alerts.map((a) => a._id)).size, alerts.length, '0 duplicated');
+    const again = await runCli(['backfill', '--gaps'], vars);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /0 of 0 recorded gap\(s\) filled/, 'filled gaps are not read again');
   });
 });
