@@ -117,7 +117,9 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
       const groups = new Map<string, { rules: Rule[]; window: Window }>();
       for (const rule of set.rules) {
         const state = await rt.store.ruleState(rule.ruleId);
-        const window = scheduledWindow(rule, now, state.lastSuccessEnd, config.maxCatchupMs);
+        let window = scheduledWindow(rule, now, state.lastSuccessEnd, config.maxCatchupMs);
+        // Time an earlier execution asked to be read again (its data was still arriving).
+        if (state.rereadFrom !== undefined && state.rereadFrom < window.start) window = { ...window, start: state.rereadFrom };
         const key = `${shareKey(rule)}|${window.start}|${window.end}|${window.gap?.start ?? ''}`;
         const g = groups.get(key) ?? { rules: [], window };
         g.rules.push(rule);
@@ -134,7 +136,7 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
   const metrics = new Metrics();
   metrics.watchStore(rt.store);
   const owner = config.instanceId ?? `${hostname()}:${process.pid}`;
-  const daemon = new Daemon(rt, set.rules, config.maxCatchupMs, { owner, metrics, leaseTtlMs: config.leaseTtlMs, fillGaps: config.fillGaps });
+  const daemon = new Daemon(rt, set.rules, config.maxCatchupMs, { owner, metrics, leaseTtlMs: config.leaseTtlMs, fillGaps: config.fillGaps, settleMs: config.settleMs });
   let ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
   if (config.metrics.port !== 0) {
     ops = await startOpsServer(metrics, () => daemon.health(), config.metrics.host, config.metrics.port);

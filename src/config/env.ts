@@ -70,6 +70,14 @@ const envSchema = z.object({
   LOOKOUT_INSTANCE_ID: z.string().min(1).optional(),
   LOOKOUT_LEASE_TTL: duration('10m').optional(),
   LOOKOUT_FILL_GAPS: flag.default(true),
+  LOOKOUT_SETTLE: z.string().transform((v, ctx) => {
+    const ms = v.trim() === '0' ? 0 : parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like 5m (units ms, s, m, h, d), or 0 to turn it off, found "${v}"` });
+      return z.NEVER;
+    }
+    return ms;
+  }).default(300_000),
 });
 
 export type Config = Readonly<{
@@ -104,6 +112,8 @@ export type Config = Readonly<{
   leaseTtlMs?: number;
   /** The daemon fills recorded gaps itself, one chunk per rule per tick. */
   fillGaps: boolean;
+  /** How long after an outage or a failure data may still arrive; 0: not waited for. */
+  settleMs: number;
 }>;
 
 /** Reads `.env` (if present) into a copy of `env`; variables already set win. */
@@ -169,5 +179,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     instanceId: e.LOOKOUT_INSTANCE_ID,
     leaseTtlMs: e.LOOKOUT_LEASE_TTL,
     fillGaps: e.LOOKOUT_FILL_GAPS,
+    settleMs: e.LOOKOUT_SETTLE,
   });
 }

@@ -14,11 +14,14 @@ import type { Metrics } from '../ops/metrics.js';
 import type { Health } from '../ops/server.js';
 import type { Rule } from '../rules/model.js';
 import { statusOf } from '../search/client.js';
-import type { ExecutionRecord } from '../state/store.js';
+import type { ExecutionRecord, RuleState } from '../state/store.js';
 import { ClusterClock } from './clock.js';
 import { executeRules, shareKey, type ExecuteDeps } from './execute.js';
 import { fillGaps } from './gaps.js';
 import { scheduledWindow, type Window } from './window.js';
+
+/** Default settle time after an outage or a failure (DaemonOptions.settleMs). */
+export const DEFAULT_SETTLE_MS = 5 * 60_000;
 
 /** A cron expression (with seconds) that fires every `ms`, or undefined if cron cannot say it. */
 export function cronFor(ms: number): string | undefined {
@@ -41,6 +44,12 @@ export interface DaemonOptions {
   readonly metrics?: Metrics;
   /** Fill recorded gaps of the rules this runner holds, one chunk per rule per tick (default false). */
   readonly fillGaps?: boolean;
+  /**
+   * How long after an outage or a failed execution the data may still be arriving (shippers
+   * send what they queued): until then every execution reads the affected time again, and
+   * recorded gaps wait. Default 5 minutes; 0 turns this off.
+   */
+  readonly settleMs?: number;
 }
 
 export class Daemon {
@@ -51,6 +60,10 @@ export class Daemon {
   private readonly held = new Set<string>();
   /** Rules found without unfilled gaps: not searched again until this runner records one. */
   private readonly noGaps = new Set<string>();
+  /** Rules whose last scheduled tick did not succeed: the next execution is settling. */
+  private readonly troubled = new Set<string>();
+  /** Per rule, until when its data may still be arriving (see DaemonOptions.settleMs). */
+  private readonly settleUntil = new Map<string, number>();
   private readonly startedAt = Date.now();
   private readonly deps: ExecuteDeps;
   private readonly owner: string;
@@ -70,6 +83,7 @@ export class Daemon {
       onRecord: (r: ExecutionRecord) => {
         this.latest.set(r.ruleId, { status: r.status, at: r.finishedAt, error: r.error });
         if (r.gap) this.noGaps.delete(r.ruleId);
+        if (r.kind === 'scheduled' && r.status !== 'succeeded') this.troubled.add(r.ruleId);
         options.metrics?.observe(r);
         deps.onRecord?.(r);
       },
@@ -143,8 +157,8 @@ export class Daemon {
         this.held.add(rule.ruleId);
         stage = 'state';
         const state = await this.deps.store.ruleState(rule.ruleId);
-        const window = scheduledWindow(rule, now, state.lastSuccessEnd, this.maxCatchupMs);
-        const wkey = `${window.start}|${window.end}|${window.gap?.start ?? ''}`;
+        const window = this.settlingWindow(rule, now, state);
+        const wkey = `${window.start}|${window.end}|${window.gap?.start ?? ''}|${window.settling ?? false}`;
         const g = byWindow.get(wkey) ?? { window, rules: [] };
         g.rules.push(rule);
         byWindow.set(wkey, g);
@@ -166,6 +180,29 @@ export class Daemon {
   }
 
   /**
+   * The scheduled window, reaching back to the rule's `reread_from` while data may still be
+   * arriving. The data is settling after a catch-up (the last success is older than the normal
+   * look-back: an outage, or no runner), after a tick that did not succeed, and (after a restart)
+   * while the state still asks for a re-read; it has settled `settleMs` after the last of these.
+   * A settling execution keeps its window's start for the next ones to read again; the first
+   * execution after the data settled reads it once more and clears it (execute.ts rereadFrom).
+   */
+  private settlingWindow(rule: Rule, now: number, state: RuleState): Window {
+    const settleMs = this.options.settleMs ?? DEFAULT_SETTLE_MS;
+    let window = scheduledWindow(rule, now, state.lastSuccessEnd, this.maxCatchupMs);
+    if (settleMs <= 0) return window;
+    const catchUp = state.lastSuccessEnd !== undefined && state.lastSuccessEnd < now - rule.lookbackMs;
+    const askedBefore = state.rereadFrom !== undefined && !this.settleUntil.has(rule.ruleId);
+    if (catchUp || this.troubled.has(rule.ruleId) || askedBefore) {
+      this.settleUntil.set(rule.ruleId, Math.max(this.settleUntil.get(rule.ruleId) ?? 0, now + settleMs));
+      this.troubled.delete(rule.ruleId);
+    }
+    if (state.rereadFrom !== undefined && state.rereadFrom < window.start) window = { ...window, start: state.rereadFrom };
+    if ((this.settleUntil.get(rule.ruleId) ?? 0) > now) window = { ...window, settling: true };
+    return window;
+  }
+
+  /**
    * After the tick's own executions: one chunk (at most an hour of events) of the oldest recorded
    * gap of each rule this runner holds, so filling never starves the scheduled windows.
    */
@@ -173,6 +210,8 @@ export class Daemon {
     for (const rule of rules) {
       if (this.stopped) return;
       if (this.noGaps.has(rule.ruleId)) continue;
+      // Data for a gap may still be arriving: fill it once settled, or it would be filled short.
+      if ((this.settleUntil.get(rule.ruleId) ?? 0) > (this.deps.clock ?? Date.now)()) continue;
       try {
         const result = await fillGaps(this.deps, [rule], { maxChunks: 1 });
         if (result.gaps === 0) this.noGaps.add(rule.ruleId);

@@ -21,7 +21,7 @@ import { packReads, widen } from '../search/union.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
 import type { Notifier } from '../alerts/notify.js';
-import type { Window } from './window.js';
+import { overlapMs, type Window } from './window.js';
 
 export interface ExecuteDeps {
   readonly client: Client;
@@ -231,6 +231,19 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
   return results;
 }
 
+/**
+ * From where the next executions must read again, because the data of this window may still be
+ * arriving: all of it when the daemon says so (window.settling: after an outage or a failure);
+ * the last `lag` of it when events came in later (by their `event.ingested`) than consecutive
+ * windows overlap, so an event as late would fall behind the next window's start.
+ */
+function rereadFrom(rule: Rule, window: Window, read: ReadStats): number | undefined {
+  if (window.settling) return window.start;
+  const lag = read.maxIngestLagMs;
+  if (lag === undefined || lag <= overlapMs(rule)) return undefined;
+  return Math.max(window.start, window.end - lag);
+}
+
 function finishExecution(
   p: Member,
   read: ReadStats, window: Window, kind: ExecutionRecord['kind'], clock: () => number,
@@ -265,6 +278,8 @@ function finishExecution(
     notWritten: notWritten + (counts?.truncated ?? 0),
     error,
     ...(read.incomplete.length > 0 ? { shardFailures: [...read.incomplete] } : {}),
+    ...(rereadFrom(rule, window, read) !== undefined ? { rereadFrom: rereadFrom(rule, window, read) } : {}),
+    ...(read.maxIngestLagMs !== undefined ? { ingestLagMs: Math.max(0, Math.round(read.maxIngestLagMs)) } : {}),
   };
   const fields = {
     status: record.status,
@@ -277,6 +292,8 @@ function finishExecution(
     duplicates_skipped: record.duplicatesSkipped,
     duration_ms: record.finishedAt - record.startedAt,
     read_mode: read.mode,
+    ...(record.rereadFrom !== undefined ? { reread_from: new Date(record.rereadFrom).toISOString() } : {}),
+    ...(record.ingestLagMs !== undefined ? { ingest_lag_ms: record.ingestLagMs } : {}),
     ...(read.widened ? { read_widened: true } : {}),
     ...(skippedHits > 0 || (counts && counts.eventsSkipped > 0) ? { skipped_reasons: { ...read.skipped, ...counts?.skippedReasons } } : {}),
   };

@@ -16,6 +16,13 @@ export interface Window {
   readonly start: number;
   readonly end: number;
   readonly gap?: { readonly start: number; readonly end: number };
+  /**
+   * The data for this window may still be arriving (it follows an outage, a failed or partial
+   * execution, or reads events that came later than the windows overlap): its start is kept
+   * in the rule's state (`reread_from`) and the next executions read from there again, until
+   * one runs after the data has settled.
+   */
+  readonly settling?: boolean;
 }
 
 export function overlapMs(rule: Rule): number {

@@ -59,6 +59,8 @@ export interface ReadStats {
    * search, shards lost by the point in time or scroll. Empty when the read is complete.
    */
   incomplete: string[];
+  /** The longest ingest lag seen: `event.ingested` less the event's time (ms), where events carry it. */
+  maxIngestLagMs?: number;
 }
 
 export function newReadStats(): ReadStats {
@@ -133,6 +135,7 @@ function withFilter(query: EsQuery | null, filter: EsQuery): EsQuery {
 
 async function* pagesFor(client: Client, req: ReadRequest, tsField: string, query: EsQuery, stats: ReadStats, cheaper?: EsQuery): AsyncGenerator<EventRecord[]> {
   const getTs = compileGetter(tsField);
+  const getIngested = compileGetter('event.ingested');
   const toEvent = (hit: Hit): EventRecord | undefined => {
     stats.hits++;
     if (!hit._source || typeof hit._source !== 'object') {
@@ -146,6 +149,8 @@ async function* pagesFor(client: Client, req: ReadRequest, tsField: string, quer
       stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1;
       return undefined;
     }
+    const ingested = parseTimestamp(getIngested(hit._source)[0]);
+    if (ingested !== undefined && ingested - ts > (stats.maxIngestLagMs ?? Number.NEGATIVE_INFINITY)) stats.maxIngestLagMs = ingested - ts;
     return { index: hit._index, id: hit._id ?? '', timestamp: ts, source: hit._source };
   };
   const tsSort = { [tsField]: { order: 'asc', unmapped_type: 'date', format: 'epoch_millis' } };

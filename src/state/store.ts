@@ -38,6 +38,14 @@ export interface ExecutionRecord {
    * could not be read): why, as counted in /metrics. Its window is the one the tick would have read.
    */
   readonly notStarted?: string;
+  /**
+   * The data read may still be arriving: the next executions must reach back to here again
+   * (kept in the rule's state as `reread_from`). Absent on an execution after the data settled,
+   * which clears it.
+   */
+  readonly rereadFrom?: number;
+  /** The longest ingest lag seen (`event.ingested` less the event's time), when events carry it. */
+  readonly ingestLagMs?: number;
 }
 
 /** A gap an execution recorded, and how far it has been filled. */
@@ -52,6 +60,8 @@ export interface RecordedGap {
 
 export interface RuleState {
   readonly lastSuccessEnd?: number;
+  /** Time the next executions must read again: data for it may still be arriving. */
+  readonly rereadFrom?: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -79,6 +89,8 @@ function executionDoc(rec: ExecutionRecord): Record<string, unknown> {
     ...(rec.error ? { error: rec.error } : {}),
     ...(rec.shardFailures?.length ? { shard_failures: rec.shardFailures } : {}),
     ...(rec.notStarted ? { not_started: rec.notStarted } : {}),
+    ...(rec.rereadFrom !== undefined ? { reread_from: iso(rec.rereadFrom) } : {}),
+    ...(rec.ingestLagMs !== undefined ? { ingest_lag_ms: rec.ingestLagMs } : {}),
   };
 }
 
@@ -161,7 +173,11 @@ export class StateStore {
   async ruleState(ruleId: string): Promise<RuleState> {
     const src = await this.getSource(`rule:${ruleId}`);
     const end = src?.last_success_end;
-    return { lastSuccessEnd: typeof end === 'string' ? Date.parse(end) : undefined };
+    const reread = src?.reread_from;
+    return {
+      lastSuccessEnd: typeof end === 'string' ? Date.parse(end) : undefined,
+      ...(typeof reread === 'string' ? { rereadFrom: Date.parse(reread) } : {}),
+    };
   }
 
   /**
@@ -210,7 +226,10 @@ export class StateStore {
         if (current !== undefined && current >= rec.window.end) continue;
         last.set(rec.ruleId, rec.window.end);
         operations.push({ index: { _index: this.index, _id: `rule:${rec.ruleId}` } },
-          { doc_type: 'rule_state', rule_id: rec.ruleId, rule_name: rec.ruleName, last_success_end: iso(rec.window.end), execution_id: rec.executionId });
+          {
+            doc_type: 'rule_state', rule_id: rec.ruleId, rule_name: rec.ruleName, last_success_end: iso(rec.window.end), execution_id: rec.executionId,
+            ...(rec.rereadFrom !== undefined ? { reread_from: iso(rec.rereadFrom) } : {}),
+          });
       }
       const res = await this.client.bulk({ operations });
       if (res.errors) {

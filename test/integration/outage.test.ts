@@ -1,0 +1,89 @@
+/**
+ * Late data after an outage (issue 12, loss 1), with the real Daemon: the cluster becomes
+ * unreachable (a proxy drops every request, so the lease cannot be read) for longer than the
+ * rule's look-back; the shippers' queued events, stamped inside the outage, land a few seconds
+ * after the cluster answers again. Every one of them must be alerted once: by the executions
+ * that read the outage again while it settles, or by the daemon filling the recorded gap.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ElasticAlertSink } from '../../src/alerts/writer.js';
+import { loadConfig } from '../../src/config/env.js';
+import { Daemon } from '../../src/scheduler/daemon.js';
+import { createClient } from '../../src/search/client.js';
+import { StateStore } from '../../src/state/store.js';
+import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
+import { startFaultProxy } from '../helpers/fault-proxy.js';
+import { ruleFromQuery } from '../helpers/rule-file.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe('late data after an outage longer than the look-back', () => {
+  let env: TestEnv;
+  before(async () => {
+    env = await testEnv();
+  });
+  after(async () => env?.close());
+
+  for (const variant of [
+    { name: 'within the catch-up: 0 lost, 0 duplicated', maxCatchupMs: 3_600_000, gap: false },
+    { name: 'beyond the catch-up: a recorded gap the daemon fills once settled, 0 lost, 0 duplicated', maxCatchupMs: 1000, gap: true },
+  ]) {
+    test(variant.name, async () => {
+      const index = `${env.prefix}-late-${variant.gap ? 'g' : 'c'}`;
+      await env.client.indices.create({ index, mappings: { properties: { '@timestamp': { type: 'date' }, event: { properties: { ingested: { type: 'date' }, action: { type: 'keyword' } } } } } });
+      const rule = await ruleFromQuery({ ruleId: `late-${variant.gap ? 'g' : 'c'}-${env.prefix}`, query: 'process where event.action == "late"', indices: [index], from: 'now-4s', interval: '2s' });
+      let down = false;
+      const proxy = await startFaultProxy(esUrl(), () => (down ? { drop: true } : undefined));
+      const client = createClient(loadConfig({ ELASTICSEARCH_URL: proxy.url, ELASTICSEARCH_REQUEST_TIMEOUT: '2s' }).elasticsearch);
+      const { logger, lines } = captureLogger();
+      const store = new StateStore(client, env.stateIndex, { logger });
+      const daemon = new Daemon({ client, sink: new ElasticAlertSink(client, env.alertsIndex), store, logger, pageSize: 100, readMode: 'auto' }, [rule], variant.maxCatchupMs,
+        { owner: 'late-test', fillGaps: true, settleMs: 6000 });
+      const finished = () => lines().filter((l) => l.rule_id === rule.ruleId && l.message === 'execution finished');
+      const planted: number[] = [];
+      try {
+        daemon.start();
+        await waitFor(() => finished().length >= 1, 'a first execution');
+        down = true;
+        const outageStart = Date.now();
+        for (let k = 1; k <= 5; k++) planted.push(outageStart + k * 1000);
+        await sleep(9000);
+        down = false;
+        const before = finished().length;
+        await waitFor(() => finished().length > before, 'the first execution after the outage');
+        // The shippers' queue drains a moment after the cluster answers again.
+        await sleep(3000);
+        await env.client.bulk({ refresh: true, operations: planted.flatMap((t, k) => [{ index: { _index: index } }, {
+          '@timestamp': new Date(t).toISOString(), event: { category: ['process'], action: 'late', ingested: new Date().toISOString() }, host: { id: `late-${k}` },
+        }]) });
+        // Past the settle time, and a few ticks more.
+        await sleep(12_000);
+      } finally {
+        await daemon.stop();
+        await client.close();
+        await proxy.close();
+      }
+      const alerts = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a['kibana.alert.rule.rule_id'] === rule.ruleId);
+      assert.deepEqual(alerts.map((a) => a.host.id).sort(), planted.map((_, k) => `late-${k}`), '0 lost');
+      assert.equal(new Set(alerts.map((a) => a._id)).size, alerts.length, '0 duplicated');
+      await env.client.indices.refresh({ index: env.stateIndex });
+      const execs = await env.deps.store.executions(rule.ruleId, 200);
+      const gaps = execs.filter((e) => e.gap);
+      if (variant.gap) {
+        assert.ok(gaps.length >= 1, 'the outage beyond the catch-up is a recorded gap');
+        assert.deepEqual(await env.deps.store.unfilledGaps([rule.ruleId]), [], 'and it was filled');
+      } else {
+        assert.equal(gaps.length, 0);
+      }
+    });
+  }
+});
