@@ -139,7 +139,14 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
   const daemon = new Daemon(rt, set.rules, config.maxCatchupMs, { owner, metrics, leaseTtlMs: config.leaseTtlMs, fillGaps: config.fillGaps, settleMs: config.settleMs });
   let ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
   if (config.metrics.port !== 0) {
-    ops = await startOpsServer(metrics, () => daemon.health(), config.metrics.host, config.metrics.port);
+    try {
+      ops = await startOpsServer(metrics, () => daemon.health(), config.metrics.host, config.metrics.port);
+    } catch (err) {
+      await rt.close();
+      const code = (err as { code?: string }).code;
+      const why = code === 'EADDRINUSE' ? 'is in use' : code === 'EACCES' ? 'is not allowed for this user' : `cannot be opened (${errorMessage(err)})`;
+      throw new ConfigError(`the metrics endpoint cannot start: port ${config.metrics.port} on ${config.metrics.host} ${why}; set LOOKOUT_METRICS_PORT to a free port (0 turns the endpoints off) or LOOKOUT_METRICS_HOST to another address`);
+    }
     logger.info(`metrics and health at ${ops.url}/metrics and ${ops.url}/healthz`);
   }
   logger.info(`runner ${owner} starting`);

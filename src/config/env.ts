@@ -65,7 +65,14 @@ const envSchema = z.object({
   LOOKOUT_SIGMA_PIPELINES: z.string().min(1).optional(),
   LOOKOUT_WEBHOOK_URL: z.string().url('expected an http(s) URL for webhook notifications').optional(),
   LOOKOUT_WEBHOOK_FORMAT: z.enum(['generic', 'slack']).default('generic'),
-  LOOKOUT_METRICS_PORT: z.string().regex(/^\d+$/, 'expected a port number (0 turns the endpoints off)').transform(Number).default(9464),
+  LOOKOUT_METRICS_PORT: z.string().transform((v, ctx) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || n > 65535) {
+      ctx.addIssue({ code: 'custom', message: `expected a port number from 0 to 65535 (0 turns the endpoints off), found "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  }).default(9464),
   LOOKOUT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   LOOKOUT_INSTANCE_ID: z.string().min(1).optional(),
   LOOKOUT_LEASE_TTL: duration('10m').optional(),
