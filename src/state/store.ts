@@ -312,7 +312,8 @@ export class StateStore {
         index: this.index, size, query: { bool: { filter, must_not: [{ term: { 'gap.filled': true } }] } } as never,
         sort: [{ 'gap.start': 'asc' }] as never, ignore_unavailable: true,
       });
-      return res.hits.hits.map((h) => {
+      // Also checked here: an index whose mapping predates gap.filled cannot filter on it.
+      return res.hits.hits.filter((h) => (h._source?.gap as { filled?: boolean } | undefined)?.filled !== true).map((h) => {
         const src = h._source!;
         return {
           executionId: src.execution_id, ruleId: src.rule_id, start: Date.parse(src.gap.start), end: Date.parse(src.gap.end),
