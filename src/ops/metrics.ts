@@ -19,6 +19,7 @@ export class Metrics {
   private readonly gapSeconds = new Counter({ name: 'lookout_gap_seconds_total', help: 'Time left unevaluated by gaps', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly shardFailures = new Counter({ name: 'lookout_shard_failures_total', help: 'Shard failures and timeouts that made a read incomplete (the execution is partial)', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly notStarted = new Counter({ name: 'lookout_executions_not_started_total', help: 'Ticks that could not start an execution (recorded as failed), by reason', labelNames: ['rule_id', 'reason'], registers: [this.registry] });
+  private readonly ingestLag = new Gauge({ name: 'lookout_ingest_lag_seconds', help: 'Longest ingest lag (event.ingested less the event time) in the latest execution, where events carry event.ingested', labelNames: ['rule_id'], registers: [this.registry] });
   readonly lease = new Gauge({ name: 'lookout_lease_held', help: '1 while this instance holds the rule\'s lease', labelNames: ['rule_id'], registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'lookout_executions_in_flight', help: 'Executions running now', registers: [this.registry] });
 
@@ -42,6 +43,7 @@ export class Metrics {
     this.duplicates.inc({ rule_id: rule }, rec.duplicatesSkipped);
     this.notWritten.inc({ rule_id: rule }, rec.notWritten);
     if (rec.truncated) this.truncations.inc({ rule_id: rule });
+    if (rec.ingestLagMs !== undefined) this.ingestLag.set({ rule_id: rule }, rec.ingestLagMs / 1000);
     if (rec.notStarted) this.notStarted.inc({ rule_id: rule, reason: rec.notStarted });
     if (rec.shardFailures?.length) this.shardFailures.inc({ rule_id: rule }, rec.shardFailures.length);
     if (rec.gap) {

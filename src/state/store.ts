@@ -223,11 +223,13 @@ export class StateStore {
       }
       for (const rec of advancing) {
         const current = last.get(rec.ruleId);
-        if (current !== undefined && current >= rec.window.end) continue;
-        last.set(rec.ruleId, rec.window.end);
+        // An older window never moves the state back; one that asks for a re-read is kept.
+        if (current !== undefined && current >= rec.window.end && rec.rereadFrom === undefined) continue;
+        const end = Math.max(current ?? Number.NEGATIVE_INFINITY, rec.window.end);
+        last.set(rec.ruleId, end);
         operations.push({ index: { _index: this.index, _id: `rule:${rec.ruleId}` } },
           {
-            doc_type: 'rule_state', rule_id: rec.ruleId, rule_name: rec.ruleName, last_success_end: iso(rec.window.end), execution_id: rec.executionId,
+            doc_type: 'rule_state', rule_id: rec.ruleId, rule_name: rec.ruleName, last_success_end: iso(end), execution_id: rec.executionId,
             ...(rec.rereadFrom !== undefined ? { reread_from: iso(rec.rereadFrom) } : {}),
           });
       }

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ElasticAlertSink } from '../../src/alerts/writer.js';
 import { loadConfig } from '../../src/config/env.js';
+import { Metrics } from '../../src/ops/metrics.js';
 import { Daemon } from '../../src/scheduler/daemon.js';
+import { executeRule } from '../../src/scheduler/execute.js';
 import { createClient } from '../../src/search/client.js';
 import { StateStore } from '../../src/state/store.js';
 import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
@@ -86,4 +88,25 @@ describe('late data after an outage longer than the look-back', () => {
       }
     });
   }
+
+  test('events that came in later than the windows overlap (by event.ingested) make their time read again; the lag is recorded and measured', async () => {
+    const index = `${env.prefix}-lag`;
+    const rule = await ruleFromQuery({ ruleId: `lag-${env.prefix}`, query: 'process where event.action == "lag"', indices: [index], from: 'now-5m', interval: '1m' });
+    const T = Date.parse('2026-11-12T12:00:00Z');
+    const doc = (at: number, ingested: number) => ({ '@timestamp': new Date(at).toISOString(), event: { category: ['process'], action: 'lag', ingested: new Date(ingested).toISOString() } });
+    const metrics = new Metrics();
+    const deps = { ...env.deps, onRecord: (r: Parameters<Metrics['observe']>[0]) => metrics.observe(r) };
+    // Lag of 30 s: within the 4-minute overlap, nothing to read again.
+    await env.client.index({ index, refresh: true, document: doc(T - 60_000, T - 30_000) });
+    const quick = await executeRule(deps, rule, { start: T - 5 * 60_000, end: T }, 'scheduled');
+    assert.equal(quick.record.ingestLagMs, 30_000);
+    assert.equal(quick.record.rereadFrom, undefined);
+    // Lag of 10 minutes: an event as late would fall behind the next window's start.
+    await env.client.index({ index, refresh: true, document: doc(T - 2 * 60_000, T + 8 * 60_000) });
+    const late = await executeRule(deps, rule, { start: T - 5 * 60_000, end: T }, 'scheduled');
+    assert.equal(late.record.ingestLagMs, 10 * 60_000);
+    assert.equal(late.record.rereadFrom, T - 5 * 60_000, 'read again from the window start (the lag is longer than the window)');
+    assert.equal((await env.deps.store.ruleState(rule.ruleId)).rereadFrom, T - 5 * 60_000, 'kept in the rule state');
+    assert.match(await metrics.registry.metrics(), new RegExp(`lookout_ingest_lag_seconds\\{rule_id="${rule.ruleId}"\\} 600`));
+  });
 });
