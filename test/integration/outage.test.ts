@@ -1,7 +1,7 @@
 /**
  * Late data after an outage (issue 12, loss 1), with the real Daemon: the cluster becomes
- * unreachable (a proxy drops every request, so the lease cannot be read) for longer than the
- * rule's look-back; the shippers' queued events, stamped inside the outage, land a few seconds
+ * unreachable (a proxy drops every request, so the lease cannot be read; or the node is killed
+ * with SIGKILL and started again) for longer than the rule's look-back; the shippers' queued events, stamped inside the outage, land a few seconds
  * after the cluster answers again. Every one of them must be alerted once: by the executions
  * that read the outage again while it settles, or by the daemon filling the recorded gap.
  */
@@ -17,6 +17,8 @@ import { StateStore } from '../../src/state/store.js';
 import { alertsIn, captureLogger, esUrl, testEnv, type TestEnv } from '../helpers/es.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { ruleFromQuery } from '../helpers/rule-file.js';
+import { killableNode, type KillableNode } from '../helpers/node.js';
+import { installAlertsTemplate } from '../../src/alerts/writer.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -108,5 +110,59 @@ describe('late data after an outage longer than the look-back', () => {
     assert.equal(late.record.rereadFrom, T - 5 * 60_000, 'read again from the window start (the lag is longer than the window)');
     assert.equal((await env.deps.store.ruleState(rule.ruleId)).rereadFrom, T - 5 * 60_000, 'kept in the rule state');
     assert.match(await metrics.registry.metrics(), new RegExp(`lookout_ingest_lag_seconds\\{rule_id="${rule.ruleId}"\\} 600`));
+  });
+});
+
+describe('Elasticsearch killed for longer than the look-back, with the real Daemon', () => {
+  let node: KillableNode;
+  before(async () => {
+    node = await killableNode('outage-es');
+  });
+  after(async () => node?.dispose());
+
+  test('the ticks during the outage are recorded once it is back; the late events are all alerted once', async () => {
+    const admin = createClient(loadConfig({ ELASTICSEARCH_URL: node.url }).elasticsearch);
+    const daemonClient = createClient(loadConfig({ ELASTICSEARCH_URL: node.url, ELASTICSEARCH_REQUEST_TIMEOUT: '5s' }).elasticsearch);
+    const index = 'kill-late-events';
+    await admin.indices.create({ index, mappings: { properties: { '@timestamp': { type: 'date' }, event: { properties: { ingested: { type: 'date' }, action: { type: 'keyword' } } } } } });
+    await installAlertsTemplate(admin, 'kill-late-alerts');
+    const store = new StateStore(daemonClient, 'kill-late-state');
+    await store.install();
+    const rule = await ruleFromQuery({ ruleId: 'kill-late', query: 'process where event.action == "late"', indices: [index], from: 'now-4s', interval: '2s' });
+    const { logger, lines } = captureLogger();
+    const daemon = new Daemon({ client: daemonClient, sink: new ElasticAlertSink(daemonClient, 'kill-late-alerts'), store, logger, pageSize: 100, readMode: 'auto' }, [rule], 3_600_000,
+      { owner: 'kill-late', fillGaps: true, settleMs: 8000 });
+    const finished = () => lines().filter((l) => l.message === 'execution finished');
+    const planted: number[] = [];
+    try {
+      daemon.start();
+      await waitFor(() => finished().length >= 1, 'a first execution');
+      node.kill();
+      const outageStart = Date.now();
+      for (let k = 1; k <= 5; k++) planted.push(outageStart + k * 1000);
+      await sleep(8000);
+      await node.start();
+      const before = finished().length;
+      await waitFor(() => finished().length > before, 'the first execution after the restart', 180_000);
+      await sleep(2000);
+      await admin.bulk({ refresh: true, operations: planted.flatMap((t, k) => [{ index: { _index: index } }, {
+        '@timestamp': new Date(t).toISOString(), event: { category: ['process'], action: 'late', ingested: new Date().toISOString() }, host: { id: `late-${k}` },
+      }]) });
+      await sleep(14_000);
+    } finally {
+      await daemon.stop();
+      await daemonClient.close();
+    }
+    try {
+      const alerts = await alertsIn(admin, 'kill-late-alerts');
+      assert.deepEqual(alerts.map((a) => a.host.id).sort(), planted.map((_, k) => `late-${k}`), '0 lost');
+      assert.equal(new Set(alerts.map((a) => a._id)).size, alerts.length, '0 duplicated');
+      assert.ok(lines().some((l) => String(l.message).startsWith('execution could not start')), 'ticks failed during the outage');
+      await admin.indices.refresh({ index: 'kill-late-state' });
+      const notStarted = await admin.count({ index: 'kill-late-state', query: { bool: { filter: [{ term: { doc_type: 'execution' } }, { exists: { field: 'not_started' } }] } } });
+      assert.ok(notStarted.count >= 1, 'the ticks that could not start were recorded once the cluster was back');
+    } finally {
+      await admin.close();
+    }
   });
 });
