@@ -13,7 +13,6 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Metrics } from '../ops/metrics.js';
 import type { Health } from '../ops/server.js';
 import type { Rule } from '../rules/model.js';
-import { statusOf } from '../search/client.js';
 import type { ExecutionRecord, RuleState } from '../state/store.js';
 import { ClusterClock } from './clock.js';
 import { executeRules, shareKey, type ExecuteDeps } from './execute.js';
@@ -50,6 +49,16 @@ export interface DaemonOptions {
    * recorded gaps wait. Default 5 minutes; 0 turns this off.
    */
   readonly settleMs?: number;
+}
+
+/** Whether an error (or what caused it) says the cluster gave no answer at all. */
+function unreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const name = (e as { name?: string }).name;
+    if (name === 'ConnectionError' || name === 'TimeoutError' || name === 'NoLivingConnectionsError') return true;
+    if (/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT|ENOTFOUND/.test(String((e as { code?: string }).code ?? ''))) return true;
+  }
+  return false;
 }
 
 export class Daemon {
@@ -229,8 +238,7 @@ export class Daemon {
    */
   private async cannotStart(rule: Rule, stage: string, err: unknown, now: number): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
-    const status = statusOf(err) ?? statusOf((err as { cause?: unknown })?.cause) ?? (err as { statusCode?: number })?.statusCode;
-    const reason = !status ? 'cluster_unreachable' : stage;
+    const reason = unreachable(err) ? 'cluster_unreachable' : stage;
     this.deps.logger.error(`execution could not start: ${message}`, { rule_id: rule.ruleId, rule: rule.name, reason });
     const at = (this.deps.clock ?? Date.now)();
     const record: ExecutionRecord = {
