@@ -136,6 +136,19 @@ export class StateStore {
     this.keep(queue);
   }
 
+  /** Puts back a marker that could not be written, with any dropped since. */
+  private remark(marker: Dropped): void {
+    const now = this.unmarked;
+    if (!now) {
+      this.unmarked = marker;
+      return;
+    }
+    now.count += marker.count;
+    now.from = Math.min(now.from, marker.from);
+    now.to = Math.max(now.to, marker.to);
+    for (const id of marker.ruleIds) now.ruleIds.add(id);
+  }
+
   /** Keeps records for later, the newest `maxWaiting`; what is dropped is logged and remembered. */
   private keep(queue: readonly ExecutionRecord[]): void {
     const over = queue.length - this.maxWaiting;
@@ -199,6 +212,7 @@ export class StateStore {
   async recordAll(recs: readonly ExecutionRecord[]): Promise<void> {
     const queue = [...this.pending.splice(0), ...recs];
     if (queue.length === 0) return;
+    let marker: Dropped | undefined;
     try {
       const advancing = queue.filter((r) => r.status === 'succeeded' && r.kind !== 'backfill');
       const last = new Map<string, number>();
@@ -211,7 +225,9 @@ export class StateStore {
         }
       }
       const operations: unknown[] = [];
-      const marker = this.unmarked;
+      // Taken out while written (another write may fail meanwhile and start a new marker).
+      marker = this.unmarked;
+      this.unmarked = undefined;
       if (marker) {
         operations.push({ index: { _index: this.index } }, {
           doc_type: 'records_dropped', count: marker.count, started_at: iso(marker.from), finished_at: iso(marker.to),
@@ -238,8 +254,8 @@ export class StateStore {
         const bad = res.items.map((i) => Object.values(i)[0]).find((i) => i?.error);
         throw new Error(`${bad?.status} ${bad?.error?.type}: ${bad?.error?.reason}`);
       }
-      if (marker === this.unmarked) this.unmarked = undefined;
     } catch (err) {
+      if (marker) this.remark(marker);
       this.keep(queue);
       throw new SearchError(`cannot record ${queue.length} execution(s) in ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
     }
