@@ -147,7 +147,7 @@ export class ElasticAlertSink implements AlertSink {
             retryable.push(pending[i]);
             lastReason = `${status} ${r?.error?.type ?? ''}`;
           } else {
-            const again = status === 400 ? refit(pending[i], `${r?.error?.type ?? ''} ${r?.error?.reason ?? ''}`) : undefined;
+            const again = status === 400 && MAPPING_ERRORS.has(r?.error?.type ?? '') ? refit(pending[i], r?.error?.reason ?? '') : undefined;
             if (again) refitted.push(again);
             else failed.push({ id: pending[i].id, reason });
           }
@@ -169,17 +169,22 @@ export class ElasticAlertSink implements AlertSink {
   }
 }
 
+/** Error types of a document the index cannot map (7.x, 8.x and 9.x names). */
+const MAPPING_ERRORS: ReadonlySet<string> = new Set([
+  'mapper_parsing_exception', 'document_parsing_exception', 'mapper_exception', 'illegal_argument_exception', 'strict_dynamic_mapping_exception',
+]);
+
 /** Fields moved aside per alert before giving up on naming them one by one. */
 const MAX_REFITS = 8;
 
 /**
- * The alert again without the copied field a 400 names (kept as JSON text, see fit.ts); when
- * the answer names no copied field, or after MAX_REFITS, without all the copied objects.
+ * The alert again without the copied field a 400 mapping error names (kept as JSON text, see
+ * fit.ts; the field is only in the error's reason text, its type says what failed); when the
+ * answer names no copied field, or after MAX_REFITS, without all the copied objects.
  * Undefined when there is nothing left to take out: the alert's own fields are refused, which
  * is reported, not hidden.
  */
 function refit(a: Serialized, reason: string): Serialized | undefined {
-  if (!/pars|mapp|illegal_argument/i.test(reason)) return undefined;
   const doc = JSON.parse(a.doc) as Record<string, unknown>;
   const moved = new Map<string, unknown>();
   const named = a.refits < MAX_REFITS ? fieldNamed(reason) : undefined;

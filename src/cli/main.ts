@@ -183,14 +183,14 @@ async function cmdStatus(io: CliIO, config: Config, logger: Logger): Promise<num
       const started = last ? Date.parse(String(last.started_at)) : undefined;
       const next = started !== undefined ? nextRun(rule.intervalMs, started) : undefined;
       const window = last?.window as { start: string; end: string } | undefined;
-      const gap = last?.gap as { ms: number } | undefined;
+      const gap = last?.gap as { ms: number; filled?: boolean } | undefined;
       rows.push([
         rule.name.slice(0, 48),
         last ? String(last.started_at) : 'never',
         last ? String(last.status) + (last.error ? `: ${String(last.error).slice(0, 60)}` : '') : '-',
         window ? `${window.start.slice(11, 19)}-${window.end.slice(11, 19)}` : '-',
         last ? String(last.alerts_written) : '-',
-        gap ? `${Math.round(gap.ms / 60_000)} min` : 'none',
+        gap ? `${Math.round(gap.ms / 60_000)} min${gap.filled ? ' (filled)' : ''}` : 'none',
         lease ? `${lease.owner}${lease.expires < now ? ' (expired)' : ''}` : 'free',
         next !== undefined ? new Date(next).toISOString() : 'at daemon start',
       ]);
