@@ -7,12 +7,14 @@
  * The `_id` is a hash of the rule and its source events (index and id, in order), so the same
  * match found again (an overlapping look-back, a re-run, a backfill) always has the same id and
  * `create` refuses it. Severity and risk score mappings are applied from the match's events,
- * also for sequences (Elastic does not apply them to sequences).
+ * also for sequences (Elastic does not apply them to sequences). Copied source fields whose
+ * value does not fit the alerts template are kept as JSON text instead (fit.ts).
  */
 import { createHash } from 'node:crypto';
 import type { RuleMatch } from '../engine/events.js';
 import { compileGetter, type Primitive } from '../eql/fields.js';
 import type { Rule, Severity } from '../rules/model.js';
+import { fitToTemplate } from './fit.js';
 
 export interface AlertDocument {
   readonly id: string;
@@ -190,5 +192,6 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
   }
   if (rule.buildingBlockType) doc['kibana.alert.building_block_type'] = rule.buildingBlockType;
   for (const k of Object.keys(doc)) if (doc[k] === undefined) delete doc[k];
-  return { id, doc };
+  // Copied fields that do not fit the alerts index are kept aside, never cost the alert.
+  return { id, doc: fitToTemplate(doc) };
 }

@@ -4,7 +4,10 @@
  * alert gets a 409, counted as a duplicate, never a second copy. Items refused with 429 or 5xx
  * are retried with exponential backoff and jitter; an alert still not written after that is
  * reported by id with its reason (the execution records it as an AlertWriteError), never dropped
- * silently. Requests are cut by size (LOOKOUT_BULK_BYTES).
+ * silently. An item refused with a 400 because a field copied from the events does not fit the
+ * index (a mapping conflict the template could not foresee) is written again without that field,
+ * which is kept as JSON text and named on the alert (fit.ts): an alert never becomes unwritable
+ * because of its events. Requests are cut by size (LOOKOUT_BULK_BYTES).
  */
 import type { Client } from '@elastic/elasticsearch';
 import { readMapping } from '../config/mappings.js';
@@ -12,6 +15,7 @@ import { AlertWriteError, errorMessage, SearchError } from '../errors.js';
 import { statusOf } from '../search/client.js';
 import { ensureIndex } from '../search/indices.js';
 import type { AlertDocument } from './build.js';
+import { COPIED_ROOTS, takeCopiedField, withUnmapped } from './fit.js';
 
 export interface AlertSink {
   /** Ids among `ids` that were already written. */
@@ -113,7 +117,7 @@ export class ElasticAlertSink implements AlertSink {
       const doc = JSON.stringify(a.doc);
       const size = Buffer.byteLength(action) + Buffer.byteLength(doc) + 2;
       if (bytes + size > this.bulkBytes) await send();
-      chunk.push({ id: a.id, action, doc });
+      chunk.push({ id: a.id, action, doc, refits: 0 });
       bytes += size;
     }
     await send();
@@ -125,8 +129,10 @@ export class ElasticAlertSink implements AlertSink {
     const created: string[] = [];
     let duplicates = 0;
     const failed: { id: string; reason: string }[] = [];
-    for (let attempt = 0; pending.length > 0; attempt++) {
+    for (let attempt = 0; pending.length > 0;) {
       const retryable: Serialized[] = [];
+      // Written again at once without a field that did not fit: not a retry of the same thing.
+      const refitted: Serialized[] = [];
       let lastReason = '';
       try {
         // Strings go into the NDJSON body as they are.
@@ -134,33 +140,79 @@ export class ElasticAlertSink implements AlertSink {
         res.items.forEach((item, i) => {
           const r = item.create;
           const status = r?.status ?? 0;
+          const reason = `${status} ${r?.error?.type ?? ''}: ${r?.error?.reason ?? ''}`;
           if (status === 201 || status === 200) created.push(pending[i].id);
           else if (status === 409) duplicates++;
           else if (status === 429 || status >= 500) {
             retryable.push(pending[i]);
             lastReason = `${status} ${r?.error?.type ?? ''}`;
-          } else failed.push({ id: pending[i].id, reason: `${status} ${r?.error?.type ?? ''}: ${r?.error?.reason ?? ''}` });
+          } else {
+            const again = status === 400 && MAPPING_ERRORS.has(r?.error?.type ?? '') ? refit(pending[i], r?.error?.reason ?? '') : undefined;
+            if (again) refitted.push(again);
+            else failed.push({ id: pending[i].id, reason });
+          }
         });
       } catch (err) {
         retryable.push(...pending);
         lastReason = errorMessage(err);
       }
-      pending = retryable;
-      if (pending.length === 0) break;
-      if (attempt + 1 >= this.retry.attempts) {
-        for (const a of pending) failed.push({ id: a.id, reason: `gave up after ${this.retry.attempts} attempts: ${lastReason}` });
-        break;
+      if (retryable.length > 0) {
+        attempt++;
+        if (attempt >= this.retry.attempts) {
+          for (const a of retryable) failed.push({ id: a.id, reason: `gave up after ${this.retry.attempts} attempts: ${lastReason}` });
+          retryable.length = 0;
+        } else await sleep(backoff(attempt - 1, this.retry));
       }
-      await sleep(backoff(attempt, this.retry));
+      pending = [...refitted, ...retryable];
     }
     return { created, duplicates, failed };
   }
+}
+
+/** Error types of a document the index cannot map (7.x, 8.x and 9.x names). */
+const MAPPING_ERRORS: ReadonlySet<string> = new Set([
+  'mapper_parsing_exception', 'document_parsing_exception', 'mapper_exception', 'illegal_argument_exception', 'strict_dynamic_mapping_exception',
+]);
+
+/** Fields moved aside per alert before giving up on naming them one by one. */
+const MAX_REFITS = 8;
+
+/**
+ * The alert again without the copied field a 400 mapping error names (kept as JSON text, see
+ * fit.ts; the field is only in the error's reason text, its type says what failed); when the
+ * answer names no copied field, or after MAX_REFITS, without all the copied objects.
+ * Undefined when there is nothing left to take out: the alert's own fields are refused, which
+ * is reported, not hidden.
+ */
+function refit(a: Serialized, reason: string): Serialized | undefined {
+  const doc = JSON.parse(a.doc) as Record<string, unknown>;
+  const moved = new Map<string, unknown>();
+  const named = a.refits < MAX_REFITS ? fieldNamed(reason) : undefined;
+  const taken = named === undefined ? undefined : takeCopiedField(doc, named);
+  if (named !== undefined && taken) moved.set(named, taken.value);
+  else {
+    for (const root of COPIED_ROOTS) {
+      if (doc[root] === undefined) continue;
+      moved.set(root, doc[root]);
+      delete doc[root];
+    }
+  }
+  if (moved.size === 0) return undefined;
+  return { ...a, doc: JSON.stringify(withUnmapped(doc, moved)), refits: a.refits + 1 };
+}
+
+/** The field a mapping error names: `failed to parse field [process.name] of type ...`, ... */
+function fieldNamed(reason: string): string | undefined {
+  const m = /(?:failed to parse field|object mapping for|mapper|non object mapping|field) \[([^\]]+)\]/.exec(reason) ?? /\[([^\]]+)\]/.exec(reason);
+  return m?.[1];
 }
 
 interface Serialized {
   readonly id: string;
   readonly action: string;
   readonly doc: string;
+  /** Times a field was moved aside after a 400. */
+  readonly refits: number;
 }
 
 /** Collects alerts in memory: `lookout test-rule` and tests use it. Nothing is a duplicate. */

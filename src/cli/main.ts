@@ -23,6 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { loadRules, type RuleSet } from '../rules/load.js';
 import { backfillRules } from '../scheduler/backfill.js';
+import { fillGaps } from '../scheduler/gaps.js';
 import { Daemon } from '../scheduler/daemon.js';
 import { executeRules, pushedQuery, shareKey, sourceFields } from '../scheduler/execute.js';
 import type { FieldTypes } from '../search/field-caps.js';
@@ -44,6 +45,9 @@ Commands:
                                     execution of every rule, then exit
   backfill --from <time> --to <time> [--rule <rule_id>] [--step <duration>]
                                     run rules over a past range; resumes where it stopped
+  backfill --gaps [--rule <rule_id>]
+                                    fill every gap the executions recorded (resumes, marks
+                                    each gap filled)
   status                            per rule: last execution, status, gap, lease, next run
   validate [paths...] [--cluster]   load and check rules (default: LOOKOUT_RULES_DIR); --cluster:
                                     also name the fields no target index has
@@ -246,7 +250,9 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
       const groups = new Map<string, { rules: Rule[]; window: Window }>();
       for (const rule of set.rules) {
         const state = await rt.store.ruleState(rule.ruleId);
-        const window = scheduledWindow(rule, now, state.lastSuccessEnd, config.maxCatchupMs);
+        let window = scheduledWindow(rule, now, state.lastSuccessEnd, config.maxCatchupMs);
+        // Time an earlier execution asked to be read again (its data was still arriving).
+        if (state.rereadFrom !== undefined && state.rereadFrom < window.start) window = { ...window, start: state.rereadFrom };
         const key = `${shareKey(rule)}|${window.start}|${window.end}|${window.gap?.start ?? ''}`;
         const g = groups.get(key) ?? { rules: [], window };
         g.rules.push(rule);
@@ -261,11 +267,19 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
     return failed ? 1 : 0;
   }
   const metrics = new Metrics();
+  metrics.watchStore(rt.store);
   const owner = config.instanceId ?? `${hostname()}:${process.pid}`;
-  const daemon = new Daemon(rt, set.rules, config.maxCatchupMs, { owner, metrics, leaseTtlMs: config.leaseTtlMs });
+  const daemon = new Daemon(rt, set.rules, config.maxCatchupMs, { owner, metrics, leaseTtlMs: config.leaseTtlMs, fillGaps: config.fillGaps, settleMs: config.settleMs });
   let ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
   if (config.metrics.port !== 0) {
-    ops = await startOpsServer(metrics, () => daemon.health(), config.metrics.host, config.metrics.port);
+    try {
+      ops = await startOpsServer(metrics, () => daemon.health(), config.metrics.host, config.metrics.port);
+    } catch (err) {
+      await rt.close();
+      const code = (err as { code?: string }).code;
+      const why = code === 'EADDRINUSE' ? 'is in use' : code === 'EACCES' ? 'is not allowed for this user' : `cannot be opened (${errorMessage(err)})`;
+      throw new ConfigError(`the metrics endpoint cannot start: port ${config.metrics.port} on ${config.metrics.host} ${why}; set LOOKOUT_METRICS_PORT to a free port (0 turns the endpoints off) or LOOKOUT_METRICS_HOST to another address`);
+    }
     logger.info(`metrics and health at ${ops.url}/metrics and ${ops.url}/healthz`);
   }
   logger.info(`runner ${owner} starting`);
@@ -302,14 +316,14 @@ async function cmdStatus(io: CliIO, config: Config, logger: Logger): Promise<num
       const started = last ? Date.parse(String(last.started_at)) : undefined;
       const next = started !== undefined ? nextRun(rule.intervalMs, started) : undefined;
       const window = last?.window as { start: string; end: string } | undefined;
-      const gap = last?.gap as { ms: number } | undefined;
+      const gap = last?.gap as { ms: number; filled?: boolean } | undefined;
       rows.push([
         rule.name.slice(0, 48),
         last ? String(last.started_at) : 'never',
         last ? String(last.status) + (last.error ? `: ${String(last.error).slice(0, 60)}` : '') : '-',
         window ? `${window.start.slice(11, 19)}-${window.end.slice(11, 19)}` : '-',
         last ? String(last.alerts_written) : '-',
-        gap ? `${Math.round(gap.ms / 60_000)} min` : 'none',
+        gap ? `${Math.round(gap.ms / 60_000)} min${gap.filled ? ' (filled)' : ''}` : 'none',
         lease ? `${lease.owner}${lease.expires < now ? ' (expired)' : ''}` : 'free',
         next !== undefined ? new Date(next).toISOString() : 'at daemon start',
       ]);
@@ -336,8 +350,12 @@ function nextRun(intervalMs: number, after: number): number {
 }
 
 async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Logger): Promise<number> {
-  const { values } = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' }, rule: { type: 'string' }, step: { type: 'string' } } });
-  if (!values.from || !values.to) throw new UsageError('backfill needs --from <time> and --to <time>');
+  const { values } = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' }, rule: { type: 'string' }, step: { type: 'string' }, gaps: { type: 'boolean', default: false } } });
+  if (values.gaps) {
+    if (values.from || values.to || values.step) throw new UsageError('backfill --gaps takes the ranges from the recorded gaps: leave out --from, --to and --step');
+    return cmdFillGaps(values.rule, config, logger);
+  }
+  if (!values.from || !values.to) throw new UsageError('backfill needs --from <time> and --to <time> (or --gaps)');
   const from = parseTime(values.from, '--from');
   const to = parseTime(values.to, '--to');
   if (to <= from) throw new UsageError(`--to (${values.to}) must be after --from (${values.from})`);
@@ -369,6 +387,26 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
     await rt.close();
   }
   return failed ? 1 : 0;
+}
+
+async function cmdFillGaps(ruleId: string | undefined, config: Config, logger: Logger): Promise<number> {
+  const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
+  reportRuleSet(set, logger);
+  const rules = ruleId ? set.rules.filter((r) => r.ruleId === ruleId) : set.rules;
+  if (rules.length === 0) {
+    logger.error(ruleId ? `no loaded rule has rule_id ${ruleId}` : `no rule to run in ${config.rulesDir}`);
+    return 1;
+  }
+  const rt = await connect(config, logger);
+  try {
+    await rt.client.indices.refresh({ index: config.stateIndex });
+    const result = await fillGaps(rt, rules, { concurrency: config.backfillConcurrency });
+    for (const f of result.failed) logger.error(`gap fill stopped: ${f.error}`, { rule_id: f.ruleId });
+    logger.info(`${result.filled} of ${result.gaps} recorded gap(s) filled`, { alerts_written: result.alertsWritten, chunks: result.chunks });
+    return result.failed.length > 0 ? 1 : 0;
+  } finally {
+    await rt.close();
+  }
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

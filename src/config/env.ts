@@ -29,6 +29,14 @@ const positiveInt = (max: number) =>
     return n;
   });
 
+const flag = z.string().transform((v, ctx) => {
+  const t = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(t)) return true;
+  if (['false', '0', 'no', 'off'].includes(t)) return false;
+  ctx.addIssue({ code: 'custom', message: `expected true or false, found "${v}"` });
+  return z.NEVER;
+});
+
 const envSchema = z.object({
   ELASTICSEARCH_URL: z.string().default('http://127.0.0.1:9200').refine((v) => {
     try {
@@ -57,10 +65,26 @@ const envSchema = z.object({
   LOOKOUT_SIGMA_PIPELINES: z.string().min(1).optional(),
   LOOKOUT_WEBHOOK_URL: z.string().url('expected an http(s) URL for webhook notifications').optional(),
   LOOKOUT_WEBHOOK_FORMAT: z.enum(['generic', 'slack']).default('generic'),
-  LOOKOUT_METRICS_PORT: z.string().regex(/^\d+$/, 'expected a port number (0 turns the endpoints off)').transform(Number).default(9464),
+  LOOKOUT_METRICS_PORT: z.string().transform((v, ctx) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || n > 65535) {
+      ctx.addIssue({ code: 'custom', message: `expected a port number from 0 to 65535 (0 turns the endpoints off), found "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  }).default(9464),
   LOOKOUT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   LOOKOUT_INSTANCE_ID: z.string().min(1).optional(),
   LOOKOUT_LEASE_TTL: duration('10m').optional(),
+  LOOKOUT_FILL_GAPS: flag.default(true),
+  LOOKOUT_SETTLE: z.string().transform((v, ctx) => {
+    const ms = v.trim() === '0' ? 0 : parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like 5m (units ms, s, m, h, d), or 0 to turn it off, found "${v}"` });
+      return z.NEVER;
+    }
+    return ms;
+  }).default(300_000),
 });
 
 export type Config = Readonly<{
@@ -93,6 +117,10 @@ export type Config = Readonly<{
   instanceId?: string;
   /** How long a rule's lease lasts without renewal; default: the rule's interval plus a minute. */
   leaseTtlMs?: number;
+  /** The daemon fills recorded gaps itself, one chunk per rule per tick. */
+  fillGaps: boolean;
+  /** How long after an outage or a failure data may still arrive; 0: not waited for. */
+  settleMs: number;
 }>;
 
 /** Reads `.env` (if present) into a copy of `env`; variables already set win. */
@@ -157,5 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     metrics: Object.freeze({ host: e.LOOKOUT_METRICS_HOST, port: e.LOOKOUT_METRICS_PORT }),
     instanceId: e.LOOKOUT_INSTANCE_ID,
     leaseTtlMs: e.LOOKOUT_LEASE_TTL,
+    fillGaps: e.LOOKOUT_FILL_GAPS,
+    settleMs: e.LOOKOUT_SETTLE,
   });
 }

@@ -1,10 +1,10 @@
 /**
  * Prometheus metrics (prom-client) on a registry of Lookout's own, fed from execution records:
  * executions by rule and status, their duration, events read, alerts written, duplicates,
- * truncations, gaps, and the lease each instance holds.
+ * truncations, gaps, shard failures, and the lease each instance holds.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ExecutionRecord } from '../state/store.js';
+import type { ExecutionRecord, StateStore } from '../state/store.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -19,8 +19,22 @@ export class Metrics {
   private readonly gapSeconds = new Counter({ name: 'lookout_gap_seconds_total', help: 'Time left unevaluated by gaps', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly unrouted = new Counter({ name: 'lookout_events_unrouted_total', help: 'Events read but not evaluated: their index fits none of the Sigma rule\'s field mapping pipelines', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly missing = new Gauge({ name: 'lookout_rule_missing_fields', help: 'Fields the rule uses that no target index has (at its last execution)', labelNames: ['rule_id'], registers: [this.registry] });
+  private readonly shardFailures = new Counter({ name: 'lookout_shard_failures_total', help: 'Shard failures and timeouts that made a read incomplete (the execution is partial)', labelNames: ['rule_id'], registers: [this.registry] });
+  private readonly notStarted = new Counter({ name: 'lookout_executions_not_started_total', help: 'Ticks that could not start an execution (recorded as failed), by reason', labelNames: ['rule_id', 'reason'], registers: [this.registry] });
+  private readonly ingestLag = new Gauge({ name: 'lookout_ingest_lag_seconds', help: 'Longest ingest lag (event.ingested less the event time) in the latest execution, where events carry event.ingested', labelNames: ['rule_id'], registers: [this.registry] });
   readonly lease = new Gauge({ name: 'lookout_lease_held', help: '1 while this instance holds the rule\'s lease', labelNames: ['rule_id'], registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'lookout_executions_in_flight', help: 'Executions running now', registers: [this.registry] });
+
+  /** Execution records waiting for the cluster, and those dropped because too many waited. */
+  watchStore(store: StateStore): void {
+    new Gauge({ name: 'lookout_records_waiting', help: 'Execution records waiting for the cluster to be written', registers: [this.registry], collect() {
+      this.set(store.unrecorded);
+    } });
+    new Counter({ name: 'lookout_records_dropped_total', help: 'Execution records dropped because too many waited for the cluster', registers: [this.registry], collect() {
+      this.reset();
+      this.inc(store.dropped);
+    } });
+  }
 
   observe(rec: ExecutionRecord): void {
     const rule = rec.ruleId;
@@ -33,6 +47,9 @@ export class Metrics {
     if (rec.truncated) this.truncations.inc({ rule_id: rule });
     this.unrouted.inc({ rule_id: rule }, Object.values(rec.eventsUnrouted ?? {}).reduce((a, b) => a + b, 0));
     this.missing.set({ rule_id: rule }, rec.missingFields?.length ?? 0);
+    if (rec.ingestLagMs !== undefined) this.ingestLag.set({ rule_id: rule }, rec.ingestLagMs / 1000);
+    if (rec.notStarted) this.notStarted.inc({ rule_id: rule, reason: rec.notStarted });
+    if (rec.shardFailures?.length) this.shardFailures.inc({ rule_id: rule }, rec.shardFailures.length);
     if (rec.gap) {
       this.gaps.inc({ rule_id: rule });
       this.gapSeconds.inc({ rule_id: rule }, (rec.gap.end - rec.gap.start) / 1000);

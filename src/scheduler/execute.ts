@@ -25,7 +25,7 @@ import { packReads, widen } from '../search/union.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
 import type { Notifier } from '../alerts/notify.js';
-import type { Window } from './window.js';
+import { overlapMs, type Window } from './window.js';
 
 export interface ExecuteDeps {
   readonly client: Client;
@@ -254,13 +254,31 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
   return results;
 }
 
+/**
+ * From where the next executions must read again, because the data of this window may still be
+ * arriving: all of it when the daemon says so (window.settling: after an outage or a failure);
+ * the last `lag` of it when events came in later (by their `event.ingested`) than consecutive
+ * windows overlap, so an event as late would fall behind the next window's start.
+ */
+function rereadFrom(rule: Rule, window: Window, read: ReadStats): number | undefined {
+  if (window.settling) return window.start;
+  const lag = read.maxIngestLagMs;
+  if (lag === undefined || lag <= overlapMs(rule)) return undefined;
+  return Math.max(window.start, window.end - lag);
+}
+
 function finishExecution(
   p: Member,
   read: ReadStats, window: Window, kind: ExecutionRecord['kind'], clock: () => number,
 ): ExecutionResult {
   const { rule, log } = p;
   const counts = p.run?.counts;
-  const error = p.error === undefined ? undefined : errorMessage(p.error);
+  // An answer with failed shards or that timed out may lack events: the execution is partial
+  // (the window is not advanced, the next execution reads it again), never a success.
+  const incomplete = read.incomplete.length > 0
+    ? `the read is incomplete (${read.incomplete.length} shard failure(s) or timeout; events may be missing): ${read.incomplete.join('; ')}`
+    : undefined;
+  const error = p.error === undefined ? incomplete : `${errorMessage(p.error)}${incomplete ? `; ${incomplete}` : ''}`;
   const notWritten = p.error instanceof AlertWriteError ? p.error.alertIds.length : 0;
   const skippedHits = Object.values(read.skipped).reduce((a, b) => a + b, 0);
   const wroteSome = (counts?.alertsWritten ?? 0) > 0 || notWritten > 0;
@@ -269,7 +287,7 @@ function finishExecution(
     ruleId: rule.ruleId,
     ruleName: rule.name,
     kind,
-    status: error ? (wroteSome ? 'partial' : 'failed') : 'succeeded',
+    status: p.error !== undefined ? (wroteSome ? 'partial' : 'failed') : incomplete ? 'partial' : 'succeeded',
     startedAt: p.startedAt,
     finishedAt: clock(),
     window: { start: window.start, end: window.end },
@@ -284,6 +302,9 @@ function finishExecution(
     eventsUnrouted: counts?.unrouted ?? {},
     missingFields: p.missing,
     error,
+    ...(read.incomplete.length > 0 ? { shardFailures: [...read.incomplete] } : {}),
+    ...(rereadFrom(rule, window, read) !== undefined ? { rereadFrom: rereadFrom(rule, window, read) } : {}),
+    ...(read.maxIngestLagMs !== undefined ? { ingestLagMs: Math.max(0, Math.round(read.maxIngestLagMs)) } : {}),
   };
   const fields = {
     status: record.status,
@@ -296,6 +317,8 @@ function finishExecution(
     duplicates_skipped: record.duplicatesSkipped,
     duration_ms: record.finishedAt - record.startedAt,
     read_mode: read.mode,
+    ...(record.rereadFrom !== undefined ? { reread_from: new Date(record.rereadFrom).toISOString() } : {}),
+    ...(record.ingestLagMs !== undefined ? { ingest_lag_ms: record.ingestLagMs } : {}),
     ...(read.widened ? { read_widened: true } : {}),
     ...(skippedHits > 0 || (counts && counts.eventsSkipped > 0) ? { skipped_reasons: { ...read.skipped, ...counts?.skippedReasons } } : {}),
   };
@@ -309,7 +332,7 @@ function finishExecution(
   if (counts && counts.truncated > 0) {
     log.warn(`max_signals reached: ${counts.truncated} new alert(s) not written this execution (cap ${rule.maxSignals}); the next overlapping execution will write them`, fields);
   }
-  if (error) log.error(`execution failed: ${error}`, fields);
+  if (error) log.error(`execution ${record.status}: ${error}`, { ...fields, ...(record.shardFailures ? { shard_failures: record.shardFailures } : {}) });
   else log.info('execution finished', fields);
   return { record, counts, read, query: p.query };
 }

@@ -14,10 +14,10 @@ export interface Runtime extends ExecuteDeps {
 
 export async function connect(config: Config, logger: Logger, client: Client = createClient(config.elasticsearch)): Promise<Runtime> {
   try {
-    const cluster = await checkCluster(client, redactUrl(config.elasticsearch.url));
+    const cluster = await checkCluster(client, redactUrl(config.elasticsearch.url), config.elasticsearch.requestTimeoutMs);
     logger.info(`connected to Elasticsearch ${cluster.version}`, { url: redactUrl(config.elasticsearch.url) });
     await installAlertsTemplate(client, config.alertsIndex);
-    const store = new StateStore(client, config.stateIndex);
+    const store = new StateStore(client, config.stateIndex, { logger });
     await store.install();
     return {
       client,

@@ -48,14 +48,30 @@ export interface ClusterInfo {
   readonly minor: number;
 }
 
+/**
+ * What a connection failure means and which setting to check: TLS spoken to a plain HTTP port
+ * (OpenSSL's "wrong version number"), no answer within the request timeout.
+ */
+function reachHint(err: unknown, url: string, timeoutMs?: number): string {
+  const message = errorMessage(err);
+  if (/wrong version number|packet length too long|EPROTO/i.test(message) && url.startsWith('https:')) {
+    return `the server does not speak TLS on this port (${message.split(':').find((p) => /wrong version number|EPROTO|packet length/i.test(p))?.trim() ?? 'TLS handshake failed'}); check ELASTICSEARCH_URL: perhaps ${url.replace(/^https:/, 'http:')}`;
+  }
+  if ((err as { name?: string })?.name === 'TimeoutError' || /timed? ?out/i.test(message)) {
+    const within = timeoutMs !== undefined ? `${timeoutMs} ms` : 'the request timeout';
+    return `no answer within ${within} (ELASTICSEARCH_REQUEST_TIMEOUT); check ELASTICSEARCH_URL and the network, or raise ELASTICSEARCH_REQUEST_TIMEOUT if the cluster is slow`;
+  }
+  return message;
+}
+
 /** Asks the server who it is; refuses versions before 7.17. */
-export async function checkCluster(client: Client, url: string): Promise<ClusterInfo> {
+export async function checkCluster(client: Client, url: string, timeoutMs?: number): Promise<ClusterInfo> {
   let version: string;
   try {
     const info = await client.info();
     version = info.version.number;
   } catch (err) {
-    throw new SearchError(`cannot reach Elasticsearch at ${url}: ${errorMessage(err)}`, { cause: err, statusCode: statusOf(err) });
+    throw new SearchError(`cannot reach Elasticsearch at ${url}: ${reachHint(err, url, timeoutMs)}`, { cause: err, statusCode: statusOf(err) });
   }
   const [major, minor] = version.split('.').map(Number);
   if (!(major > 7 || (major === 7 && minor >= 17))) {

@@ -1,4 +1,8 @@
-/** Installs an index template and creates its index when missing (a concurrent create is fine). */
+/**
+ * Installs an index template and creates its index when missing (a concurrent create is fine).
+ * An index made by an earlier version gets the fields the template added since (a field it
+ * already maps otherwise is left as it is: that conflict costs nothing, see alerts/fit.ts).
+ */
 import type { Client } from '@elastic/elasticsearch';
 import { errorMessage, SearchError } from '../errors.js';
 import { errorTypeOf, statusOf } from './client.js';
@@ -10,6 +14,9 @@ export async function ensureIndex(client: Client, templateName: string, index: s
       await client.indices.create({ index }).catch((err) => {
         if (errorTypeOf(err) !== 'resource_already_exists_exception') throw err;
       });
+    } else {
+      const properties = (template as { template?: { mappings?: { properties?: unknown } } }).template?.mappings?.properties;
+      if (properties) await client.indices.putMapping({ index, properties: properties as never }).catch(() => undefined);
     }
   } catch (err) {
     throw new SearchError(`cannot install ${what} ${index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });

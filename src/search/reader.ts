@@ -7,11 +7,15 @@
  * time once per client and remembers a refusal. Missing indices are not an error. Only the
  * `_source` fields the rule and the alert need are fetched.
  *
+ * An answer is not taken as complete when it is not: failed shards (`_shards.failed`), a
+ * search that timed out, or a point in time / scroll that answers from fewer shards than it
+ * started with are noted in the read's stats (`incomplete`), and the execution is partial.
+ *
  * With `timestamp_override` and Elastic's fallback, events that carry the override are read by
  * it, events that lack it by `@timestamp`, and the two ordered streams are merged.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { parseEventTime, type EventRecord } from '../engine/events.js';
+import { parseEventTime, parseTimestamp, type EventRecord } from '../engine/events.js';
 import { compileGetter } from '../eql/fields.js';
 import { errorMessage, SearchError } from '../errors.js';
 import { errorTypeOf, statusOf } from './client.js';
@@ -50,13 +54,53 @@ export interface ReadStats {
   mode?: 'pit' | 'scroll';
   /** The read went on with the cheaper query. */
   widened?: boolean;
+  /**
+   * Why the answer may lack events: failed shards (`index[shard]: type: reason`), a timed-out
+   * search, shards lost by the point in time or scroll. Empty when the read is complete.
+   */
+  incomplete: string[];
+  /** The longest ingest lag seen: `event.ingested` less the event's time (ms), where events carry it. */
+  maxIngestLagMs?: number;
 }
 
 export function newReadStats(): ReadStats {
-  return { hits: 0, pages: 0, skipped: {} };
+  return { hits: 0, pages: 0, skipped: {}, incomplete: [] };
 }
 
 const pitRefused = new WeakSet<Client>();
+
+interface ShardsInfo {
+  total?: number;
+  failed?: number;
+  failures?: { index?: string | null; shard?: number; reason?: { type?: string; reason?: string | null; caused_by?: { type?: string; reason?: string | null } } }[];
+}
+
+/** At most this many distinct reasons are kept per read. */
+const MAX_INCOMPLETE = 10;
+
+function note(stats: ReadStats, what: string): void {
+  if (stats.incomplete.length < MAX_INCOMPLETE && !stats.incomplete.includes(what)) stats.incomplete.push(what);
+}
+
+/**
+ * Notes what makes one answer incomplete. `expectedShards` is the shard count the read began
+ * with (a point in time or scroll answering from fewer has lost some); returns this answer's.
+ */
+function checkAnswer(res: { timed_out?: boolean; _shards?: ShardsInfo }, stats: ReadStats, expectedShards?: number): number | undefined {
+  const shards = res._shards;
+  if (res.timed_out) note(stats, 'the search timed out: its answer holds only what the shards found in time');
+  if (shards && (shards.failed ?? 0) > 0) {
+    for (const f of shards.failures ?? []) {
+      const cause = f.reason?.caused_by ?? f.reason;
+      note(stats, `${f.index ?? '?'}[${f.shard ?? '?'}]: ${cause?.type ?? 'failure'}: ${cause?.reason ?? ''}`.trim());
+    }
+    if (!shards.failures?.length) note(stats, `${shards.failed} shard(s) failed`);
+  }
+  if (expectedShards !== undefined && shards?.total !== undefined && shards.total < expectedShards) {
+    note(stats, `shards lost during the read: ${expectedShards} at the start, ${shards.total} now`);
+  }
+  return shards?.total;
+}
 
 interface Hit {
   _index: string;
@@ -91,6 +135,7 @@ function withFilter(query: EsQuery | null, filter: EsQuery): EsQuery {
 
 async function* pagesFor(client: Client, req: ReadRequest, tsField: string, query: EsQuery, stats: ReadStats, cheaper?: EsQuery): AsyncGenerator<EventRecord[]> {
   const getTs = compileGetter(tsField);
+  const getIngested = compileGetter('event.ingested');
   const toEvent = (hit: Hit): EventRecord | undefined => {
     stats.hits++;
     if (!hit._source || typeof hit._source !== 'object') {
@@ -104,6 +149,8 @@ async function* pagesFor(client: Client, req: ReadRequest, tsField: string, quer
       stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1;
       return undefined;
     }
+    const ingested = parseTimestamp(getIngested(hit._source)[0]);
+    if (ingested !== undefined && ingested - ts.ms > (stats.maxIngestLagMs ?? Number.NEGATIVE_INFINITY)) stats.maxIngestLagMs = ingested - ts.ms;
     return { index: hit._index, id: hit._id ?? '', timestamp: ts.ms, ...(ts.nanos ? { nanos: ts.nanos } : {}), source: hit._source };
   };
   const tsSort = { [tsField]: { order: 'asc', unmapped_type: 'date', format: 'epoch_millis' } };
@@ -163,12 +210,15 @@ async function* readWithPit(
   // as the union of many rules has), pages grow so the query runs fewer times.
   let size = req.pageSize;
   let pageNo = 0;
+  let shardsAtStart: number | undefined;
   let inFlight: Promise<Awaited<ReturnType<typeof search>>> | undefined = search(undefined, size);
   try {
     while (inFlight) {
       const res = await inFlight;
       inFlight = undefined;
       if (res.pit_id) id = res.pit_id;
+      if (pageNo === 0) shardsAtStart = checkAnswer(res, stats);
+      else checkAnswer(res, stats, shardsAtStart);
       const hits = res.hits.hits as Hit[];
       stats.pages++;
       const first = pageNo++ === 0;
@@ -221,8 +271,10 @@ async function* readWithScroll(
     } catch (err) {
       throw new SearchError(`search on ${req.indices.join(',')} failed: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
     }
-    for (;;) {
+    const shardsAtStart = checkAnswer(res as never, stats);
+    for (let page = 0; ; page++) {
       scrollId = res._scroll_id ?? scrollId;
+      if (page > 0) checkAnswer(res as never, stats, shardsAtStart);
       const hits = res.hits.hits as Hit[];
       stats.pages++;
       yield pageOf(hits, toEvent);

@@ -9,6 +9,7 @@ import { readMapping } from '../config/mappings.js';
 import { errorMessage, SearchError } from '../errors.js';
 import { statusOf } from '../search/client.js';
 import { ensureIndex } from '../search/indices.js';
+import type { Logger } from '../logging/logger.js';
 
 export type ExecutionStatus = 'succeeded' | 'partial' | 'failed';
 
@@ -34,10 +35,37 @@ export interface ExecutionRecord {
   /** Fields the rule uses that no target index has. */
   readonly missingFields?: readonly string[];
   readonly error?: string;
+  /** Why the read may lack events (failed shards, a timeout): the execution is partial. */
+  readonly shardFailures?: readonly string[];
+  /**
+   * Set on the record of a tick that could not start (the lease, the rule's state or the cluster
+   * could not be read): why, as counted in /metrics. Its window is the one the tick would have read.
+   */
+  readonly notStarted?: string;
+  /**
+   * The data read may still be arriving: the next executions must reach back to here again
+   * (kept in the rule's state as `reread_from`). Absent on an execution after the data settled,
+   * which clears it.
+   */
+  readonly rereadFrom?: number;
+  /** The longest ingest lag seen (`event.ingested` less the event's time), when events carry it. */
+  readonly ingestLagMs?: number;
+}
+
+/** A gap an execution recorded, and how far it has been filled. */
+export interface RecordedGap {
+  readonly executionId: string;
+  readonly ruleId: string;
+  readonly start: number;
+  readonly end: number;
+  /** Filled (backfilled) up to here; undefined: not begun. */
+  readonly filledUntil?: number;
 }
 
 export interface RuleState {
   readonly lastSuccessEnd?: number;
+  /** Time the next executions must read again: data for it may still be arriving. */
+  readonly rereadFrom?: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -67,18 +95,86 @@ function executionDoc(rec: ExecutionRecord): Record<string, unknown> {
       ? { unrouted_indices: Object.entries(rec.eventsUnrouted).map(([index, events]) => ({ index, events })) } : {}),
     ...(rec.missingFields && rec.missingFields.length > 0 ? { missing_fields: [...rec.missingFields] } : {}),
     ...(rec.error ? { error: rec.error } : {}),
+    ...(rec.shardFailures?.length ? { shard_failures: rec.shardFailures } : {}),
+    ...(rec.notStarted ? { not_started: rec.notStarted } : {}),
+    ...(rec.rereadFrom !== undefined ? { reread_from: iso(rec.rereadFrom) } : {}),
+    ...(rec.ingestLagMs !== undefined ? { ingest_lag_ms: rec.ingestLagMs } : {}),
   };
+}
+
+export interface StateStoreOptions {
+  /** Execution records kept while the cluster cannot take them (default 1,000). */
+  readonly maxWaiting?: number;
+  /** Told when records waiting for the cluster are dropped. */
+  readonly logger?: Logger;
+}
+
+/** Records dropped from the queue since the last marker was written. */
+interface Dropped {
+  count: number;
+  from: number;
+  to: number;
+  readonly ruleIds: Set<string>;
 }
 
 export class StateStore {
   /** Records that could not be written (the cluster was down): written with the next record. */
   private readonly pending: ExecutionRecord[] = [];
+  private readonly maxWaiting: number;
+  private droppedTotal = 0;
+  private unmarked: Dropped | undefined;
 
-  constructor(private readonly client: Client, readonly index: string) {}
+  constructor(private readonly client: Client, readonly index: string, private readonly options: StateStoreOptions = {}) {
+    this.maxWaiting = options.maxWaiting ?? 1000;
+  }
 
   /** Execution records waiting for the cluster. */
   get unrecorded(): number {
     return this.pending.length;
+  }
+
+  /** Execution records dropped (the queue waiting for the cluster was full) since start. */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  /** Keeps a record to be written with the next one (the cluster is known to be down). */
+  defer(rec: ExecutionRecord): void {
+    const queue = [...this.pending.splice(0), rec];
+    this.keep(queue);
+  }
+
+  /** Puts back a marker that could not be written, with any dropped since. */
+  private remark(marker: Dropped): void {
+    const now = this.unmarked;
+    if (!now) {
+      this.unmarked = marker;
+      return;
+    }
+    now.count += marker.count;
+    now.from = Math.min(now.from, marker.from);
+    now.to = Math.max(now.to, marker.to);
+    for (const id of marker.ruleIds) now.ruleIds.add(id);
+  }
+
+  /** Keeps records for later, the newest `maxWaiting`; what is dropped is logged and remembered. */
+  private keep(queue: readonly ExecutionRecord[]): void {
+    const over = queue.length - this.maxWaiting;
+    this.pending.push(...queue.slice(Math.max(0, over)));
+    if (over <= 0) return;
+    const lost = queue.slice(0, over);
+    this.droppedTotal += over;
+    const d = this.unmarked ?? { count: 0, from: Number.POSITIVE_INFINITY, to: Number.NEGATIVE_INFINITY, ruleIds: new Set<string>() };
+    d.count += over;
+    for (const r of lost) {
+      d.from = Math.min(d.from, r.startedAt);
+      d.to = Math.max(d.to, r.finishedAt);
+      d.ruleIds.add(r.ruleId);
+    }
+    this.unmarked = d;
+    this.options.logger?.error(`${over} execution record(s) dropped: ${this.maxWaiting} already wait for the cluster; a marker (doc_type records_dropped) is written to ${this.index} once it is back`, {
+      dropped_total: this.droppedTotal, from: iso(d.from), to: iso(d.to),
+    });
   }
 
   async install(): Promise<void> {
@@ -98,13 +194,19 @@ export class StateStore {
   async ruleState(ruleId: string): Promise<RuleState> {
     const src = await this.getSource(`rule:${ruleId}`);
     const end = src?.last_success_end;
-    return { lastSuccessEnd: typeof end === 'string' ? Date.parse(end) : undefined };
+    const reread = src?.reread_from;
+    return {
+      lastSuccessEnd: typeof end === 'string' ? Date.parse(end) : undefined,
+      ...(typeof reread === 'string' ? { rereadFrom: Date.parse(reread) } : {}),
+    };
   }
 
   /**
    * Records an execution. When the cluster cannot take it (it is down: often the very reason the
    * execution failed), the record is kept and written before the next one, so a failed
-   * execution is recorded once the cluster is back. At most 1,000 are kept.
+   * execution is recorded once the cluster is back. At most 1,000 are kept (`maxWaiting`);
+   * older ones are dropped with an error in the log, counted (`dropped`), and a marker document
+   * (doc_type records_dropped: how many, when, which rules) is written once the cluster is back.
    */
   async record(rec: ExecutionRecord): Promise<void> {
     await this.recordAll([rec]);
@@ -118,6 +220,7 @@ export class StateStore {
   async recordAll(recs: readonly ExecutionRecord[]): Promise<void> {
     const queue = [...this.pending.splice(0), ...recs];
     if (queue.length === 0) return;
+    let marker: Dropped | undefined;
     try {
       const advancing = queue.filter((r) => r.status === 'succeeded' && r.kind !== 'backfill');
       const last = new Map<string, number>();
@@ -130,15 +233,29 @@ export class StateStore {
         }
       }
       const operations: unknown[] = [];
+      // Taken out while written (another write may fail meanwhile and start a new marker).
+      marker = this.unmarked;
+      this.unmarked = undefined;
+      if (marker) {
+        operations.push({ index: { _index: this.index } }, {
+          doc_type: 'records_dropped', count: marker.count, started_at: iso(marker.from), finished_at: iso(marker.to),
+          rule_ids: [...marker.ruleIds].sort(),
+        });
+      }
       for (const rec of queue) {
         operations.push({ index: { _index: this.index, _id: `execution:${rec.executionId}` } }, executionDoc(rec));
       }
       for (const rec of advancing) {
         const current = last.get(rec.ruleId);
-        if (current !== undefined && current >= rec.window.end) continue;
-        last.set(rec.ruleId, rec.window.end);
+        // An older window never moves the state back; one that asks for a re-read is kept.
+        if (current !== undefined && current >= rec.window.end && rec.rereadFrom === undefined) continue;
+        const end = Math.max(current ?? Number.NEGATIVE_INFINITY, rec.window.end);
+        last.set(rec.ruleId, end);
         operations.push({ index: { _index: this.index, _id: `rule:${rec.ruleId}` } },
-          { doc_type: 'rule_state', rule_id: rec.ruleId, rule_name: rec.ruleName, last_success_end: iso(rec.window.end), execution_id: rec.executionId });
+          {
+            doc_type: 'rule_state', rule_id: rec.ruleId, rule_name: rec.ruleName, last_success_end: iso(end), execution_id: rec.executionId,
+            ...(rec.rereadFrom !== undefined ? { reread_from: iso(rec.rereadFrom) } : {}),
+          });
       }
       const res = await this.client.bulk({ operations });
       if (res.errors) {
@@ -146,7 +263,8 @@ export class StateStore {
         throw new Error(`${bad?.status} ${bad?.error?.type}: ${bad?.error?.reason}`);
       }
     } catch (err) {
-      this.pending.push(...queue.slice(-1000));
+      if (marker) this.remark(marker);
+      this.keep(queue);
       throw new SearchError(`cannot record ${queue.length} execution(s) in ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
     }
   }
@@ -209,6 +327,36 @@ export class StateStore {
       index: this.index, size: 1000, query: { term: { doc_type: 'lease' } },
     });
     return new Map(res.hits.hits.map((h) => [h._source!.rule_id, { owner: h._source!.owner, expires: Date.parse(h._source!.expires_at) }]));
+  }
+
+  /** Recorded gaps not filled yet, oldest first (for these rules, or all). */
+  async unfilledGaps(ruleIds?: readonly string[], size = 1000): Promise<RecordedGap[]> {
+    const filter: unknown[] = [{ term: { doc_type: 'execution' } }, { exists: { field: 'gap.start' } }];
+    if (ruleIds) filter.push({ terms: { rule_id: [...ruleIds] } });
+    try {
+      const res = await this.client.search<{ execution_id: string; rule_id: string; gap: { start: string; end: string; filled_until?: string } }>({
+        index: this.index, size, query: { bool: { filter, must_not: [{ term: { 'gap.filled': true } }] } } as never,
+        sort: [{ 'gap.start': 'asc' }] as never, ignore_unavailable: true,
+      });
+      // Also checked here: an index whose mapping predates gap.filled cannot filter on it.
+      return res.hits.hits.filter((h) => (h._source?.gap as { filled?: boolean } | undefined)?.filled !== true).map((h) => {
+        const src = h._source!;
+        return {
+          executionId: src.execution_id, ruleId: src.rule_id, start: Date.parse(src.gap.start), end: Date.parse(src.gap.end),
+          ...(src.gap.filled_until ? { filledUntil: Date.parse(src.gap.filled_until) } : {}),
+        };
+      });
+    } catch (err) {
+      throw new SearchError(`cannot read the recorded gaps in ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+    }
+  }
+
+  /** Notes how far a recorded gap is filled; `filled` once the whole gap is. */
+  async markGap(executionId: string, filledUntil: number, filled: boolean): Promise<void> {
+    await this.client.update({
+      index: this.index, id: `execution:${executionId}`, refresh: 'wait_for',
+      doc: { gap: { filled_until: iso(filledUntil), filled, ...(filled ? { filled_at: iso(Date.now()) } : {}) } },
+    });
   }
 
   async backfillProgress(key: string): Promise<number | undefined> {

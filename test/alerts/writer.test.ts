@@ -45,8 +45,8 @@ describe('alert writer', () => {
 
   test('an alert the server refuses is reported with its id and reason; the others are written', async () => {
     const sink = new ElasticAlertSink(client, index, { attempts: 2, baseDelayMs: 1 });
-    // The alerts template maps process.name as a keyword: an object there cannot be indexed (400).
-    const r = await sink.write([alert(100), alert(101, { process: { name: { first: 'cmd.exe' } } }), alert(102)]);
+    // Lookout's own field with a value the template cannot take: nothing copied to move aside.
+    const r = await sink.write([alert(100), alert(101, { 'kibana.alert.depth': { level: 1 } }), alert(102)]);
     assert.equal(r.written, 2);
     assert.deepEqual(r.failed.map((f) => f.id), ['alert-0101']);
     assert.match(r.failed[0].reason, /400 .*parsing_exception|mapper_parsing_exception/);
@@ -54,5 +54,21 @@ describe('alert writer', () => {
     assert.deepEqual(err?.alertIds, ['alert-0101']);
     assert.match(String(err?.message), new RegExp(`1 alert\\(s\\) not written to ${index}: alert-0101 \\(400`));
     assert.equal(writeError(r, new Set(['alert-0100'])), undefined, 'another run\'s alerts are not its failure');
+  });
+
+  test('a 400 on a field copied from the events: the alert is written again without it, the field kept as JSON and named', async () => {
+    const sink = new ElasticAlertSink(client, index, { attempts: 1, baseDelayMs: 1 });
+    // process.x is not in the template: the first alert maps it dynamically as a keyword, the
+    // second carries an object there, which the index refuses (mapper_parsing_exception).
+    const first = await sink.write([alert(200, { process: { x: 'plain', pid: 1 } })]);
+    assert.equal(first.written, 1);
+    const r = await sink.write([alert(201, { process: { x: { nested: true }, pid: 2 }, host: { name: 'h' } })]);
+    assert.deepEqual(r.failed, []);
+    assert.equal(r.written, 1);
+    const got = await client.get<Record<string, any>>({ index, id: 'alert-0201' });
+    assert.deepEqual(got._source?.process, { pid: 2 });
+    assert.deepEqual(got._source?.host, { name: 'h' });
+    assert.deepEqual(got._source?.lookout.unmapped_fields, ['process.x']);
+    assert.deepEqual(JSON.parse(got._source?.lookout.unmapped_source), { 'process.x': { nested: true } });
   });
 });

@@ -113,11 +113,11 @@ describe('executions on the real server', () => {
     const now = Date.now();
     const w = scheduledWindow(rule, now, now - 6 * 60 * MIN, 60 * MIN);
     const { record } = await executeRule(env.deps, rule, w, 'scheduled');
-    assert.deepEqual(record.gap, { start: now - 6 * 60 * MIN, end: now - 69 * MIN });
+    assert.deepEqual(record.gap, { start: now - 6 * 60 * MIN - 4 * MIN, end: now - 69 * MIN + 4 * MIN }, 'the unread time and the overlap a sequence needs on both sides');
     assert.ok(env.logs().some((l) => String(l.message).startsWith('gap in rule executions') && l.rule_id === rule.ruleId));
     await env.client.indices.refresh({ index: env.stateIndex });
     const [rec] = await env.deps.store.executions(rule.ruleId, 1);
-    assert.equal((rec.gap as { ms: number }).ms, 6 * 60 * MIN - 69 * MIN);
+    assert.equal((rec.gap as { ms: number }).ms, 6 * 60 * MIN - 69 * MIN + 8 * MIN);
   });
 
   test('backfill: a sequence straddling a window boundary is found once; a re-run resumes and writes nothing', async () => {

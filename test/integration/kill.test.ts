@@ -38,8 +38,11 @@ describe('Elasticsearch killed during a backfill', () => {
   test('the backfill stops, resumes after a restart, and the alerts equal a clean run', async () => {
     const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '15s' }).elasticsearch);
     const indices = { defendNetwork: 'kill-events-n', defendProcess: 'kill-events-p', winlogbeat: 'kill-events-w' };
-    await installEventTemplate(client, 'kill-events', Object.values(indices));
-    await indexEvents(client, generateDataset({ seed: 51, start: FROM, end: TO, noiseEvents: 2000, attacks: 24, hosts: 20, indices }).events);
+    // Test data goes in with the default timeout: a fresh node on a busy machine can take over 3 s.
+    const loader = createClient(loadConfig({ ELASTICSEARCH_URL: url }).elasticsearch);
+    await installEventTemplate(loader, 'kill-events', Object.values(indices));
+    await indexEvents(loader, generateDataset({ seed: 51, start: FROM, end: TO, noiseEvents: 2000, attacks: 24, hosts: 20, indices }).events);
+    await loader.close();
     const rule = await shippedRule({ indices: ['kill-events-*'] });
     const { logger } = captureLogger();
     const deps = (c: typeof client, alerts: string) => ({ client: c, sink: new ElasticAlertSink(c, alerts, { attempts: 2, baseDelayMs: 10 }), store: new StateStore(c, 'kill-state'), logger, pageSize: 200, readMode: 'auto' as const });
@@ -86,8 +89,10 @@ describe('Elasticsearch killed during scheduled runs', () => {
     const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '15s' }).elasticsearch);
     const indices = { defendNetwork: 'sched-events-n', defendProcess: 'sched-events-p', winlogbeat: 'sched-events-w' };
     const T = Date.UTC(2026, 8, 2);
-    await installEventTemplate(client, 'sched-events', Object.values(indices));
-    await indexEvents(client, generateDataset({ seed: 53, start: T - 9 * 60_000, end: T + 20 * 60_000, noiseEvents: 500, attacks: 12, hosts: 12, indices }).events);
+    const loader = createClient(loadConfig({ ELASTICSEARCH_URL: url }).elasticsearch);
+    await installEventTemplate(loader, 'sched-events', Object.values(indices));
+    await indexEvents(loader, generateDataset({ seed: 53, start: T - 9 * 60_000, end: T + 20 * 60_000, noiseEvents: 500, attacks: 12, hosts: 12, indices }).events);
+    await loader.close();
     const rule = await shippedRule({ indices: ['sched-events-*'] });
     const { logger } = captureLogger();
     const store = new StateStore(client, 'sched-state');

@@ -23,11 +23,11 @@ describe('execution windows', async () => {
     assert.deepEqual(scheduledWindow(rule, now, last, 60 * MIN), { start: last - 4 * MIN, end: now });
   });
 
-  test('beyond the catch-up bound: a recorded gap', () => {
+  test('beyond the catch-up bound: a recorded gap, with the overlap a sequence needs on both sides', () => {
     const last = now - 5 * 60 * MIN;
     const w = scheduledWindow(rule, now, last, 60 * MIN);
     assert.equal(w.start, now - 9 * MIN - 60 * MIN);
-    assert.deepEqual(w.gap, { start: last, end: now - 69 * MIN });
+    assert.deepEqual(w.gap, { start: last - 4 * MIN, end: now - 69 * MIN + 4 * MIN });
   });
 
   test('backfill windows overlap by the given amount and cover the range', () => {

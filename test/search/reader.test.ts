@@ -1,12 +1,16 @@
 /**
- * The paged reader on the real server: events in timestamp order across pages, read-ahead, and
- * pages that grow when the cluster is slow on them.
+ * The paged reader on the real server: events in timestamp order across pages, read-ahead,
+ * pages that grow when the cluster is slow on them, the fall back to a scroll where point in time
+ * is refused, and points in time closed when a read stops early.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { indexEvents } from '../../src/demo/load.js';
 import { newReadStats, readEvents, type ReadRequest } from '../../src/search/reader.js';
-import { testEnv, type TestEnv } from '../helpers/es.js';
+import { loadConfig } from '../../src/config/env.js';
+import { createClient } from '../../src/search/client.js';
+import { esUrl, testEnv, type TestEnv } from '../helpers/es.js';
+import { startFaultProxy, type Fault } from '../helpers/fault-proxy.js';
 
 const T0 = Date.UTC(2026, 9, 1);
 
@@ -71,5 +75,48 @@ describe('paged reading', () => {
     const r = await read({ ...base, query: { range: { seq: { gte: 90 } } }, cheaperQuery: null, slowPageMs: 0, pageSize: 4 });
     assert.equal(r.stats.widened, undefined);
     assert.deepEqual(r.seqs, Array.from({ length: 10 }, (_, i) => i + 90));
+  });
+
+  /** Reads through a proxy that decides per request; returns what it saw. */
+  const readThrough = async (req: ReadRequest, decide: (method: string, path: string) => Fault | undefined, stopAfter?: number) => {
+    const proxy = await startFaultProxy(esUrl(), decide);
+    const client = createClient(loadConfig({ ELASTICSEARCH_URL: proxy.url }).elasticsearch);
+    const stats = newReadStats();
+    const seqs: unknown[] = [];
+    try {
+      let pages = 0;
+      for await (const page of readEvents(client, req, stats)) {
+        for (const e of page) seqs.push(e.source.seq);
+        if (++pages === stopAfter) break;
+      }
+      return { stats, seqs, seen: [...proxy.seen] };
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  };
+
+  test('auto: a cluster that refuses point in time (as one without it answers) is read by a sorted scroll, every event once, in order', async () => {
+    // A cluster without point in time has no POST /<index>/_pit: it answers 405 (7.x before 7.10) or 400.
+    for (const status of [405, 400]) {
+      const r = await readThrough({ ...base, mode: 'auto' }, (method, path) => (method === 'POST' && path.split('?')[0].endsWith('/_pit') ? { status } : undefined));
+      assert.equal(r.stats.mode, 'scroll', `status ${status}`);
+      assert.deepEqual(r.seqs, Array.from({ length: 100 }, (_, i) => i));
+      assert.ok(r.seen.some((s) => s.startsWith('POST') && s.endsWith('/_pit')), 'point in time was tried first');
+      assert.ok(r.seen.some((s) => s.includes('/_search/scroll')), 'then scrolled');
+      assert.ok(r.seen.some((s) => s.startsWith('DELETE /_search/scroll')), 'and the scroll cleared');
+    }
+  });
+
+  test('a point in time is closed when the read stops early; a scroll is cleared the same way', async () => {
+    const pit = await readThrough({ ...base, mode: 'pit' }, () => undefined, 2);
+    assert.equal(pit.seqs.length, 10, 'stopped after two pages');
+    assert.ok(pit.seen.includes('DELETE /_pit'), `requests: ${pit.seen.join(', ')}`);
+    const open = await env.client.nodes.stats({ metric: 'indices', index_metric: 'search' });
+    const contexts = Object.values(open.nodes).reduce((n, node) => n + Number((node.indices?.search as { open_contexts?: number } | undefined)?.open_contexts ?? 0), 0);
+    assert.equal(contexts, 0, 'no search context left open');
+    const scroll = await readThrough({ ...base, mode: 'scroll' }, () => undefined, 2);
+    assert.equal(scroll.seqs.length, 10);
+    assert.ok(scroll.seen.includes('DELETE /_search/scroll'), `requests: ${scroll.seen.join(', ')}`);
   });
 });
