@@ -95,6 +95,22 @@ export class EventError extends LookoutError {
   }
 }
 
+/** An events input (`test-rule --events`) cannot be read: missing, unreadable, broken gzip. */
+export class EventsInputError extends LookoutError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('EVENTS_INPUT', message, options);
+  }
+}
+
+/** An events input (`test-rule --events`) whose event is older than the one before it; `line` is where it stands. */
+export class OutOfOrderError extends LookoutError {
+  constructor(readonly source: string, readonly line: number, readonly timestamp: number, readonly previous: number) {
+    super('EVENTS_OUT_OF_ORDER',
+      `event at ${new Date(timestamp).toISOString()} comes after one at ${new Date(previous).toISOString()}: the input is not in time order`,
+      { location: { file: source, line } });
+  }
+}
+
 const SECRET_PATTERNS: readonly RegExp[] = [
   /(\/\/)([^/@\s:]+):([^/@\s]+)@/g, // user:password@ in URLs
   /(ApiKey\s+)[A-Za-z0-9+/=_-]+/gi,

@@ -12,17 +12,18 @@ import { cronFor } from '../scheduler/daemon.js';
 import { MemoryAlertSink } from '../alerts/writer.js';
 import { loadConfig, withDotEnv, type Config } from '../config/env.js';
 import { runRule } from '../engine/run.js';
-import { ConfigError, errorMessage, LookoutError } from '../errors.js';
+import { ConfigError, errorMessage, EventsInputError, LookoutError, OutOfOrderError } from '../errors.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { loadRules, type RuleSet } from '../rules/load.js';
 import { backfillRules } from '../scheduler/backfill.js';
 import { Daemon } from '../scheduler/daemon.js';
-import { executeRules, shareKey, sourceFields } from '../scheduler/execute.js';
+import { executeRules, pushedQuery, shareKey, sourceFields } from '../scheduler/execute.js';
+import { linePrefilter } from '../search/line-prefilter.js';
 import type { Rule } from '../rules/model.js';
 import type { Window } from '../scheduler/window.js';
 import { connect } from '../scheduler/runtime.js';
 import { scheduledWindow } from '../scheduler/window.js';
-import { readEventsFile } from './events-file.js';
+import { problemsAfter, readEvents } from './events-file.js';
 import { progressBar } from './progress.js';
 
 const USAGE = `Usage: lookout <command> [options]
@@ -34,13 +35,16 @@ Commands:
                                     run rules over a past range; resumes where it stopped
   status                            per rule: last execution, status, gap, lease, next run
   validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
-  test-rule <rule-file> --events <file.ndjson> [--now <time>]
-                                    evaluate a rule on events from a file, offline; prints the
-                                    alert documents it would write, one JSON line each
+  test-rule <rule-file> --events <file.ndjson[.gz]|-> [--now <time>] [--parse-all]
+                                    evaluate a rule on events from a file (gzip or not) or
+                                    standard input (-), offline, streaming; prints the alert
+                                    documents it would write, one JSON line each
 
 Configuration comes from environment variables and .env; see .env.example.`;
 
 export interface CliIO {
+  /** Read by `test-rule --events -` (default process.stdin). */
+  readonly stdin?: NodeJS.ReadableStream;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WriteStream;
   readonly env: NodeJS.ProcessEnv;
@@ -75,22 +79,46 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
 }
 
 async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, 'parse-all': { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1 || !values.events) throw new UsageError('test-rule needs a rule file and --events <file.ndjson>');
   const set = await loadRules([positionals[0]], { sigmaPipelines: config.sigmaPipelines });
   for (const e of set.errors) io.stderr.write(`error: ${e.message}\n`);
   for (const s of set.skipped) io.stderr.write(`skipped: ${s.file}: ${s.reason}\n`);
   if (set.rules.length !== 1) return 1;
   const rule = set.rules[0];
-  const file = await readEventsFile(values.events, rule, sourceFields(rule));
-  for (const p of file.problems) io.stderr.write(`skipped event: ${p}\n`);
   if (rule.enrichments.length > 0) io.stderr.write(`note: enrichments (${rule.enrichments.join(', ')}) look up Elasticsearch and are not applied offline\n`);
-  const sink = new MemoryAlertSink();
   const now = values.now ? new Date(parseTime(values.now, '--now')) : new Date();
-  const counts = await runRule(rule, file.events, sink, { now });
+  const path = values.events;
+  let skipped = 0;
+  const report = (message: string) => {
+    skipped++;
+    io.stderr.write(`skipped event: ${message}\n`);
+  };
+  // Offline there is no mapping: fields are taken as keyword, the type a query on strings assumes.
+  const test = values['parse-all'] ? undefined : linePrefilter(pushedQuery(rule, new Map(rule.compiled.fields.map((f) => [f, new Set(['keyword'])]))));
+  const evaluate = async (sort: boolean, onProblem: (message: string) => void) => {
+    const sink = new MemoryAlertSink();
+    const lineTest = test ? { test, passedOver: 0 } : undefined;
+    const counts = await runRule(rule, readEvents(path, rule, { includes: sourceFields(rule), onProblem, sort, stdin: io.stdin, lineTest }), sink, { now });
+    return { sink, counts, passedOver: lineTest?.passedOver ?? 0 };
+  };
+  let result: Awaited<ReturnType<typeof evaluate>>;
+  try {
+    result = await evaluate(false, report);
+  } catch (err) {
+    if (!(err instanceof OutOfOrderError)) throw err;
+    if (path === '-') {
+      throw new EventsInputError(`${err.message}; standard input can be read only once: write it to a file and pass the file (Lookout sorts a file itself), or sort the input by ${rule.timestampField} first`, { cause: err });
+    }
+    io.stderr.write(`note: ${err.message}; reading it again through an external sort (temporary files, bounded memory)\n`);
+    result = await evaluate(true, problemsAfter(err.line, report));
+  }
+  const { sink, counts, passedOver } = result;
   for (const a of sink.alerts) io.stdout.write(`${JSON.stringify({ _index: config.alertsIndex, _id: a.id, _source: a.doc })}\n`);
-  io.stderr.write(`${file.events.length} event(s), ${counts.matches} match(es), ${counts.alertsWritten} alert(s)` +
-    `${counts.truncated > 0 ? `, ${counts.truncated} over max_signals (${rule.maxSignals}) not written` : ''}\n`);
+  io.stderr.write(`${counts.eventsRead} event(s), ${counts.matches} match(es), ${counts.alertsWritten} alert(s)` +
+    `${counts.truncated > 0 ? `, ${counts.truncated} over max_signals (${rule.maxSignals}) not written` : ''}` +
+    `${skipped > 0 ? `; ${skipped} line(s) skipped` : ''}` +
+    `${passedOver > 0 ? `; ${passedOver} line(s) passed over unparsed (they hold none of the values the rule requires; --parse-all reads every line)` : ''}\n`);
   return 0;
 }
 

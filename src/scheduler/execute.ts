@@ -76,10 +76,14 @@ function filterFields(q: unknown): string[] {
  */
 export async function planRead(client: Client, rule: Rule, types?: FieldTypes): Promise<{ query: EsQuery | null; sourceIncludes: string[] }> {
   types ??= await fetchFieldTypes(client, rule.indices, rule.compiled.fields);
+  return { query: pushedQuery(rule, types), sourceIncludes: sourceFields(rule) };
+}
+
+/** The rule's query (a superset of what it accepts) and its filters, for fields of these types. */
+export function pushedQuery(rule: Rule, types: FieldTypes): EsQuery | null {
   const pushed = new Pushdown(types).query(rule.compiled, rule.eventCategoryField);
   const filters = rule.filters.query;
-  const query = pushed && filters ? { bool: { filter: [pushed, filters] } } : (pushed ?? filters);
-  return { query, sourceIncludes: sourceFields(rule) };
+  return pushed && filters ? { bool: { filter: [pushed, filters] } } : (pushed ?? filters);
 }
 
 /**

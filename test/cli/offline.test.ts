@@ -44,12 +44,15 @@ describe('lookout test-rule (offline)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'lookout-tr-'));
     const file = join(dir, 'events.ndjson');
     await writeFile(file, '{"@timestamp": "2026-01-01T00:00:00Z"}\nnot json\n[1]\n{"no": "time"}\n');
-    const r = await runCli(['test-rule', SHIPPED_RULE_FILE, '--events', file]);
+    const r = await runCli(['test-rule', SHIPPED_RULE_FILE, '--events', file, '--parse-all']);
     assert.equal(r.code, 0);
     assert.match(r.stderr, /events\.ndjson:2: not JSON/);
     assert.match(r.stderr, /events\.ndjson:3: expected a JSON object/);
     assert.match(r.stderr, /events\.ndjson:4: no usable @timestamp/);
-    assert.match(r.stderr, /1 event\(s\), 0 match\(es\), 0 alert\(s\)/);
+    assert.match(r.stderr, /1 event\(s\), 0 match\(es\), 0 alert\(s\); 3 line\(s\) skipped/);
+    // Without --parse-all, lines that hold none of the rule's values are passed over unparsed.
+    const fast = await runCli(['test-rule', SHIPPED_RULE_FILE, '--events', file]);
+    assert.match(fast.stderr, /0 event\(s\), 0 match\(es\), 0 alert\(s\); 4 line\(s\) passed over unparsed/);
   });
 
   test('validate lists every problem and fails', async () => {

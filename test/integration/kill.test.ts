@@ -36,7 +36,7 @@ describe('Elasticsearch killed during a backfill', () => {
   after(async () => node?.dispose());
 
   test('the backfill stops, resumes after a restart, and the alerts equal a clean run', async () => {
-    const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '3s' }).elasticsearch);
+    const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '15s' }).elasticsearch);
     const indices = { defendNetwork: 'kill-events-n', defendProcess: 'kill-events-p', winlogbeat: 'kill-events-w' };
     await installEventTemplate(client, 'kill-events', Object.values(indices));
     await indexEvents(client, generateDataset({ seed: 51, start: FROM, end: TO, noiseEvents: 2000, attacks: 24, hosts: 20, indices }).events);
@@ -83,7 +83,7 @@ describe('Elasticsearch killed during scheduled runs', () => {
   after(async () => node?.dispose());
 
   test('the run during the outage fails and is recorded later; the next run catches up; alerts equal a clean run', async () => {
-    const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '3s' }).elasticsearch);
+    const client = createClient(loadConfig({ ELASTICSEARCH_URL: url, ELASTICSEARCH_REQUEST_TIMEOUT: '15s' }).elasticsearch);
     const indices = { defendNetwork: 'sched-events-n', defendProcess: 'sched-events-p', winlogbeat: 'sched-events-w' };
     const T = Date.UTC(2026, 8, 2);
     await installEventTemplate(client, 'sched-events', Object.values(indices));
