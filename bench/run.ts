@@ -25,14 +25,7 @@ import { corpusFigure, sequenceMemoryFigure, sigmaFigure, winrmFigure } from './
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
-async function main(): Promise<void> {
-  const set = await loadRules(['rules/windows/lateral_movement_incoming_winrm_shell_execution.toml', 'rules/sigma/win_security_winrm_listening_service_reconnaissance.yml']);
-  const winrm = set.rules.find((r) => r.compiled.kind === 'sequence')!;
-  const sigma = set.rules.find((r) => r.compiled.kind === 'sigma')!;
-  const scales = (process.env.BENCH_SCALES ?? '1000000,10000000').split(',').map(Number);
-  out(`Lookout benchmarks: node ${process.version}, ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores`);
-
-  out('');
+async function inMemoryFigures(winrm: Parameters<typeof winrmFigure>[0], sigma: Parameters<typeof sigmaFigure>[0]): Promise<void> {
   await winrmFigure(winrm, out);
   await corpusFigure(winrm, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out);
   await sigmaFigure(sigma, out);
@@ -48,6 +41,22 @@ async function main(): Promise<void> {
     });
     out(`1e. adversarial wildcards, time per match: ${figures.join('; ')}`);
   }
+}
+
+async function main(): Promise<void> {
+  const set = await loadRules(['rules/windows/lateral_movement_incoming_winrm_shell_execution.toml', 'rules/sigma/win_security_winrm_listening_service_reconnaissance.yml']);
+  const winrm = set.rules.find((r) => r.compiled.kind === 'sequence')!;
+  const sigma = set.rules.find((r) => r.compiled.kind === 'sigma')!;
+  const scales = (process.env.BENCH_SCALES ?? '1000000,10000000').split(',').map(Number);
+  out(`Lookout benchmarks: node ${process.version}, ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores`);
+
+  // BENCH_FIGURES=server: only the scheduled-execution and backfill figures, the ones that
+  // depend on the server (to compare Elasticsearch versions); default all.
+  const figures = process.env.BENCH_FIGURES ?? 'all';
+  if (figures !== 'all' && figures !== 'server') throw new Error(`BENCH_FIGURES: expected all or server, got '${figures}'`);
+  const all = figures === 'all';
+  out('');
+  if (all) await inMemoryFigures(winrm, sigma);
 
   const config = loadConfig({ ...process.env, LOOKOUT_ALERTS_INDEX: 'lookout-bench-alerts', LOOKOUT_STATE_INDEX: 'lookout-bench-state' });
   const client = createClient(config.elasticsearch);
@@ -65,6 +74,7 @@ async function main(): Promise<void> {
         (data.indexedSecs > 0 ? ` (indexed in this run: ${data.indexedSecs.toFixed(0)} s)` : ''));
       await scheduledFigure(deps, rule, data, out);
       await backfillFigure(client, config.elasticsearch.url, data, out);
+      if (!all) continue;
       await manyRulesFigure(deps, rule, data, out);
       await corpusRulesFigure(deps, rule, data, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out);
       if (i === 0) await decodeFigure(client, rule, data, out);
