@@ -5,7 +5,8 @@
 # bench-es9) so the generated index of BENCH_SCALES events is built once and reused. The
 # figures go to bench/RESULTS.md (7.17) or bench/RESULTS-es<major>.md, headed by the server's
 # version. BENCH_FIGURES=server runs only the figures that depend on the server (scheduled
-# execution and backfill), leaving out the in-memory ones and the rest.
+# execution and backfill), leaving out the in-memory ones and the rest, into
+# bench/RESULTS-server-es<major>.md.
 source "$(dirname "$0")/lib.sh"
 version="${LOOKOUT_ES_VERSION:-7}"
 while [ $# -gt 0 ]; do
@@ -19,11 +20,14 @@ case "$version" in
   *) echo "bench.sh: unknown Elasticsearch version '$version' (expected 7, 8 or 9)" >&2; exit 2 ;;
 esac
 ensure_node_modules
+# The full run on 7.17 is the README's reference; other versions and partial runs go beside it.
 results=bench/RESULTS.md
+[ "$major" = 7 ] || results="bench/RESULTS-es$major.md"
+[ "${BENCH_FIGURES:-all}" = all ] || results="bench/RESULTS-${BENCH_FIGURES}-es$major.md"
 if [ -z "${ELASTICSEARCH_URL:-}" ]; then
   export LOOKOUT_ES_JAVA_OPTS="${LOOKOUT_ES_JAVA_OPTS:--Xms2g -Xmx2g}"
   bench_data="$root/.devserver-data/bench"
-  if [ "$major" != 7 ]; then bench_data="$root/.devserver-data/bench-es$major"; results="bench/RESULTS-es$major.md"; fi
+  [ "$major" = 7 ] || bench_data="$root/.devserver-data/bench-es$major"
   ELASTICSEARCH_URL="$(bash devserver/elasticsearch.sh start --version "$major" --data "$bench_data")"
   export ELASTICSEARCH_URL
   trap 'bash devserver/elasticsearch.sh stop --data "$bench_data"' EXIT
