@@ -10,6 +10,9 @@
  * 4. N rules over the same indices, separate and sharing one read: variants of the WinRM rule
  *    (all accept the same events) and 50 different prebuilt rules.
  * 5. The cost of fetching fields: `_source` filtering, `fields`, `docvalue_fields`.
+ * 6. Offline evaluation (`lookout test-rule`) beside Endgame's Python eql, on the same file.
+ *
+ * BENCH_ONLY=offline runs figure 6 alone (no Elasticsearch needed).
  */
 import { performance } from 'node:perf_hooks';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -22,6 +25,7 @@ import { StateStore } from '../src/state/store.js';
 import { backfillFigure, corpusRulesFigure, decodeFigure, manyRulesFigure, pointRuleAt, scheduledFigure } from './cluster.js';
 import { ensureBenchData } from './data.js';
 import { corpusFigure, sequenceMemoryFigure, sigmaFigure, winrmFigure } from './memory.js';
+import { offlineFigure } from './offline.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -41,6 +45,7 @@ async function inMemoryFigures(winrm: Parameters<typeof winrmFigure>[0], sigma: 
     });
     out(`1e. adversarial wildcards, time per match: ${figures.join('; ')}`);
   }
+  await offlineFigure('.devserver-data/bench-offline', out);
 }
 
 async function main(): Promise<void> {
@@ -50,12 +55,16 @@ async function main(): Promise<void> {
   const scales = (process.env.BENCH_SCALES ?? '1000000,10000000').split(',').map(Number);
   out(`Lookout benchmarks: node ${process.version}, ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores`);
 
+  out('');
+  if (process.env.BENCH_ONLY === 'offline') {
+    await offlineFigure('.devserver-data/bench-offline', out);
+    return;
+  }
   // BENCH_FIGURES=server: only the scheduled-execution and backfill figures, the ones that
   // depend on the server (to compare Elasticsearch versions); default all.
   const figures = process.env.BENCH_FIGURES ?? 'all';
   if (figures !== 'all' && figures !== 'server') throw new Error(`BENCH_FIGURES: expected all or server, got '${figures}'`);
   const all = figures === 'all';
-  out('');
   if (all) await inMemoryFigures(winrm, sigma);
 
   const config = loadConfig({ ...process.env, LOOKOUT_ALERTS_INDEX: 'lookout-bench-alerts', LOOKOUT_STATE_INDEX: 'lookout-bench-state' });

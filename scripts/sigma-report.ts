@@ -17,6 +17,7 @@ import { createClient } from '../src/search/client.js';
 import { fetchFieldTypes } from '../src/search/field-caps.js';
 import { Pushdown } from '../src/search/pushdown.js';
 import { loadPipelines } from '../src/sigma/pipeline.js';
+import { layoutCoverage, LAYOUTS } from './sigma-layouts.js';
 
 const CORPUS = process.env.LOOKOUT_SIGMA_CORPUS ?? join(process.cwd(), '..', 'shared', 'corpus', 'sigmahq');
 const INDEX = 'winlogbeat-lookout-sigma-report';
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const client = createClient(config.elasticsearch);
   const rows: Row[] = [];
+  const coverage = LAYOUTS.map(() => ({ runs: 0, resolves: 0, rawOnly: 0, unresolved: new Map<string, number>() }));
   // Generic events: Winlogbeat (Security/Sysmon-shaped) and Elastic Defend documents.
   const data = generateDataset({ seed: 5, start: 0, end: 3_600_000, noiseEvents: 400, attacks: 5, hosts: 20 });
   const events: EventRecord[] = data.events.map((e) => ({ index: e.index, id: e.id, timestamp: Date.parse(e.source['@timestamp'] as string), source: e.source }))
@@ -66,6 +68,13 @@ async function main(): Promise<void> {
         continue;
       }
       for (const rule of set.rules) {
+        LAYOUTS.forEach((layout, i) => {
+          const c = layoutCoverage(rule, layout);
+          if (c.runs) coverage[i].runs++;
+          if (c.resolves) coverage[i].resolves++;
+          for (const f of c.unresolved) coverage[i].unresolved.set(f, (coverage[i].unresolved.get(f) ?? 0) + 1);
+          if (layoutCoverage(rule, layout, true).resolves) coverage[i].rawOnly++;
+        });
         try {
           const r = { ...rule, indices: [INDEX] };
           const types = await fetchFieldTypes(client, r.indices, r.compiled.fields);
@@ -107,6 +116,28 @@ async function main(): Promise<void> {
     `| runs | ${count('runs')} |`,
     `| rejected with a reason | ${count('rejected')} |`,
     `| failed | ${count('failed')} |`,
+    '',
+    '## Per data layout',
+    '',
+    'How many of the rules that run have every field they use resolvable in each layout: some candidate of',
+    'each field (mappings/sigma; tried in order per event) is a field that layout writes. Winlogbeat 8 and',
+    'Elastic Agent move many event data fields to ECS fields and drop others (scripts/sigma-layouts.ts lists',
+    'them, from their ingest pipelines); the last column counts the rules that would resolve with the event',
+    'data field alone, as the mapping was before candidates.',
+    '',
+    '| layout | pipeline | rules that run there | every field resolvable | with the event data field alone |',
+    '|---|---|---|---|---|',
+    ...LAYOUTS.map((l, i) => `| ${l.name} | ${l.pipeline} | ${coverage[i].runs} | ${coverage[i].resolves} | ${coverage[i].rawOnly} |`),
+    '',
+    'Elastic Defend runs only the rules whose every field has an ECS counterpart (mappings/sigma/windows-ecs.json):',
+    'the others are not run there, so all that run resolve. For the pipelines\' layouts a resolvable field',
+    'can still differ in form: registry `Details` of QWORD values are written as numbers the pipeline',
+    'computed (DWORD values are printed back as Sysmon writes them), and DNS `QueryStatus` and Sysmon',
+    '`Initiated` are translated back only for the values listed in the mapping.',
+    '',
+    'Fields that do not resolve, by layout (rules):',
+    '',
+    ...LAYOUTS.map((l, i) => `- ${l.name}: ${coverage[i].unresolved.size === 0 ? 'none' : [...coverage[i].unresolved].sort((a, b) => b[1] - a[1]).map(([f, n]) => `${f} (${n})`).join(', ')}`),
     '',
     '## Reasons for rejection',
     '',

@@ -111,6 +111,13 @@ export class OutOfOrderError extends LookoutError {
   }
 }
 
+/** A mapping file (`test-rule --mapping`) that cannot be read as field types; names the file and field. */
+export class MappingFileError extends LookoutError {
+  constructor(message: string) {
+    super('MAPPING_FILE_INVALID', message);
+  }
+}
+
 const SECRET_PATTERNS: readonly RegExp[] = [
   /(\/\/)([^/@\s:]+):([^/@\s]+)@/g, // user:password@ in URLs
   /(ApiKey\s+)[A-Za-z0-9+/=_-]+/gi,

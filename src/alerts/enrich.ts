@@ -28,6 +28,8 @@ interface Logon {
 
 const logonId = compileGetter('winlog.event_data.TargetLogonId');
 
+const present = (v: unknown): string | null => (v !== undefined && v !== null && v !== '' && v !== '-' ? String(v) : null);
+
 const windowsLogonSource: EnrichmentFactory = (client, rule) => async (alerts) => {
   const idsOf = (a: AlertDocument): string[] => {
     const events = ((a.doc.lookout as { events?: { source: unknown }[] })?.events ?? []);
@@ -44,7 +46,8 @@ const windowsLogonSource: EnrichmentFactory = (client, rule) => async (alerts) =
       { bool: { should: [{ term: { 'winlog.event_id': 4624 } }, { term: { 'winlog.event_id': '4624' } }], minimum_should_match: 1 } },
       { terms: { 'winlog.event_data.TargetLogonId': all } },
     ] } } as never,
-    _source: ['@timestamp', 'winlog.event_data'],
+    // Winlogbeat 8's and Elastic Agent's security pipeline move IpAddress and WorkstationName to source.*.
+    _source: ['@timestamp', 'winlog.event_data', 'source.ip', 'source.domain'],
   });
   const byId = new Map<string, Logon>();
   for (const h of res.hits.hits) {
@@ -53,8 +56,8 @@ const windowsLogonSource: EnrichmentFactory = (client, rule) => async (alerts) =
     if (!byId.has(id)) {
       byId.set(id, {
         logon_id: id,
-        source_ip: d.IpAddress && d.IpAddress !== '-' ? String(d.IpAddress) : null,
-        workstation: d.WorkstationName && d.WorkstationName !== '-' ? String(d.WorkstationName) : null,
+        source_ip: present(d.IpAddress ?? h._source?.source?.ip),
+        workstation: present(d.WorkstationName ?? h._source?.source?.domain),
         user: d.TargetUserName ? `${d.TargetDomainName ? `${d.TargetDomainName}\\` : ''}${d.TargetUserName}` : null,
         logon_type: d.LogonType ?? null,
         time: h._source?.['@timestamp'] ?? null,

@@ -13,9 +13,11 @@
  * command refuses it with the fix.
  *
  * A line that is not JSON or has no usable timestamp is reported with its line number and
- * skipped. With a line test, lines that hold none of the strings the rule's query requires are
+ * skipped (for a sample query, which has no time order, an event without a timestamp is kept,
+ * at time 0, and told to `onUntimed`). With a line test, lines that hold none of the strings the rule's query requires are
  * passed over unparsed (and counted): parsing is most of the cost. Each event is reduced to the fields an execution fetches (see planRead).
  */
+import { isAscii } from 'node:buffer';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
@@ -23,10 +25,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { parseTimestamp, type EventRecord } from '../engine/events.js';
+import { parseEventTime, type EventRecord } from '../engine/events.js';
 import { compileGetter } from '../eql/fields.js';
 import { EventsInputError, OutOfOrderError } from '../errors.js';
 import type { Rule } from '../rules/model.js';
+import type { LineTest } from '../search/line-prefilter.js';
 import { filterSource } from '../search/source-filter.js';
 
 export interface ReadOptions {
@@ -34,12 +37,14 @@ export interface ReadOptions {
   readonly includes: readonly string[];
   /** Told about each line that is skipped (with its `file:line`). */
   readonly onProblem: (message: string) => void;
+  /** Sample queries: told about each event kept without a usable timestamp. */
+  readonly onUntimed?: (message: string) => void;
   /** Events per page handed to the engine. Default 1,000. */
   readonly pageSize?: number;
   /** Events held in memory per sorted run when the input has to be sorted. Default 50,000. */
   readonly runSize?: number;
   /** Lines it refuses are passed over unparsed (search/line-prefilter.ts) and counted here. */
-  readonly lineTest?: { readonly test: (line: string) => boolean; passedOver: number };
+  readonly lineTest?: { readonly test: LineTest; passedOver: number };
   /** Standard input, for '-' (default process.stdin). */
   readonly stdin?: NodeJS.ReadableStream;
 }
@@ -70,10 +75,13 @@ async function* inOrder(path: string, rule: Rule, options: ReadOptions): AsyncGe
   const pageSize = options.pageSize ?? 1000;
   let page: EventRecord[] = [];
   let last = -Infinity;
+  let lastNanos = 0;
   for await (const batch of parsedLines(path, rule, options)) {
     for (const event of batch) {
-      if (event.timestamp < last) throw new OutOfOrderError(path, event.line, event.timestamp, last);
+      const nanos = event.nanos ?? 0;
+      if (event.timestamp < last || (event.timestamp === last && nanos < lastNanos)) throw new OutOfOrderError(path, event.line, event.timestamp, last);
       last = event.timestamp;
+      lastNanos = nanos;
       page.push(event);
       if (page.length >= pageSize) {
         yield page;
@@ -95,7 +103,7 @@ async function* sorted(path: string, rule: Rule, options: ReadOptions): AsyncGen
     const spill = async () => {
       buffer.sort(byTime);
       const file = join(dir, `run-${runs.length}.ndjson`);
-      await writeLines(file, buffer.map((e) => JSON.stringify([e.timestamp, e.line, e.index, e.id, e.source])));
+      await writeLines(file, buffer.map((e) => JSON.stringify([e.timestamp, e.nanos ?? 0, e.line, e.index, e.id, e.source])));
       runs.push(file);
       buffer = [];
     };
@@ -118,7 +126,7 @@ async function* sorted(path: string, rule: Rule, options: ReadOptions): AsyncGen
 }
 
 function byTime(a: Numbered, b: Numbered): number {
-  return a.timestamp - b.timestamp || a.line - b.line;
+  return a.timestamp - b.timestamp || (a.nanos ?? 0) - (b.nanos ?? 0) || a.line - b.line;
 }
 
 async function writeLines(file: string, lines: readonly string[]): Promise<void> {
@@ -132,10 +140,10 @@ async function writeLines(file: string, lines: readonly string[]): Promise<void>
 }
 
 async function* readRun(file: string): AsyncGenerator<Numbered> {
-  for await (const lines of splitLines(createReadStream(file))) {
-    for (const { text } of lines) {
-      const [timestamp, line, index, id, source] = JSON.parse(text) as [number, number, string, string, Record<string, unknown>];
-      yield { timestamp, line, index, id, source };
+  for await (const { lines } of splitLines(createReadStream(file))) {
+    for (const text of lines) {
+      const [timestamp, nanos, line, index, id, source] = JSON.parse(text) as [number, number, number, string, string, Record<string, unknown>];
+      yield { timestamp, ...(nanos ? { nanos } : {}), line, index, id, source };
     }
   }
 }
@@ -199,11 +207,14 @@ async function* parsedLines(path: string, rule: Rule, options: ReadOptions): Asy
   const getFallback = compileGetter('@timestamp');
   const name = path === '-' ? 'stdin' : path;
   const prefilter = options.lineTest;
-  for await (const lines of splitLines(await openInput(path, options.stdin))) {
+  const timeless = rule.compiled.kind === 'sample';
+  for await (const { lines, first, plain } of splitLines(await openInput(path, options.stdin))) {
     const batch: Numbered[] = [];
-    for (const { text, line } of lines) {
+    for (let i = 0; i < lines.length; i++) {
+      const text = lines[i];
+      const line = first + i;
       if (text.trim() === '') continue;
-      if (prefilter && !prefilter.test(text)) {
+      if (prefilter && !prefilter.test(text, plain)) {
         prefilter.passedOver++;
         continue;
       }
@@ -226,16 +237,24 @@ async function* parsedLines(path: string, rule: Rule, options: ReadOptions): Asy
         options.onProblem(`${where}: _source is not an object`);
         continue;
       }
-      let ts = parseTimestamp(getTs(source)[0]);
-      if (ts === undefined && rule.timestampFallback) ts = parseTimestamp(getFallback(source)[0]);
+      const raw = getTs(source)[0];
+      let ts = parseEventTime(raw);
+      if (ts === undefined && rule.timestampFallback) ts = parseEventTime(getFallback(source)[0]);
       if (ts === undefined) {
-        options.onProblem(`${where}: no usable ${rule.timestampField}`);
-        continue;
+        const why = `${where}: no usable ${rule.timestampField}${raw === undefined ? '' : ` (${JSON.stringify(raw)} is not a date Elasticsearch's default format reads)`}`;
+        // A sample has no time order, and Elasticsearch samples events whatever their timestamp.
+        if (!timeless) {
+          options.onProblem(why);
+          continue;
+        }
+        options.onUntimed?.(why);
+        ts = { ms: 0, nanos: 0 };
       }
       batch.push({
         index: isHit && typeof obj._index === 'string' ? obj._index : 'events',
         id: isHit && typeof obj._id === 'string' ? obj._id : `line-${line}`,
-        timestamp: ts,
+        timestamp: ts.ms,
+        ...(ts.nanos ? { nanos: ts.nanos } : {}),
         source: filterSource(source, options.includes),
         line,
       });
@@ -266,21 +285,30 @@ async function openInput(path: string, stdin: NodeJS.ReadableStream = process.st
   return file.pipe(gunzip);
 }
 
-/** Lines of a byte stream with their 1-based numbers, a batch per chunk; UTF-8 split safely. */
-async function* splitLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<{ text: string; line: number }[]> {
+/**
+ * Lines of a byte stream, a batch per chunk, with the 1-based number of the batch's first line;
+ * UTF-8 split safely. `plain`: the batch is ASCII without `\u` or `\/` escapes, which spares the
+ * line test its per-line checks for them.
+ */
+async function* splitLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<{ lines: string[]; first: number; plain: boolean }> {
   const decoder = new StringDecoder('utf8');
   let rest = '';
-  let line = 0;
+  let restAscii = true;
+  let line = 1;
   try {
     for await (const chunk of input) {
-      const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
-      const parts = text.split('\n');
-      rest = parts.pop()!;
-      yield parts.map((t) => ({ text: t, line: ++line }));
+      const ascii = typeof chunk !== 'string' && isAscii(chunk);
+      const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+      const lines = text.split('\n');
+      rest = lines.pop()!;
+      const plain = ascii && restAscii && !text.includes('\\u') && !text.includes('\\/');
+      restAscii = ascii;
+      yield { lines, first: line, plain };
+      line += lines.length;
     }
   } catch (err) {
     throw new EventsInputError(`cannot read the events input: ${(err as Error).message}`, { cause: err });
   }
   rest += decoder.end();
-  if (rest !== '') yield [{ text: rest, line: ++line }];
+  if (rest !== '') yield { lines: [rest], first: line, plain: false };
 }

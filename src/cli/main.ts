@@ -11,18 +11,29 @@ import { ClusterClock } from '../scheduler/clock.js';
 import { cronFor } from '../scheduler/daemon.js';
 import { MemoryAlertSink } from '../alerts/writer.js';
 import { loadConfig, withDotEnv, type Config } from '../config/env.js';
+import { eventTimeText, type EventRecord, type RuleMatch } from '../engine/events.js';
+import { QueryEvaluator } from '../engine/evaluator.js';
+import { rawResult } from '../engine/raw.js';
 import { runRule } from '../engine/run.js';
-import { ConfigError, errorMessage, EventsInputError, LookoutError, OutOfOrderError } from '../errors.js';
+import { ConfigError, errorMessage, EventsInputError, LookoutError, MappingFileError, OutOfOrderError } from '../errors.js';
+import type { FieldTypeMap } from '../eql/types.js';
+import { fieldTypesFromDocument } from '../search/mapping-types.js';
+import { withFieldTypes } from '../rules/typed.js';
+import { readFile } from 'node:fs/promises';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { loadRules, type RuleSet } from '../rules/load.js';
 import { backfillRules } from '../scheduler/backfill.js';
 import { Daemon } from '../scheduler/daemon.js';
 import { executeRules, pushedQuery, shareKey, sourceFields } from '../scheduler/execute.js';
+import type { FieldTypes } from '../search/field-caps.js';
 import { linePrefilter } from '../search/line-prefilter.js';
 import type { Rule } from '../rules/model.js';
 import type { Window } from '../scheduler/window.js';
 import { connect } from '../scheduler/runtime.js';
 import { scheduledWindow } from '../scheduler/window.js';
+import { createClient } from '../search/client.js';
+import { fetchFieldTypes } from '../search/field-caps.js';
+import { missingFields } from '../search/missing-fields.js';
 import { problemsAfter, readEvents } from './events-file.js';
 import { progressBar } from './progress.js';
 
@@ -34,11 +45,21 @@ Commands:
   backfill --from <time> --to <time> [--rule <rule_id>] [--step <duration>]
                                     run rules over a past range; resumes where it stopped
   status                            per rule: last execution, status, gap, lease, next run
-  validate [paths...]               load and check rules (default: LOOKOUT_RULES_DIR)
-  test-rule <rule-file> --events <file.ndjson[.gz]|-> [--now <time>] [--parse-all]
+  validate [paths...] [--cluster]   load and check rules (default: LOOKOUT_RULES_DIR); --cluster:
+                                    also name the fields no target index has
+  test-rule <rule-file> --events <file.ndjson[.gz]|-> [--now <time>] [--parse-all] [--raw]
+            [--max-samples-per-key <n>] [--mapping <file.json>]
                                     evaluate a rule on events from a file (gzip or not) or
                                     standard input (-), offline, streaming; prints the alert
-                                    documents it would write, one JSON line each
+                                    documents it would write, one JSON line each; --parse-all:
+                                    parse every line (by default lines without any value the
+                                    rule requires are passed over); --raw: the engine's results
+                                    instead (each match's events in order, null for a missing
+                                    event, and its join keys); --max-samples-per-key: samples
+                                    per join key of a sample query (overrides the rule's
+                                    max_samples_per_key; default 1); --mapping: the index
+                                    mapping (or a _field_caps response), so date, ip and version
+                                    fields compare as Elasticsearch does
 
 Configuration comes from environment variables and .env; see .env.example.`;
 
@@ -69,9 +90,22 @@ function reportRuleSet(set: RuleSet, logger: Logger): void {
 }
 
 async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<number> {
-  const paths = args.length > 0 ? args : [config.rulesDir];
+  const { values, positionals } = parseArgs({ args, options: { cluster: { type: 'boolean', default: false } }, allowPositionals: true });
+  const paths = positionals.length > 0 ? positionals : [config.rulesDir];
   const set = await loadRules(paths, { sigmaPipelines: config.sigmaPipelines });
   for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})\n`);
+  if (values.cluster) {
+    // Read-only: one `_field_caps` per rule over its indices; nothing is installed.
+    const client = createClient(config.elasticsearch);
+    try {
+      for (const r of set.rules) {
+        const missing = missingFields(r, await fetchFieldTypes(client, r.indices, r.compiled.fields));
+        if (missing.length > 0) io.stdout.write(`warning  ${r.file}: ${r.name}: field(s) no index of ${r.indices.join(', ')} has: ${missing.join(', ')}\n`);
+      }
+    } finally {
+      await client.close();
+    }
+  }
   for (const s of set.skipped) io.stdout.write(`skipped  ${s.file}: ${s.reason}\n`);
   for (const e of set.errors) io.stdout.write(`error    ${e.message}\n`);
   io.stdout.write(`${set.rules.length} valid, ${set.skipped.length} skipped, ${set.errors.length} invalid\n`);
@@ -79,14 +113,26 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
 }
 
 async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, 'parse-all': { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, 'parse-all': { type: 'boolean', default: false }, raw: { type: 'boolean', default: false }, 'max-samples-per-key': { type: 'string' }, mapping: { type: 'string' } }, allowPositionals: true });
   if (positionals.length !== 1 || !values.events) throw new UsageError('test-rule needs a rule file and --events <file.ndjson>');
   const set = await loadRules([positionals[0]], { sigmaPipelines: config.sigmaPipelines });
   for (const e of set.errors) io.stderr.write(`error: ${e.message}\n`);
   for (const s of set.skipped) io.stderr.write(`skipped: ${s.file}: ${s.reason}\n`);
   if (set.rules.length !== 1) return 1;
-  const rule = set.rules[0];
-  if (rule.enrichments.length > 0) io.stderr.write(`note: enrichments (${rule.enrichments.join(', ')}) look up Elasticsearch and are not applied offline\n`);
+  let rule = set.rules[0];
+  const perKey = values['max-samples-per-key'];
+  if (perKey !== undefined) {
+    if (!/^\d+$/.test(perKey) || Number(perKey) < 1 || Number(perKey) > 10_000) throw new UsageError(`--max-samples-per-key: expected a whole number from 1 to 10000, found "${perKey}"`);
+    if (rule.compiled.kind !== 'sample') throw new UsageError(`--max-samples-per-key: only a sample query takes it; ${rule.file} is a ${rule.compiled.kind === 'event' ? 'single event query' : rule.compiled.kind}`);
+    rule = { ...rule, maxSamplesPerKey: Number(perKey) };
+  }
+  const mapping = values.mapping ? await readMappingFile(values.mapping) : undefined;
+  if (mapping) {
+    rule = withFieldTypes(rule, mapping);
+  } else if (rule.compiled.kind !== 'sigma') {
+    io.stderr.write('note: no --mapping: values compare by their JSON type (numbers with numeric strings, other values as text); give --mapping <file> to compare date, ip and version fields as Elasticsearch does\n');
+  }
+  if (rule.enrichments.length > 0 && !values.raw) io.stderr.write(`note: enrichments (${rule.enrichments.join(', ')}) look up Elasticsearch and are not applied offline\n`);
   const now = values.now ? new Date(parseTime(values.now, '--now')) : new Date();
   const path = values.events;
   let skipped = 0;
@@ -94,32 +140,91 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
     skipped++;
     io.stderr.write(`skipped event: ${message}\n`);
   };
-  // Offline there is no mapping: fields are taken as keyword, the type a query on strings assumes.
-  const test = values['parse-all'] ? undefined : linePrefilter(pushedQuery(rule, new Map(rule.compiled.fields.map((f) => [f, new Set(['keyword'])]))));
-  const evaluate = async (sort: boolean, onProblem: (message: string) => void) => {
-    const sink = new MemoryAlertSink();
+  const untimed = (message: string) => io.stderr.write(`kept without a time (a sample does not use time): ${message}\n`);
+  const test = values['parse-all'] ? undefined : linePrefilter(pushedQuery(rule, offlineTypes(rule, mapping)));
+  const evaluate = async (sort: boolean, onProblem: (message: string) => void, onUntimed: (message: string) => void) => {
     const lineTest = test ? { test, passedOver: 0 } : undefined;
-    const counts = await runRule(rule, readEvents(path, rule, { includes: sourceFields(rule), onProblem, sort, stdin: io.stdin, lineTest }), sink, { now });
-    return { sink, counts, passedOver: lineTest?.passedOver ?? 0 };
+    const pages = readEvents(path, rule, { includes: sourceFields(rule), onProblem, onUntimed, sort, stdin: io.stdin, lineTest });
+    const result = values.raw ? await rawResults(rule, pages) : await alertResults(rule, pages, now, config.alertsIndex);
+    return { ...result, passedOver: lineTest?.passedOver ?? 0 };
   };
   let result: Awaited<ReturnType<typeof evaluate>>;
   try {
-    result = await evaluate(false, report);
+    result = await evaluate(false, report, untimed);
   } catch (err) {
     if (!(err instanceof OutOfOrderError)) throw err;
     if (path === '-') {
       throw new EventsInputError(`${err.message}; standard input can be read only once: write it to a file and pass the file (Lookout sorts a file itself), or sort the input by ${rule.timestampField} first`, { cause: err });
     }
     io.stderr.write(`note: ${err.message}; reading it again through an external sort (temporary files, bounded memory)\n`);
-    result = await evaluate(true, problemsAfter(err.line, report));
+    result = await evaluate(true, problemsAfter(err.line, report), problemsAfter(err.line, untimed));
   }
-  const { sink, counts, passedOver } = result;
-  for (const a of sink.alerts) io.stdout.write(`${JSON.stringify({ _index: config.alertsIndex, _id: a.id, _source: a.doc })}\n`);
-  io.stderr.write(`${counts.eventsRead} event(s), ${counts.matches} match(es), ${counts.alertsWritten} alert(s)` +
-    `${counts.truncated > 0 ? `, ${counts.truncated} over max_signals (${rule.maxSignals}) not written` : ''}` +
-    `${skipped > 0 ? `; ${skipped} line(s) skipped` : ''}` +
-    `${passedOver > 0 ? `; ${passedOver} line(s) passed over unparsed (they hold none of the values the rule requires; --parse-all reads every line)` : ''}\n`);
+  for (const line of result.lines) io.stdout.write(`${line}\n`);
+  io.stderr.write(`${result.summary}${skipped > 0 ? `; ${skipped} line(s) skipped` : ''}` +
+    `${result.passedOver > 0 ? `; ${result.passedOver} line(s) passed over unparsed (they hold none of the values the rule requires; --parse-all reads every line)` : ''}\n`);
   return 0;
+}
+
+/**
+ * Field types for the offline line test: keyword (what a query on strings assumes) unless the
+ * mapping gives another type, which the pushdown then treats as it would on the cluster, and a
+ * typed comparison (a date, an ip) is never narrowed to one spelling of its value.
+ */
+function offlineTypes(rule: Rule, mapping: FieldTypeMap | undefined): FieldTypes {
+  const keyword = new Set(['keyword', 'constant_keyword', 'wildcard']);
+  return new Map(rule.compiled.fields.map((f) => {
+    const type = mapping?.get(f)?.type;
+    return [f, new Set([type === undefined || keyword.has(type) ? 'keyword' : 'text'])];
+  }));
+}
+
+/** One execution over the events: the alert documents it would write, and the counts. */
+async function alertResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>, now: Date, alertsIndex: string): Promise<{ lines: string[]; summary: string }> {
+  const sink = new MemoryAlertSink();
+  const counts = await runRule(rule, pages, sink, { now });
+  const unrouted = Object.entries(counts.unrouted).map(([index, n]) => `not evaluated: ${n} event(s) from index ${index}: it fits none of the rule's field mapping pipelines` +
+    `${index === 'events' ? ' (give the events as search hits with their _index)' : ''}`);
+  return {
+    lines: sink.alerts.map((a) => JSON.stringify({ _index: alertsIndex, _id: a.id, _source: a.doc })),
+    summary: [...unrouted, `${counts.eventsRead} event(s), ${counts.matches} match(es), ${counts.alertsWritten} alert(s)` +
+      `${counts.truncated > 0 ? `, ${counts.truncated} over max_signals (${rule.maxSignals}) not written` : ''}`].join('\n'),
+  };
+}
+
+/** `test-rule --raw`: what the engine matched, one JSON line per match, in the order it found them. */
+async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>): Promise<{ lines: string[]; summary: string }> {
+  const matches: RuleMatch[] = [];
+  const evaluator = new QueryEvaluator(rule.compiled, (m) => matches.push(m), { tiebreakerField: rule.tiebreakerField, maxSamplesPerKey: rule.maxSamplesPerKey });
+  let events = 0;
+  for await (const page of pages) {
+    for (const e of page) {
+      events++;
+      if (rule.filters.matches(e.source)) evaluator.push(e);
+    }
+  }
+  evaluator.flush();
+  const lines = matches.map((m) => {
+    const raw = rawResult(rule.compiled, m);
+    const out = raw.events.map((e) => (e === null ? null : { _index: e.index, _id: e.id, timestamp: eventTimeText(e) }));
+    return JSON.stringify({ join_keys: raw.joinKeys, events: out });
+  });
+  return { lines, summary: `${events} event(s), ${matches.length} match(es)` };
+}
+
+async function readMappingFile(path: string): Promise<FieldTypeMap> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new MappingFileError(`--mapping ${path}: cannot read it (${errorMessage(err)})`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new MappingFileError(`--mapping ${path}: not JSON (${errorMessage(err)})`);
+  }
+  return fieldTypesFromDocument(doc, path);
 }
 
 async function cmdRun(args: string[], config: Config, logger: Logger): Promise<number> {
@@ -211,6 +316,13 @@ async function cmdStatus(io: CliIO, config: Config, logger: Logger): Promise<num
     }
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) io.stdout.write(`${r.map((c, i) => c.padEnd(widths[i])).join('  ')}\n`);
+    for (const rule of set.rules) {
+      const [last] = await rt.store.executions(rule.ruleId, 1);
+      const missing = last?.missing_fields as string[] | undefined;
+      if (missing && missing.length > 0) io.stdout.write(`warning: ${rule.name}: field(s) no target index has (last execution): ${missing.join(', ')}\n`);
+      const unrouted = last?.events_unrouted as number | undefined;
+      if (unrouted) io.stdout.write(`warning: ${rule.name}: ${unrouted} event(s) of the last execution not evaluated: their index fits none of the rule's pipelines\n`);
+    }
     for (const e of set.errors) io.stdout.write(`error: ${e.message}\n`);
     return set.errors.length > 0 ? 1 : 0;
   } finally {

@@ -10,6 +10,16 @@ export async function installEventTemplate(client: Client, name: string, pattern
   await client.indices.putIndexTemplate({ name, index_patterns: [...patterns], priority: 400, ...readMapping('ecs-events-template.json') } as never);
 }
 
+/**
+ * Creates one event index with the same mapping, without an index template (a template over
+ * `.ds-*` names would overlap others' on a shared cluster). With an alias as write index, it
+ * stands for a data stream's backing index: `createEventIndex(c, '.ds-s-2026.11.26-000001', 's')`.
+ */
+export async function createEventIndex(client: Client, index: string, writeAlias?: string): Promise<void> {
+  const { template } = readMapping('ecs-events-template.json') as { template: Record<string, unknown> };
+  await client.indices.create({ index, ...template, ...(writeAlias ? { aliases: { [writeAlias]: { is_write_index: true } } } : {}) } as never);
+}
+
 export async function indexEvents(client: Client, events: Iterable<GeneratedEvent>, options: { chunk?: number; refresh?: boolean } = {}): Promise<number> {
   const chunk = options.chunk ?? 5000;
   let batch: unknown[] = [];

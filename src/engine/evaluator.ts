@@ -11,6 +11,7 @@ import type { EventRecord, RuleMatch } from './events.js';
 import { SampleMatcher } from './sample.js';
 import { SigmaMatcher } from './sigma-matcher.js';
 import type { CompiledSigma } from '../sigma/compiled.js';
+import type { IndexNames } from '../search/index-names.js';
 import { SequenceMatcher, type SharedStart } from './sequence.js';
 
 export interface EvaluatorOptions {
@@ -21,13 +22,20 @@ export interface EvaluatorOptions {
   /** Shared with other rules (engine/share.ts): the ordering of events, and the first stage's partials. */
   readonly front?: SharedFront;
   readonly sharedStart?: SharedStart;
+  /** Samples per join key (Elasticsearch's `max_samples_per_key`). Default 1. */
+  readonly maxSamplesPerKey?: number;
+  /** Sigma: every name an event's index answers to (aliases, data stream); by default what the name says. */
+  readonly indexNames?: IndexNames;
+  /** Sigma: an event whose index fits none of the rule's pipelines (the caller counts and reports it). */
+  readonly onUnrouted?: (index: string) => void;
   /** An event this query could not evaluate when a shared front fed it (the caller counts it). */
   readonly onError?: (err: unknown) => void;
 }
 
 /**
- * Events with the same timestamp are held back and fed in a fixed order (tiebreaker, then index,
- * then id), whatever order the cluster returned them in.
+ * Events with the same timestamp (millisecond) are held back and fed in a fixed order (nanoseconds
+ * within it, tiebreaker, then index, then id in natural order), whatever order the cluster
+ * returned them in.
  */
 class EventOrder {
   private pending: EventRecord[] = [];
@@ -66,6 +74,9 @@ class EventOrder {
   }
 
   private compare(a: EventRecord, b: EventRecord): number {
+    const an = a.nanos ?? 0;
+    const bn = b.nanos ?? 0;
+    if (an !== bn) return an - bn;
     if (this.tiebreaker) {
       const ta = this.tiebreaker(a.source)[0];
       const tb = this.tiebreaker(b.source)[0];
@@ -74,8 +85,49 @@ class EventOrder {
       if (ta !== undefined && tb !== undefined && ta !== tb) return ta < tb ? -1 : 1;
     }
     if (a.index !== b.index) return a.index < b.index ? -1 : 1;
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    return naturalCompare(a.id, b.id);
   }
+}
+
+/**
+ * Ids in natural order: runs of digits compare as numbers, so `line-9` comes before `line-10` and
+ * `9` before `10` (the order events were written in, for line numbers and serial ids, which is
+ * what Elasticsearch's implicit tiebreaker, the document order, gives).
+ */
+export function naturalCompare(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(j);
+    if (isDigit(ca) && isDigit(cb)) {
+      let ei = i;
+      while (ei < a.length && isDigit(a.charCodeAt(ei))) ei++;
+      let ej = j;
+      while (ej < b.length && isDigit(b.charCodeAt(ej))) ej++;
+      let si = i;
+      while (si < ei - 1 && a.charCodeAt(si) === 48) si++;
+      let sj = j;
+      while (sj < ej - 1 && b.charCodeAt(sj) === 48) sj++;
+      if (ei - si !== ej - sj) return ei - si - (ej - sj);
+      for (let k = 0; k < ei - si; k++) {
+        const d = a.charCodeAt(si + k) - b.charCodeAt(sj + k);
+        if (d !== 0) return d;
+      }
+      if (ei - i !== ej - j) return ei - i - (ej - j);
+      i = ei;
+      j = ej;
+      continue;
+    }
+    if (ca !== cb) return ca - cb;
+    i++;
+    j++;
+  }
+  return (a.length - i) - (b.length - j);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /**
@@ -130,8 +182,8 @@ export class QueryEvaluator {
     options: EvaluatorOptions = {},
   ) {
     this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query, options.sharedStart)
-      : query.kind === 'sample' ? new SampleMatcher(query)
-      : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom)
+      : query.kind === 'sample' ? new SampleMatcher(query, options.maxSamplesPerKey)
+      : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom, options.indexNames, options.onUnrouted)
       : null;
     if (options.front) {
       options.front.join((e) => this.feed(e), options.onError ?? ((err) => {
@@ -174,12 +226,16 @@ export class QueryEvaluator {
   /** End of the stream: feeds what is held back and releases held results. */
   flush(): void {
     this.order.flush();
-    if (this.matcher instanceof SequenceMatcher) this.matcher.finish(this.emit);
+    if (this.matcher instanceof SequenceMatcher || this.matcher instanceof SampleMatcher) this.matcher.finish(this.emit);
     for (const f of this.finishers) f();
   }
 
   private feed(e: EventRecord): void {
     this.eventsSeen++;
+    if (this.matcher instanceof SampleMatcher) {
+      this.matcher.push(e);
+      return;
+    }
     if (this.matcher) {
       this.matcher.push(e, this.emit);
       return;

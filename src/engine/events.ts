@@ -2,8 +2,10 @@
 export interface EventRecord {
   readonly index: string;
   readonly id: string;
-  /** Epoch milliseconds of the rule's timestamp field. */
+  /** Epoch milliseconds of the rule's timestamp field (whole milliseconds, rounded down). */
   readonly timestamp: number;
+  /** Nanoseconds within that millisecond (0 to 999,999) when the timestamp has them; orders events. */
+  readonly nanos?: number;
   readonly source: Readonly<Record<string, unknown>>;
 }
 
@@ -21,17 +23,107 @@ export interface CorrelationResult {
 /** What a rule matched: one event for an event query, the ordered events of a sequence. */
 export interface RuleMatch {
   readonly events: readonly EventRecord[];
-  /** Join key values of a sequence or group of a correlation (empty for an event query). */
-  readonly joinKeys: readonly (string | number | boolean)[];
+  /**
+   * Join key values of a sequence or sample, or the group of a correlation (empty for an event
+   * query). null: an optional key (`by ?field`) whose field is missing or null.
+   */
+  readonly joinKeys: readonly (string | number | boolean | null)[];
   readonly correlation?: CorrelationResult;
 }
 
-/** Parses an event timestamp: ISO 8601 (any offset) or epoch milliseconds. */
-export function parseTimestamp(value: unknown): number | undefined {
-  if (Array.isArray(value)) return value.length > 0 ? parseTimestamp(value[0]) : undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+/** A point in time: epoch milliseconds (rounded down) and the nanoseconds within that millisecond. */
+export interface EventTime {
+  readonly ms: number;
+  readonly nanos: number;
+}
+
+/**
+ * ISO 8601 as Elasticsearch's `strict_date_optional_time` reads it: a four-digit year, optionally
+ * month and day, optionally a time with a fraction of up to nine digits, optionally an offset
+ * (none means UTC).
+ */
+const ISO = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?)?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
+const EPOCH = /^(-?)(\d+)(?:\.(\d+))?$/;
+
+/**
+ * Parses an event timestamp in the forms Elasticsearch's date fields accept by default
+ * (`strict_date_optional_time||epoch_millis`): ISO 8601 with any fraction down to nanoseconds,
+ * epoch milliseconds as a number or a string, and fractional epoch milliseconds as a string
+ * (`"131485996510.239400"`, what a `date_nanos` field indexed that way keeps in `_source`).
+ * Anything else is undefined (the caller counts and reports the event).
+ */
+export function parseEventTime(value: unknown): EventTime | undefined {
+  const t = parseAnyTime(value);
+  // Beyond what a Date holds (about 275,000 years either side of 1970): not a usable time.
+  return t !== undefined && Math.abs(t.ms) <= MAX_DATE_MS ? t : undefined;
+}
+
+const MAX_DATE_MS = 8.64e15;
+
+/** ISO 8601 text of an event's time, with its nanoseconds when it has them. */
+export function eventTimeText(e: Pick<EventRecord, 'timestamp' | 'nanos'>): string {
+  const iso = new Date(e.timestamp).toISOString();
+  return e.nanos ? `${iso.slice(0, -1)}${String(e.nanos).padStart(6, '0')}Z` : iso;
+}
+
+function parseAnyTime(value: unknown): EventTime | undefined {
+  if (Array.isArray(value)) return value.length > 0 ? parseAnyTime(value[0]) : undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return undefined;
+    const ms = Math.floor(value);
+    return { ms, nanos: Math.round((value - ms) * 1e6) % 1e6 };
+  }
   if (typeof value !== 'string' || value === '') return undefined;
-  if (/^\d+$/.test(value)) return Number(value);
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
+  // The date format first, as Elasticsearch tries them: "2017" is a year, "20170" epoch milliseconds.
+  const m = ISO.exec(value);
+  if (!m) {
+    const epoch = EPOCH.exec(value);
+    return epoch ? epochString(epoch[1] === '-', epoch[2], epoch[3] ?? '') : undefined;
+  }
+  const [, y, mo = '01', d = '01', h = '00', mi = '00', sec = '00', frac = '', zone = 'Z'] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(sec);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  if (date.getUTCMonth() !== month - 1) return undefined; // 2023-02-30
+  date.setUTCHours(hour, minute, second, 0);
+  let offsetMin = 0;
+  if (zone !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const oh = Number(digits.slice(0, 2));
+    const om = digits.length > 2 ? Number(digits.slice(2)) : 0;
+    if (oh > 18 || om > 59) return undefined;
+    offsetMin = sign * (oh * 60 + om);
+  }
+  const digits = frac.padEnd(9, '0');
+  return { ms: date.getTime() - offsetMin * 60_000 + Number(digits.slice(0, 3)), nanos: Number(digits.slice(3)) };
+}
+
+function epochString(negative: boolean, whole: string, frac: string): EventTime | undefined {
+  const w = Number(whole);
+  if (!Number.isSafeInteger(w)) return undefined;
+  const nanos = Number(frac.padEnd(6, '0').slice(0, 6));
+  if (!negative) return { ms: w, nanos };
+  return nanos === 0 ? { ms: -w, nanos: 0 } : { ms: -w - 1, nanos: 1e6 - nanos };
+}
+
+/** Epoch milliseconds of a timestamp (see parseEventTime), or undefined. */
+export function parseTimestamp(value: unknown): number | undefined {
+  return parseEventTime(value)?.ms;
+}
+
+/**
+ * Whether the time from `first` to `last` exceeds `maxspanMs`, to the nanosecond where the
+ * timestamps have them (Elasticsearch measures maxspan in nanoseconds).
+ */
+export function spanExceeds(first: EventRecord, last: EventRecord, maxspanMs: number): boolean {
+  const d = last.timestamp - first.timestamp;
+  if (d !== maxspanMs) return d > maxspanMs;
+  return (last.nanos ?? 0) > (first.nanos ?? 0);
 }

@@ -16,6 +16,7 @@ import type { Rule } from '../rules/model.js';
 import type { EventRecord, RuleMatch } from './events.js';
 import { QueryEvaluator } from './evaluator.js';
 import type { Shared } from './share.js';
+import type { IndexNames } from '../search/index-names.js';
 
 export interface RunCounts {
   eventsRead: number;
@@ -26,6 +27,8 @@ export interface RunCounts {
   duplicates: number;
   /** New alerts not written because of max_signals. */
   truncated: number;
+  /** Events whose index fits none of a Sigma rule's pipelines, per index: read, not evaluated. */
+  unrouted: Record<string, number>;
 }
 
 export interface RunOptions {
@@ -41,6 +44,8 @@ export interface RunOptions {
   readonly onCreated?: (alerts: readonly AlertDocument[]) => Promise<void>;
   /** Evaluation work shared with other rules of the same read (engine/share.ts). */
   readonly shared?: Shared;
+  /** Every name an event's index answers to (resolved once per read: search/index-names.ts). */
+  readonly indexNames?: IndexNames;
 }
 
 /**
@@ -49,7 +54,7 @@ export interface RunOptions {
  * can share one read of Elasticsearch (see scheduler/execute.ts).
  */
 export class RuleRun {
-  readonly counts: RunCounts = { eventsRead: 0, eventsSkipped: 0, skippedReasons: {}, matches: 0, alertsWritten: 0, duplicates: 0, truncated: 0 };
+  readonly counts: RunCounts = { eventsRead: 0, eventsSkipped: 0, skippedReasons: {}, matches: 0, alertsWritten: 0, duplicates: 0, truncated: 0, unrouted: {} };
   private buffer: AlertDocument[] = [];
   /** Alerts selected for writing whose outcome is not known yet (they count against the cap). */
   private selected = 0;
@@ -60,8 +65,9 @@ export class RuleRun {
   constructor(private readonly rule: Rule, private readonly sink: AlertSink, private readonly options: RunOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.evaluator = new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), {
-      tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom,
+      tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom, maxSamplesPerKey: rule.maxSamplesPerKey,
       front: options.shared?.front, sharedStart: options.shared?.sharedStart, onError: (err) => this.skip(err),
+      indexNames: options.indexNames, onUnrouted: (index) => (this.counts.unrouted[index] = (this.counts.unrouted[index] ?? 0) + 1),
     });
   }
 

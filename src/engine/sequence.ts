@@ -8,31 +8,73 @@
  * it takes the partial waiting at stage k-1 (which is strictly earlier, by arrival order) and
  * moves it to stage k, replacing whatever waited there; at the last stage the sequence is
  * complete and emitted. `[a <= 3] [true] [true]` over ids 1..5 gives 1,2,3 / 2,3,4 / 3,4,5.
- * maxspan is measured from the first event and is inclusive. An `until` event for a key drops
- * every pending partial of that key. Partials older than maxspan are evicted, so memory is
- * bounded by the number of keys active within one maxspan.
+ * maxspan is measured from the first event and is inclusive. `until`, as in Elasticsearch's
+ * matcher, is checked when a partial is extended: the step is refused when an until event of the
+ * key lies at or after the partial's last event and strictly before the new one, so an until
+ * event never cancels the sequence that it completes itself. Partials older than maxspan are
+ * evicted, so memory is bounded by the number of keys active within one maxspan.
  *
- * Missing events `![...]` (which need maxspan): the matching above runs over the positive
- * stages only. A missing stage between two positive ones rejects the step when an event
- * matching it, with the same key, arrived strictly between them. A leading one rejects a
- * sequence when the nearest such event before its first event lies within maxspan of its last
- * event. A trailing one holds a complete sequence until maxspan after its first event has
- * passed (or the stream ends) and rejects it if such an event arrives within that time.
+ * Missing events `![...]` (which need maxspan) are judged as Elasticsearch judges them, once the
+ * positive stages are matched: a middle one rejects the sequence when an event matching it, with
+ * the same key, has a timestamp strictly between its neighbours' (the doomed partial still
+ * advances and takes its place, as in Elasticsearch). Leading and trailing ones are judged
+ * together: the nearest leading event (timestamp strictly before the first event) and the nearest
+ * trailing one (strictly after the last) reject the sequence only when, with the found events,
+ * they fit within maxspan: with both kinds of stage, both must be found and lie within maxspan of
+ * each other; with leading ones only, the nearest must lie within maxspan of the last event; with
+ * trailing ones only, within maxspan of the first. A sequence that may still meet a trailing
+ * event is held until that time has passed (or the stream ends).
  *
  * Join keys: the sequence's `by` fields then the stage's; a multi-valued key yields one key
- * per value (a cartesian product across fields); an event without a key value does not join.
+ * per value (a cartesian product across fields); an event without a key value does not join,
+ * unless the key is optional (`by ?field`): then null is its key value, joining other nulls.
  */
 import type { CompiledSequence, CompiledStage } from '../eql/compile.js';
 import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
-import type { EventRecord, RuleMatch } from './events.js';
+import { spanExceeds, type EventRecord, type RuleMatch } from './events.js';
+
+/** A join key value: null for an optional key field that is missing or null. */
+export type KeyValue = Primitive | null;
+
+const NULL_KEY: readonly KeyValue[] = Object.freeze([null]);
+
+/** The values of key field `i` of a stage on a document; `[null]` for a missing optional key. */
+function keyValues(stage: CompiledStage, i: number, doc: unknown): readonly KeyValue[] {
+  const values = stage.keys[i](doc);
+  return values.length === 0 && stage.keyFields[i].optional ? NULL_KEY : values;
+}
 
 interface Partial {
   readonly events: readonly EventRecord[];
   readonly firstTs: number;
   readonly lastPos: number;
-  readonly key: readonly Primitive[];
+  readonly key: readonly KeyValue[];
   /** Timestamp of the nearest leading-missing event before the first event, if any. */
-  readonly leadingMissingTs?: number;
+  readonly leadingMissingTs: number | undefined;
+  /** A middle missing stage has an event between its neighbours: dropped when complete. */
+  readonly doomed: boolean;
+}
+
+/**
+ * The latest timestamp at which a missing stage's event was seen for a key, and the latest one
+ * strictly before it (events of one timestamp arrive one after the other, and Elasticsearch's
+ * ranges for missing events compare timestamps strictly).
+ */
+interface MissingSeen {
+  readonly ts: number;
+  readonly before: number | undefined;
+}
+
+function latestBefore(seen: MissingSeen | undefined, ts: number): number | undefined {
+  if (!seen) return undefined;
+  return seen.ts < ts ? seen.ts : seen.before;
+}
+
+interface Held {
+  readonly partial: Partial;
+  readonly lastTs: number;
+  /** After this time no trailing event can reject it. */
+  readonly deadline: number;
 }
 
 interface KeyState {
@@ -46,23 +88,23 @@ interface Seen {
 
 const KEY_SEP = '\u0000';
 
-export function keyString(values: readonly Primitive[]): string {
+export function keyString(values: readonly KeyValue[]): string {
   let s = '';
-  for (const v of values) s += (typeof v)[0] + String(v) + KEY_SEP;
+  for (const v of values) s += (v === null ? 'n' : (typeof v)[0] + String(v)) + KEY_SEP;
   return s;
 }
 
-export function joinKeysOf(stage: CompiledStage, doc: unknown): Primitive[][] {
-  let combos: Primitive[][] = [[]];
-  for (const get of stage.keys) {
-    const values = get(doc);
+export function joinKeysOf(stage: CompiledStage, doc: unknown): KeyValue[][] {
+  let combos: KeyValue[][] = [[]];
+  for (let i = 0; i < stage.keys.length; i++) {
+    const values = keyValues(stage, i, doc);
     if (values.length === 0) return [];
     if (values.length === 1) {
       for (const c of combos) c.push(values[0]);
       continue;
     }
     const unique = [...new Set(values)];
-    const next: Primitive[][] = [];
+    const next: KeyValue[][] = [];
     for (const c of combos) for (const v of unique) next.push([...c, v]);
     combos = next;
   }
@@ -74,16 +116,16 @@ export function joinKeysOf(stage: CompiledStage, doc: unknown): Primitive[][] {
  * "1" from 1 and "true" from true, so no string needs building), with several a composite
  * string. `tuples` holds the key values for each map key when there are several fields.
  */
-function mapKeysOf(stage: CompiledStage, doc: unknown): { keys: readonly MapKey[]; tuples: readonly Primitive[][] | null } {
+function mapKeysOf(stage: CompiledStage, doc: unknown): { keys: readonly MapKey[]; tuples: readonly KeyValue[][] | null } {
   if (stage.keys.length === 1) {
-    const values = stage.keys[0](doc);
+    const values = keyValues(stage, 0, doc);
     return { keys: values.length <= 1 ? values : [...new Set(values)], tuples: null };
   }
   const tuples = joinKeysOf(stage, doc);
   return { keys: tuples.map(keyString), tuples };
 }
 
-type MapKey = Primitive;
+type MapKey = KeyValue;
 
 /**
  * The first stage's partial sequences, kept once for rules whose first stage is the same (same
@@ -113,7 +155,7 @@ export class SharedStart {
       const { keys, tuples } = mapKeysOf(this.stage, doc);
       for (let i = 0; i < keys.length; i++) {
         const ks = keys[i];
-        const partial: Partial = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks] };
+        const partial: Partial = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks], leadingMissingTs: undefined, doomed: false };
         this.entries.set(ks, { cur: { partial, pos }, prev: this.entries.get(ks)?.cur });
       }
     }
@@ -145,9 +187,14 @@ export class SequenceMatcher {
   /** Missing stages before positive stage p (index p), and after the last (index P). */
   private readonly missingBefore: readonly (readonly number[])[];
   private readonly missingStages: readonly CompiledStage[];
-  /** Per missing stage: the latest matching event per key. */
-  private readonly lastMissing: Map<MapKey, Seen>[];
-  private readonly held = new Map<MapKey, Partial[]>();
+  /** Per missing stage: when its events were last seen, per key. */
+  private readonly lastMissing: Map<MapKey, MissingSeen>[];
+  private readonly leadingStages: readonly number[];
+  private readonly trailingStages: readonly number[];
+  /** Per key: the position and time of the latest `until` event. */
+  private readonly lastUntil = new Map<MapKey, Seen>();
+  /** Complete sequences waiting for the time a trailing missing event could still come. */
+  private readonly held = new Map<MapKey, Held[]>();
   private readonly last: number;
   /** Positive stages (bit k) that can take an event of a category, and those that take any. */
   private readonly stagesByCategory = new Map<string, number>();
@@ -173,6 +220,8 @@ export class SequenceMatcher {
     this.missingStages = missingStages;
     this.missingBefore = before;
     this.lastMissing = missingStages.map(() => new Map());
+    this.leadingStages = before[0];
+    this.trailingStages = before[positives.length];
     this.last = positives.length - 1;
     // Beyond 31 positive stages a bit mask cannot say which; every stage is then tried.
     let any = positives.length > 31 ? -1 : 0;
@@ -202,23 +251,32 @@ export class SequenceMatcher {
   }
 
   push(event: EventRecord, emit: (m: RuleMatch) => void): void {
-    const { until, maxspanMs } = this.sequence;
+    const { until } = this.sequence;
     const doc = event.source;
+    const ts = event.timestamp;
     const pos = this.pos++;
-    if (this.held.size > 0) this.release(event.timestamp, emit);
-    if (until && until.matches(doc)) {
-      for (const ks of mapKeysOf(until, doc).keys) this.states.delete(ks);
-    }
+    if (this.held.size > 0) this.release(ts, emit);
     for (let m = 0; m < this.missingStages.length; m++) {
       const stage = this.missingStages[m];
       if (!stage.matches(doc)) continue;
       for (const ks of mapKeysOf(stage, doc).keys) {
-        this.lastMissing[m].set(ks, { pos, ts: event.timestamp });
-        if (this.missingBefore[this.last + 1].includes(m)) this.rejectHeld(ks, event, maxspanMs ?? 0);
+        const seen = this.lastMissing[m].get(ks);
+        this.lastMissing[m].set(ks, { ts, before: seen === undefined ? undefined : seen.ts < ts ? seen.ts : seen.before });
+        if (this.trailingStages.includes(m)) this.trailingEvent(ks, ts, emit);
       }
     }
     const candidates = this.candidateStages(doc);
-    if (candidates === 0) return this.afterEvent(event.timestamp);
+    if (candidates !== 0) this.advance(event, pos, candidates, emit);
+    // Recorded after the stages: an until event does not cancel what it extends or completes itself.
+    if (until && until.matches(doc)) {
+      for (const ks of mapKeysOf(until, doc).keys) this.lastUntil.set(ks, { pos, ts });
+    }
+    this.afterEvent(ts);
+  }
+
+  private advance(event: EventRecord, pos: number, candidates: number, emit: (m: RuleMatch) => void): void {
+    const { maxspanMs } = this.sequence;
+    const doc = event.source;
     for (let k = this.last; k >= 0; k--) {
       if ((candidates & (1 << k)) === 0) continue;
       const stage = this.positives[k];
@@ -233,30 +291,31 @@ export class SequenceMatcher {
         let next: Partial;
         if (k === 0) {
           let leadingMissingTs: number | undefined;
-          for (const m of this.missingBefore[0]) {
-            const seen = this.lastMissing[m].get(ks);
-            if (seen && seen.pos < pos && (leadingMissingTs === undefined || seen.ts > leadingMissingTs)) leadingMissingTs = seen.ts;
+          for (const m of this.leadingStages) {
+            const t = latestBefore(this.lastMissing[m].get(ks), event.timestamp);
+            if (t !== undefined && (leadingMissingTs === undefined || t > leadingMissingTs)) leadingMissingTs = t;
           }
-          next = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks], leadingMissingTs };
+          next = { events: [event], firstTs: event.timestamp, lastPos: pos, key: tuples ? tuples[i] : [ks], leadingMissingTs, doomed: false };
         } else if (k === 1 && this.shared) {
           const entry = this.shared.before(ks, pos);
           const taken = this.taken.get(ks);
           if (!entry || (taken !== undefined && entry.pos <= taken.pos)) continue;
           this.taken.set(ks, { pos: entry.pos, ts: entry.partial.firstTs });
           const prev = entry.partial;
-          if (maxspanMs !== null && event.timestamp - prev.firstTs > maxspanMs) continue;
-          next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key };
+          if (maxspanMs !== null && spanExceeds(prev.events[0], event, maxspanMs)) continue;
+          next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key, leadingMissingTs: undefined, doomed: false };
         } else {
           const state = this.states.get(ks);
           const prev = state?.partials[k - 1];
           if (!state || !prev) continue;
           state.partials[k - 1] = undefined;
-          if (maxspanMs !== null && event.timestamp - prev.firstTs > maxspanMs) continue;
-          if (this.missingBefore[k].some((m) => {
-            const seen = this.lastMissing[m].get(ks);
-            return seen !== undefined && seen.pos > prev.lastPos && seen.pos < pos;
-          })) continue;
-          next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key, leadingMissingTs: prev.leadingMissingTs };
+          if (maxspanMs !== null && spanExceeds(prev.events[0], event, maxspanMs)) continue;
+          if (this.sequence.until !== null) {
+            const u = this.lastUntil.get(ks);
+            if (u !== undefined && u.pos >= prev.lastPos) continue;
+          }
+          const doomed = prev.doomed || (this.missingBefore[k].length > 0 && this.middleMissing(k, ks, prev, event.timestamp));
+          next = { events: [...prev.events, event], firstTs: prev.firstTs, lastPos: pos, key: prev.key, leadingMissingTs: prev.leadingMissingTs, doomed };
         }
         if (k === this.last) {
           this.complete(next, ks, emit);
@@ -270,7 +329,16 @@ export class SequenceMatcher {
         state.partials[k] = next;
       }
     }
-    this.afterEvent(event.timestamp);
+  }
+
+  /** Whether a missing stage just before positive stage k has an event of the key strictly between the partial's last event and `ts`. */
+  private middleMissing(k: number, ks: MapKey, prev: Partial, ts: number): boolean {
+    const prevTs = prev.events[prev.events.length - 1].timestamp;
+    for (const m of this.missingBefore[k]) {
+      const t = latestBefore(this.lastMissing[m].get(ks), ts);
+      if (t !== undefined && t > prevTs) return true;
+    }
+    return false;
   }
 
   /** Every few thousand events, partials older than maxspan are dropped. */
@@ -283,37 +351,51 @@ export class SequenceMatcher {
   }
 
   private complete(p: Partial, ks: MapKey, emit: (m: RuleMatch) => void): void {
-    const maxspan = this.sequence.maxspanMs;
+    if (p.doomed) return;
+    const maxspan = this.sequence.maxspanMs ?? 0;
     const lastTs = p.events[p.events.length - 1].timestamp;
-    if (p.leadingMissingTs !== undefined && maxspan !== null && lastTs - p.leadingMissingTs <= maxspan) return;
-    if (this.missingBefore[this.last + 1].length > 0) {
-      const list = this.held.get(ks) ?? [];
-      list.push(p);
-      this.held.set(ks, list);
+    const leading = this.leadingStages.length > 0;
+    if (this.trailingStages.length === 0) {
+      if (leading && p.leadingMissingTs !== undefined && lastTs - p.leadingMissingTs <= maxspan) return;
+      emit({ events: p.events, joinKeys: p.key });
       return;
     }
-    emit({ events: p.events, joinKeys: p.key });
+    // With leading stages too, a trailing event rejects only together with a leading one.
+    if (leading && p.leadingMissingTs === undefined) {
+      emit({ events: p.events, joinKeys: p.key });
+      return;
+    }
+    const deadline = (leading ? p.leadingMissingTs! : p.firstTs) + maxspan;
+    const list = this.held.get(ks) ?? [];
+    list.push({ partial: p, lastTs, deadline });
+    this.held.set(ks, list);
   }
 
-  private rejectHeld(ks: MapKey, event: EventRecord, maxspan: number): void {
+  /** The first trailing-missing event after a held sequence decides it: rejected if in time, else kept. */
+  private trailingEvent(ks: MapKey, ts: number, emit: (m: RuleMatch) => void): void {
     const list = this.held.get(ks);
     if (!list) return;
-    const kept = list.filter((p) => !(event.timestamp - p.firstTs <= maxspan));
+    const kept: Held[] = [];
+    for (const h of list) {
+      if (ts <= h.lastTs) kept.push(h);
+      else if (ts > h.deadline) emit({ events: h.partial.events, joinKeys: h.partial.key });
+    }
     if (kept.length > 0) this.held.set(ks, kept);
     else this.held.delete(ks);
   }
 
-  /** Emits held sequences whose trailing-missing window has passed. */
+  /** Emits held sequences whose trailing-missing window has passed, in the order of their last events. */
   private release(now: number, emit: (m: RuleMatch) => void, all = false): void {
-    const maxspan = this.sequence.maxspanMs ?? 0;
+    const due: Held[] = [];
     for (const [ks, list] of this.held) {
-      const due = all ? list : list.filter((p) => now > p.firstTs + maxspan);
-      if (due.length === 0) continue;
-      for (const p of due) emit({ events: p.events, joinKeys: p.key });
-      const rest = all ? [] : list.filter((p) => now <= p.firstTs + maxspan);
+      const rest = all ? [] : list.filter((h) => now <= h.deadline);
+      if (rest.length === list.length) continue;
+      for (const h of list) if (all || now > h.deadline) due.push(h);
       if (rest.length > 0) this.held.set(ks, rest);
       else this.held.delete(ks);
     }
+    due.sort((a, b) => a.partial.lastPos - b.partial.lastPos);
+    for (const h of due) emit({ events: h.partial.events, joinKeys: h.partial.key });
   }
 
   /** End of the stream: sequences held for a trailing missing event are emitted. */
@@ -333,6 +415,7 @@ export class SequenceMatcher {
       if (!live) this.states.delete(ks);
     }
     for (const [ks, t] of this.taken) if (t.ts < oldest) this.taken.delete(ks);
+    for (const [ks, u] of this.lastUntil) if (u.ts < oldest) this.lastUntil.delete(ks);
     // A missing event older than maxspan before any possible sequence no longer matters.
     for (const seen of this.lastMissing) {
       for (const [ks, s] of seen) if (s.ts < oldest - (this.sequence.maxspanMs ?? 0)) seen.delete(ks);

@@ -9,6 +9,7 @@ import { ConditionCompiler, type Predicate } from './evaluate.js';
 import { compileGetter, type Getter } from './fields.js';
 import { LineIndex } from './locations.js';
 import { parseEql } from './parser.js';
+import { typedGetter, type FieldTypeMap } from './types.js';
 
 export interface CompiledStage {
   readonly query: EventQuery;
@@ -76,6 +77,8 @@ export function acceptedCategories(q: CompiledEql): ReadonlySet<string> | null {
 
 export interface EqlCompileOptions {
   readonly categoryField?: string;
+  /** Field types from the mapping: typed comparisons and join keys (eql/types.ts). */
+  readonly fieldTypes?: FieldTypeMap;
 }
 
 export function compileEql(source: string, options: EqlCompileOptions = {}): CompiledEql {
@@ -85,7 +88,7 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
     const { line, column } = lines.lineColumn(node.start);
     throw new EqlVerificationError(message, line, column);
   };
-  const compiler = new ConditionCompiler({ source, categoryField: options.categoryField });
+  const compiler = new ConditionCompiler({ source, categoryField: options.categoryField, fieldTypes: options.fieldTypes });
   const categoryField = options.categoryField ?? 'event.category';
   const fields = new Set<string>([categoryField]);
 
@@ -96,7 +99,7 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
     const condition = compiler.condition(s.query.condition);
     const isCategory = compiler.categoryTest(s.query);
     const matches: Predicate = isCategory ? (doc) => isCategory(doc) && condition(doc) : condition;
-    return { query: s.query, missing: s.missing, matches, category: s.query.category, condition, keyFields, keys: keyFields.map((k) => compileGetter(k.path)) };
+    return { query: s.query, missing: s.missing, matches, category: s.query.category, condition, keyFields, keys: keyFields.map((k) => typedGetter(k.path, compileGetter(k.path), options.fieldTypes?.get(k.path), true)) };
   };
   const sameKeyCount = (stages: readonly SequenceStage[], seqBy: readonly FieldRef[]) => {
     const keyCount = seqBy.length + stages[0].by.length;
@@ -136,7 +139,6 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
   if (ast.stages.some((s) => s.missing)) {
     if (ast.maxspanMs === null) fail(ast.stages.find((s) => s.missing)!, 'Missing events (![...]) need a maxspan');
     if (ast.stages.every((s) => s.missing)) fail(ast, 'A sequence needs at least one stage that is not a missing event');
-    if (ast.stages.some((s) => s.missing && s.runs > 1)) fail(ast.stages.find((s) => s.missing && s.runs > 1)!, 'runs is not allowed on a missing event');
   }
   const until = ast.until ? stage(ast.until, ast.by) : null;
   return { kind: 'sequence', ast, stages, until, maxspanMs: ast.maxspanMs, pipes, fields: [...fields], categoryField };

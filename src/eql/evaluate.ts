@@ -7,7 +7,11 @@
  * - `not c` is the complement of `c` (a `must_not`), so `not process.name : "x"` and
  *   `process.name != "x"` are true for a document without `process.name`; with an array,
  *   `f != "x"` is false as soon as one value is "x".
- * - `f == null` is true when the field is missing or null; `f != null` when it has a value.
+ * - Two fields are not compared with each other (Elasticsearch refuses it), except two optional
+ *   ones (`?x == ?y`), which Elasticsearch allows when unmapped: two nulls are equal.
+ * - `f == null` is true when the field is missing or null; `f != null` when it has a value. The
+ *   same holds for any expression: `indexOf(f, "x") != null`, `null == (code > -1)` test whether
+ *   the function, arithmetic or comparison gives null (a comparison with a null operand is null).
  * - `==`, `!=`, `in` are case-sensitive without wildcards; `:` is case-insensitive with `*` and
  *   `?`; `like` is case-sensitive with wildcards and `like~` not; `in~` is case-insensitive
  *   without wildcards.
@@ -25,6 +29,7 @@ import { compileGetter, compileSome, type Getter, type Primitive, type Some } fr
 import { FUNCTIONS, type Value } from './functions.js';
 import { LineIndex } from './locations.js';
 import { compileRegex, RegexSyntaxError } from './regex.js';
+import { comparatorFor, isTypedComparison, literalFits, typedGetter, type FieldTypeMap, type TypedCompare } from './types.js';
 import { compileWildcard, type StringTest } from './wildcard.js';
 
 /** Values of an expression for one event; empty means null (a missing field, a null result). */
@@ -40,6 +45,8 @@ export interface CompileOptions {
   readonly source: string;
   /** Field holding the event category. Default `event.category`. */
   readonly categoryField?: string;
+  /** Field types from the mapping (eql/types.ts): comparisons by type. Default: by the JSON value. */
+  readonly fieldTypes?: FieldTypeMap;
 }
 
 export class ConditionCompiler {
@@ -59,7 +66,7 @@ export class ConditionCompiler {
   getter(path: string): Getter {
     let g = this.getters.get(path);
     if (!g) {
-      g = compileGetter(path);
+      g = typedGetter(path, compileGetter(path), this.options.fieldTypes?.get(path), false);
       this.getters.set(path, g);
     }
     return g;
@@ -69,7 +76,13 @@ export class ConditionCompiler {
   some(path: string): Some {
     let s = this.somes.get(path);
     if (!s) {
-      s = compileSome(path, this.getter(path));
+      if (this.options.fieldTypes?.get(path)?.nullValue !== undefined) {
+        // null_value: through the getter, which knows an explicit null from a missing field.
+        const get = this.getter(path);
+        s = (doc, test) => get(doc).some(test);
+      } else {
+        s = compileSome(path, this.getter(path));
+      }
       this.somes.set(path, s);
     }
     return s;
@@ -158,6 +171,15 @@ export class ConditionCompiler {
       case 'neg': {
         const inner = this.value(expr.operand);
         return (doc) => inner(doc).filter((v): v is number => typeof v === 'number').map((v) => -v);
+      }
+      case 'compare': {
+        // A comparison with a null operand is null (`null == (x > 1)` is true when x is missing);
+        // `== null` and `!= null` themselves are never null.
+        const cond = this.condition(expr);
+        if (isNullLiteral(expr.left) || isNullLiteral(expr.right)) return (doc) => [cond(doc)];
+        const l = this.value(expr.left);
+        const r = this.value(expr.right);
+        return (doc) => (l(doc).length === 0 || r(doc).length === 0 ? [] : [cond(doc)]);
       }
       default: {
         const cond = this.condition(expr);
@@ -249,6 +271,8 @@ export class ConditionCompiler {
       [left, right] = [right, left];
       op = FLIP[op];
     }
+    if (right.kind === 'literal' && right.value === null && left.kind !== 'field') return this.nullTest(left, op);
+    if (left.kind === 'field' && right.kind === 'field' && left.optional && right.optional) return this.optionalFields(left.path, op, right.path);
     if (left.kind !== 'field' || right.kind !== 'literal') return this.generalCompare(expr, left, op, right);
     const field = left;
     const lit = right;
@@ -259,6 +283,16 @@ export class ConditionCompiler {
       if (op === '!=') return (doc) => some(doc, anyValue);
       return () => false;
     }
+    const typed = this.typedCompare(field.path, value);
+    if (typed) {
+      const test = (v: Primitive): boolean => {
+        const c = typed(v, value);
+        if (c === undefined) return false;
+        return op === '==' || op === '!=' ? c === 0 : op === '<' ? c < 0 : op === '<=' ? c <= 0 : op === '>' ? c > 0 : c >= 0;
+      };
+      if (op === '!=') return (doc) => !some(doc, test);
+      return (doc) => some(doc, test);
+    }
     if (op === '==' || op === '!=') {
       const eq = equalsTo(value);
       if (op === '==') return (doc) => some(doc, eq);
@@ -267,6 +301,68 @@ export class ConditionCompiler {
     if (typeof value === 'boolean') this.fail(lit, `Operator '${op}' cannot compare with a boolean`);
     const test = orderTest(op, value);
     return (doc) => some(doc, test);
+  }
+
+  /**
+   * The field's type comparison (date, ip, version) when the mapping gives one and the literal is
+   * a value of that type; otherwise undefined and the JSON values are compared.
+   */
+  private typedCompare(path: string, lit: Primitive): TypedCompare | undefined {
+    const ft = this.options.fieldTypes?.get(path);
+    if (!ft || !isTypedComparison(ft.type) || !literalFits(ft, lit)) return undefined;
+    return comparatorFor(ft);
+  }
+
+  /**
+   * `expr == null` / `expr != null` on any expression (a function, arithmetic, a comparison): whether
+   * its value is null. Ordering against null is null, so false.
+   */
+  private nullTest(operand: Expr, op: CompareOp): Predicate {
+    const values = this.value(operand);
+    if (op === '==') return (doc) => values(doc).length === 0;
+    if (op === '!=') return (doc) => values(doc).length > 0;
+    return () => false;
+  }
+
+  /**
+   * `ip : "10.0.0.1"`, `@timestamp : "2017-08-30"`: `:` without wildcards on a date, ip or version
+   * field is an equality of that type (a term query on the field), as `==` is.
+   */
+  private typedMatch(expr: Match): Predicate | undefined {
+    if (expr.op !== ':' || expr.value.kind !== 'field') return undefined;
+    const path = expr.value.path;
+    const lits: Primitive[] = [];
+    for (const p of expr.patterns) {
+      if (p.kind !== 'literal' || p.value === null || (typeof p.value === 'string' && hasWildcardChar(p.value))) return undefined;
+      if (this.typedCompare(path, p.value) === undefined) return undefined;
+      lits.push(p.value);
+    }
+    const cmp = this.typedCompare(path, lits[0])!;
+    const some = this.some(path);
+    const test = (v: Primitive): boolean => lits.some((l) => cmp(v, l) === 0);
+    return (doc) => some(doc, test);
+  }
+
+  /**
+   * `?x == ?y`: Elasticsearch allows a comparison of two optional fields when they are not
+   * mapped, since both fold to null (`null == null` is true); with either one mapped it refuses a
+   * field-to-field comparison, which Lookout cannot tell here. Evaluated on values: two nulls are
+   * equal, a null and a value are not, two values compare as values; ordering with null is false.
+   */
+  private optionalFields(a: string, op: CompareOp, b: string): Predicate {
+    const x = this.getter(a);
+    const y = this.getter(b);
+    return (doc) => {
+      const xs = x(doc);
+      const ys = y(doc);
+      if (xs.length === 0 || ys.length === 0) {
+        const bothNull = xs.length === 0 && ys.length === 0;
+        return op === '==' ? bothNull : op === '!=' ? !bothNull : false;
+      }
+      if (op === '!=') return !xs.some((v) => ys.some((w) => equalsTo(w)(v)));
+      for (const v of xs) for (const w of ys) if (compareValues(v, op, w)) return true;
+      return false;
+    };
   }
 
   /** Comparisons that involve functions or arithmetic: evaluated on values, null is false. */
@@ -287,6 +383,8 @@ export class ConditionCompiler {
   }
 
   private match(expr: Match): Predicate {
+    const typed = this.typedMatch(expr);
+    if (typed) return typed;
     const get = this.value(expr.value);
     const insensitive = expr.caseInsensitive;
     const tests: StringTest[] = expr.patterns.map((p) => {
@@ -344,7 +442,13 @@ export class ConditionCompiler {
       else if (typeof lit.value === 'boolean') booleans.add(lit.value);
       else hasNull = true;
     }
-    const member = (v: Primitive): boolean => {
+    // On a date, ip or version field, membership is equality of that type (every item must be one).
+    const path = expr.value.kind === 'field' ? expr.value.path : undefined;
+    const items = expr.list.map((i) => (i as Literal).value).filter((v): v is Primitive => v !== null);
+    const typed = path !== undefined && items.length > 0 && items.every((l) => this.typedCompare(path, l) !== undefined)
+      ? this.typedCompare(path, items[0])
+      : undefined;
+    const member = typed ? (v: Primitive): boolean => items.some((l) => typed(v, l) === 0) : (v: Primitive): boolean => {
       if (typeof v === 'number') return numbers.has(v) || strings.has(String(v));
       if (typeof v === 'boolean') return booleans.has(v) || strings.has(String(v));
       if (strings.has(insensitive ? v.toLowerCase() : v)) return true;
@@ -365,6 +469,14 @@ export class ConditionCompiler {
 }
 
 const anyValue = (): boolean => true;
+
+function hasWildcardChar(s: string): boolean {
+  return s.includes('*') || s.includes('?');
+}
+
+function isNullLiteral(e: Expr): boolean {
+  return e.kind === 'literal' && e.value === null;
+}
 
 const FLIP: Readonly<Record<CompareOp, CompareOp>> = { '==': '==', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' };
 

@@ -17,6 +17,8 @@ export class Metrics {
   private readonly notWritten = new Counter({ name: 'lookout_alerts_not_written_total', help: 'New alerts not written (max_signals or write failures)', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly gaps = new Counter({ name: 'lookout_gaps_total', help: 'Executions that recorded a gap', labelNames: ['rule_id'], registers: [this.registry] });
   private readonly gapSeconds = new Counter({ name: 'lookout_gap_seconds_total', help: 'Time left unevaluated by gaps', labelNames: ['rule_id'], registers: [this.registry] });
+  private readonly unrouted = new Counter({ name: 'lookout_events_unrouted_total', help: 'Events read but not evaluated: their index fits none of the Sigma rule\'s field mapping pipelines', labelNames: ['rule_id'], registers: [this.registry] });
+  private readonly missing = new Gauge({ name: 'lookout_rule_missing_fields', help: 'Fields the rule uses that no target index has (at its last execution)', labelNames: ['rule_id'], registers: [this.registry] });
   readonly lease = new Gauge({ name: 'lookout_lease_held', help: '1 while this instance holds the rule\'s lease', labelNames: ['rule_id'], registers: [this.registry] });
   readonly inFlight = new Gauge({ name: 'lookout_executions_in_flight', help: 'Executions running now', registers: [this.registry] });
 
@@ -29,6 +31,8 @@ export class Metrics {
     this.duplicates.inc({ rule_id: rule }, rec.duplicatesSkipped);
     this.notWritten.inc({ rule_id: rule }, rec.notWritten);
     if (rec.truncated) this.truncations.inc({ rule_id: rule });
+    this.unrouted.inc({ rule_id: rule }, Object.values(rec.eventsUnrouted ?? {}).reduce((a, b) => a + b, 0));
+    this.missing.set({ rule_id: rule }, rec.missingFields?.length ?? 0);
     if (rec.gap) {
       this.gaps.inc({ rule_id: rule });
       this.gapSeconds.inc({ rule_id: rule }, (rec.gap.end - rec.gap.start) / 1000);

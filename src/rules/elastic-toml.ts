@@ -75,6 +75,9 @@ export function buildRule(
     }
     throw err;
   }
+  if (r.max_samples_per_key !== undefined && compiled.kind !== 'sample') {
+    throw new RuleLoadError(file, `rule.max_samples_per_key: only a sample query takes it; this query is a ${compiled.kind === 'event' ? 'single event query' : compiled.kind}`, at('max_samples_per_key'));
+  }
   let filters: CompiledFilters;
   try {
     filters = compileFilters(r.filters);
@@ -105,6 +108,7 @@ export function buildRule(
     timestampField,
     timestampFallback: r.timestamp_override !== undefined && r.timestamp_override_fallback_disabled !== true,
     tiebreakerField: r.tiebreaker_field,
+    maxSamplesPerKey: r.max_samples_per_key,
     eventCategoryField,
     tags: Object.freeze([...r.tags]),
     author: Object.freeze([...r.author]),

@@ -59,6 +59,8 @@ export interface Rule {
   /** When timestamp_override is set and an event lacks it, `@timestamp` is used (Elastic's fallback). */
   readonly timestampFallback: boolean;
   readonly tiebreakerField?: string;
+  /** EQL samples: samples per join key (Elasticsearch's `max_samples_per_key`; rule field of the same name). Default 1. */
+  readonly maxSamplesPerKey?: number;
   readonly eventCategoryField: string;
   readonly tags: readonly string[];
   readonly author: readonly string[];

@@ -56,6 +56,7 @@ export const ruleFileSchema = z.looseObject({
     timestamp_override_fallback_disabled: z.boolean().optional(),
     timestamp_field: z.string().min(1).optional(),
     tiebreaker_field: z.string().min(1).optional(),
+    max_samples_per_key: z.number().int().min(1).max(10_000).optional(),
     event_category_override: z.string().min(1).optional(),
     building_block_type: z.string().optional(),
     rule_name_override: z.string().optional(),

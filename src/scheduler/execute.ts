@@ -16,6 +16,10 @@ import { AlertWriteError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
 import { fetchFieldTypes, type FieldTypes } from '../search/field-caps.js';
+import { fieldTypesFromCaps } from '../search/mapping-types.js';
+import { withFieldTypes } from '../rules/typed.js';
+import { resolveIndexNames, type IndexNames } from '../search/index-names.js';
+import { missingFields } from '../search/missing-fields.js';
 import { Pushdown, type EsQuery } from '../search/pushdown.js';
 import { packReads, widen } from '../search/union.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
@@ -108,7 +112,8 @@ function cheaperThan(query: EsQuery | null): EsQuery | null | undefined {
 
 /** One rule's side of a shared execution. */
 interface Member {
-  readonly rule: Rule;
+  /** Compiled again with the indices' field types once they are known (rules/typed.ts). */
+  rule: Rule;
   readonly executionId: string;
   readonly startedAt: number;
   readonly log: Logger;
@@ -116,6 +121,8 @@ interface Member {
   error: unknown;
   query: EsQuery | null | undefined;
   read: ReadStats | undefined;
+  /** Fields the rule uses that no target index has (from the read's `_field_caps`). */
+  missing: readonly string[];
 }
 
 /**
@@ -174,6 +181,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
       error: undefined,
       query: undefined,
       read: undefined,
+      missing: [],
     };
   });
   if (window.gap) {
@@ -185,7 +193,17 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
   }
   try {
     const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => r.compiled.fields))]);
-    const plans = await Promise.all(rules.map((r) => planRead(deps.client, r, types)));
+    const typeMap = fieldTypesFromCaps(types);
+    for (const p of per) p.rule = withFieldTypes(p.rule, typeMap);
+    for (const p of per) p.missing = missingFields(p.rule, types);
+    // Sigma rules route events by index: the names each index answers to, resolved once per read.
+    let indexNames: IndexNames | undefined;
+    if (rules.some((r) => r.compiled.kind === 'sigma')) {
+      const resolved = await resolveIndexNames(deps.client, first.indices);
+      if (resolved.error) deps.logger.warn(`cannot resolve ${first.indices.join(',')} to indices, aliases and data streams (backing indices are still recognised by name): ${resolved.error}`);
+      indexNames = resolved.names;
+    }
+    const plans = await Promise.all(per.map((p) => planRead(deps.client, p.rule, types)));
     plans.forEach((plan, i) => (per[i].query = plan.query));
     // Usually one read; more only when the union of the queries would pass the clause limit.
     for (const pack of packReads(plans.map((p) => p.query))) {
@@ -197,6 +215,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
           enrich: enricherFor(deps.client, p.rule),
           onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
           shared: shared.get(p.rule),
+          indexNames,
         });
       }
       const read = newReadStats();
@@ -262,6 +281,8 @@ function finishExecution(
     duplicatesSkipped: counts?.duplicates ?? 0,
     truncated: (counts?.truncated ?? 0) > 0,
     notWritten: notWritten + (counts?.truncated ?? 0),
+    eventsUnrouted: counts?.unrouted ?? {},
+    missingFields: p.missing,
     error,
   };
   const fields = {
@@ -278,6 +299,13 @@ function finishExecution(
     ...(read.widened ? { read_widened: true } : {}),
     ...(skippedHits > 0 || (counts && counts.eventsSkipped > 0) ? { skipped_reasons: { ...read.skipped, ...counts?.skippedReasons } } : {}),
   };
+  const unrouted = Object.entries(counts?.unrouted ?? {});
+  if (unrouted.length > 0) {
+    log.warn(`${unrouted.reduce((n, [, c]) => n + c, 0)} event(s) read but not evaluated: their index fits none of the rule's field mapping pipelines (${unrouted.map(([i, c]) => `${i}: ${c}`).join(', ')}); add the index pattern to a pipeline in mappings/sigma or set the rule's lookout.index`, { ...fields, unrouted_indices: Object.fromEntries(unrouted) });
+  }
+  if (p.missing.length > 0) {
+    log.warn(`field(s) no target index has: ${p.missing.join(', ')}; a selection on them never matches and a filter on them never applies`, { ...fields, missing_fields: p.missing });
+  }
   if (counts && counts.truncated > 0) {
     log.warn(`max_signals reached: ${counts.truncated} new alert(s) not written this execution (cap ${rule.maxSignals}); the next overlapping execution will write them`, fields);
   }

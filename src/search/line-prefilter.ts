@@ -20,7 +20,8 @@ import type { EsQuery } from './pushdown.js';
 /** What a line must hold: true (nothing), a string, or all/any of several. */
 type Need = true | { readonly lit: string; readonly ci: boolean } | { readonly all: readonly Need[] } | { readonly any: readonly Need[] };
 
-export type LineTest = (line: string) => boolean;
+/** `plain`: the caller knows the line is ASCII without `\u` or `\/` escapes. */
+export type LineTest = (line: string, plain?: boolean) => boolean;
 
 /** The test, or undefined when the query asks nothing of a line's text. */
 export function linePrefilter(query: EsQuery | null): LineTest | undefined {
@@ -28,10 +29,10 @@ export function linePrefilter(query: EsQuery | null): LineTest | undefined {
   if (need === true) return undefined;
   const ci = hasCaseInsensitive(need);
   const holds = compile(need);
-  return (line) => {
-    if (line.includes('\\u') || line.includes('\\/')) return true;
+  return (line, plain = false) => {
+    if (!plain && (line.includes('\\u') || line.includes('\\/'))) return true;
     if (holds(line)) return true;
-    return ci && /[^\x00-\x7f]/.test(line);
+    return ci && !plain && /[^\x00-\x7f]/.test(line);
   };
 }
 

@@ -21,7 +21,7 @@ import type { CompiledEql, CompiledStage } from '../eql/compile.js';
 import type { CompiledSigma } from '../sigma/compiled.js';
 import type { Expr, Literal } from '../eql/ast.js';
 import { hasWildcard } from '../eql/wildcard.js';
-import type { FieldTypes } from './field-caps.js';
+import { mayHave, type FieldTypes } from './field-caps.js';
 
 export type EsQuery = Record<string, unknown>;
 
@@ -69,6 +69,11 @@ export class Pushdown {
   private typesOf(field: string): ReadonlySet<string> | undefined {
     const t = this.types.get(field);
     return t && t.size > 0 && !t.has('unmapped') ? t : undefined;
+  }
+
+  /** Whether the field may hold values in any target index (one none maps is taken to be absent from every event). */
+  known(field: string): boolean {
+    return mayHave(this.types, field);
   }
 
   private allIn(field: string, allowed: ReadonlySet<string>): boolean {

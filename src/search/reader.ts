@@ -11,7 +11,7 @@
  * it, events that lack it by `@timestamp`, and the two ordered streams are merged.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { parseTimestamp, type EventRecord } from '../engine/events.js';
+import { parseEventTime, type EventRecord } from '../engine/events.js';
 import { compileGetter } from '../eql/fields.js';
 import { errorMessage, SearchError } from '../errors.js';
 import { errorTypeOf, statusOf } from './client.js';
@@ -97,14 +97,14 @@ async function* pagesFor(client: Client, req: ReadRequest, tsField: string, quer
       stats.skipped['no _source'] = (stats.skipped['no _source'] ?? 0) + 1;
       return undefined;
     }
-    const sortTs = hit.sort?.[0];
-    const ts = typeof sortTs === 'number' && Number.isFinite(sortTs) ? sortTs : parseTimestamp(getTs(hit._source)[0]);
+    // The sort value (epoch milliseconds, with a fraction for date_nanos), else the document's own.
+    const ts = parseEventTime(hit.sort?.[0]) ?? parseEventTime(getTs(hit._source)[0]);
     if (ts === undefined) {
       const reason = `no usable ${tsField}`;
       stats.skipped[reason] = (stats.skipped[reason] ?? 0) + 1;
       return undefined;
     }
-    return { index: hit._index, id: hit._id ?? '', timestamp: ts, source: hit._source };
+    return { index: hit._index, id: hit._id ?? '', timestamp: ts.ms, ...(ts.nanos ? { nanos: ts.nanos } : {}), source: hit._source };
   };
   const tsSort = { [tsField]: { order: 'asc', unmapped_type: 'date', format: 'epoch_millis' } };
   const mode = req.mode === 'auto' ? (pitRefused.has(client) ? 'scroll' : 'pit') : req.mode;

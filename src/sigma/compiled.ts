@@ -24,6 +24,8 @@ export interface CompiledSigma {
   /** Detections that alert on their own (a plain rule's `main`, or `generate: true`). */
   readonly standalone: readonly string[];
   readonly fields: readonly string[];
+  /** Per Sigma field the rule uses: the fields its candidates read, over every route (for reporting fields no index has). */
+  readonly sigmaFields: ReadonlyMap<string, readonly string[]>;
   readonly pipes: readonly [];
   /** How far before its window an execution must read (twice a correlation's timespan). */
   readonly readBackMs: number;

@@ -9,6 +9,7 @@ import { compileWildcard } from '../eql/wildcard.js';
 import { anyOf, NONE, type Pushdown, type Translation } from '../search/pushdown.js';
 import type { Condition } from './condition.js';
 import { type LogsourceCondition, mapField, type Pipeline } from './pipeline.js';
+import { resolution, type Resolution } from './resolve.js';
 import { type Atom, atomTest, compileItemSpec, SigmaValueError } from './values.js';
 
 export type DocPredicate = (doc: unknown) => boolean;
@@ -24,6 +25,8 @@ export interface CompiledDetection {
   readonly translate: (pd: Pushdown) => Translation;
   /** Target fields read (after mapping). */
   readonly fields: readonly string[];
+  /** Per Sigma field of the detection: the fields its candidates read. */
+  readonly sigmaFields: ReadonlyMap<string, readonly string[]>;
 }
 
 interface Part {
@@ -36,6 +39,25 @@ function looseEquals(v: Primitive, want: string | number | boolean): boolean {
   return String(v) === String(want);
 }
 
+/**
+ * The query for "the first candidate the event has passes": c1 passes, or c1 is missing and c2
+ * passes, and so on. Exact when each candidate's query is exact, so a negated selection over
+ * several layouts still pushes down.
+ */
+function firstPresent(pd: Pushdown, all: readonly string[], one: (field: string) => Translation): Translation {
+  // A candidate no target index maps is absent from every event there (Winlogbeat 8's indices
+  // have no winlog.event_data.Image): it neither passes nor shadows the ones after it.
+  const known = all.filter((f) => pd.known(f));
+  const fields = known.length > 0 ? known : all;
+  if (fields.length === 1) return one(fields[0]);
+  const alternatives = fields.map((f, i) => {
+    const before = fields.slice(0, i).map((b): Translation => ({ query: { bool: { must_not: [{ exists: { field: b } }] } }, exact: true }));
+    const t = one(f);
+    return t.query === null ? NONE : pd.allOf([...before, t]);
+  });
+  return anyOf(alternatives);
+}
+
 function stringLeaves(node: unknown, out: string[], depth = 0): void {
   if (depth > 32 || node === null || node === undefined) return;
   if (typeof node === 'string') out.push(node);
@@ -45,6 +67,7 @@ function stringLeaves(node: unknown, out: string[], depth = 0): void {
 
 export class DetectionCompiler {
   private readonly getters = new Map<string, Getter>();
+  readonly resolutions = new Map<string, Resolution>();
   readonly fields = new Set<string>();
 
   constructor(private readonly pipeline: Pipeline, private readonly placeholders: Readonly<Record<string, readonly string[]>>) {}
@@ -59,18 +82,33 @@ export class DetectionCompiler {
     return g;
   }
 
-  private atomPart(atom: Atom, targets: readonly string[]): Part {
-    const getters = targets.map((t) => this.get(t));
-    const getOther = (f: string) => {
-      const mapped = mapField(this.pipeline, f) ?? [f];
-      return (doc: unknown) => mapped.flatMap((m) => this.get(m)(doc));
-    };
+  /** A Sigma field's resolution in this pipeline (null: no mapping here). */
+  private resolve(sigmaField: string): Resolution | null {
+    let r = this.resolutions.get(sigmaField);
+    if (!r) {
+      const specs = mapField(this.pipeline, sigmaField);
+      if (!specs) return null;
+      r = resolution(specs, this.getters);
+      r.candidates.forEach((c) => c.reads.forEach((f) => this.fields.add(f)));
+      this.resolutions.set(sigmaField, r);
+    }
+    return r;
+  }
+
+  private atomPart(atom: Atom, res: Resolution): Part {
+    // fieldref: the other field resolves like any other, once, here (its fields are read too).
+    const other = atom.kind === 'fieldref' ? (this.resolve(atom.field) ?? resolution([atom.field], this.getters)) : null;
+    if (other) other.candidates.forEach((c) => c.reads.forEach((f) => this.fields.add(f)));
     const test = atomTest(atom);
-    const matches: DocPredicate = atom.kind === 'null' || (atom.kind === 'exists' && !atom.value)
-      ? (doc) => getters.every((g) => test(g(doc), doc, (f) => getOther(f)(doc)))
-      : (doc) => getters.some((g) => test(g(doc), doc, (f) => getOther(f)(doc)));
+    const get = res.get;
+    const matches: DocPredicate = (doc) => test(get(doc), doc, () => (other ? [...other.get(doc)] : []));
+    const fields = res.candidates.map((c) => c.field);
     const translate = (pd: Pushdown): Translation => {
-      const per = targets.map((t): Translation => {
+      if (fields.some((f) => f === null)) {
+        // A template candidate does not push down; `null` still can (no candidate's fields exist).
+        if (atom.kind !== 'null') return NONE;
+      }
+      const one = (t: string): Translation => {
         switch (atom.kind) {
           case 'wildcard':
             return pd.wildcard(t, atom.pattern, atom.caseInsensitive);
@@ -87,16 +125,19 @@ export class DetectionCompiler {
           default:
             return NONE;
         }
-      });
-      if (atom.kind === 'null') return pd.allOf(per);
-      return anyOf(per);
+      };
+      // Null: no candidate present. A template is absent as soon as one of its fields is, so it
+      // constrains nothing (a superset); only plain fields must be absent.
+      if (atom.kind === 'null') return pd.allOf(res.candidates.map((c) => (c.field === null ? NONE : one(c.field))));
+      if (atom.kind === 'exists') return anyOf(fields.map((f) => one(f!)));
+      return firstPresent(pd, fields as string[], one);
     };
     return { matches, translate };
   }
 
   private item(key: string, value: unknown, path: (string | number)[]): Part {
     const [field, ...modifiers] = key.split('|');
-    const targets = mapField(this.pipeline, field);
+    const targets = this.resolve(field);
     if (!targets) throw new DetectionError(`field ${field} has no mapping in pipeline ${this.pipeline.name}`, path);
     let spec;
     try {
@@ -235,5 +276,6 @@ export function compileDetection(
     matches: (doc) => source.matches(doc) && body.matches(doc),
     translate: (pd) => pd.allOf([source.translate(pd), body.translate(pd)]),
     fields: [...c.fields],
+    sigmaFields: new Map([...c.resolutions].map(([f, r]) => [f, r.candidates.flatMap((x) => x.reads)])),
   };
 }

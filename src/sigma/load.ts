@@ -9,16 +9,17 @@ import { createHash } from 'node:crypto';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { parseDuration, parseLookback } from '../config/duration.js';
 import type { CorrelationSpec } from '../engine/correlation.js';
-import { compileGetter, type Getter } from '../eql/fields.js';
+import type { Getter } from '../eql/fields.js';
 import { compileWildcard } from '../eql/wildcard.js';
 import { RuleLoadError } from '../errors.js';
 import type { LineOutcome } from '../rules/kibana-ndjson.js';
 import type { Rule, Severity } from '../rules/model.js';
-import { anyOf, type Pushdown } from '../search/pushdown.js';
+import { anyOf, type Pushdown, type Translation } from '../search/pushdown.js';
 import type { CompiledSigma, SigmaRoute } from './compiled.js';
 import { ConditionError, parseCondition, type Aggregation, type Condition } from './condition.js';
 import { compileDetection, DetectionError, type CompiledDetection } from './detection.js';
 import { logsourceConditions, mapField, type PipelineSet } from './pipeline.js';
+import { resolution } from './resolve.js';
 import { correlationRuleSchema, detectionRuleSchema, type CorrelationRuleDoc, type DetectionRuleDoc } from './schema.js';
 
 const SEVERITY: Readonly<Record<string, Severity>> = { informational: 'low', low: 'low', medium: 'medium', high: 'high', critical: 'critical' };
@@ -69,6 +70,19 @@ interface Detection {
   readonly rule: DetectionRuleDoc;
   readonly condition: Condition;
   readonly aggregation?: Aggregation;
+}
+
+function sigmaFieldsOf(routes: readonly SigmaRoute[]): Map<string, readonly string[]> {
+  const out = new Map<string, Set<string>>();
+  for (const r of routes) {
+    for (const d of r.detections.values()) {
+      for (const [f, reads] of d.sigmaFields) {
+        if (!out.has(f)) out.set(f, new Set());
+        reads.forEach((x) => out.get(f)!.add(x));
+      }
+    }
+  }
+  return new Map([...out].map(([f, s]) => [f, [...s]]));
 }
 
 export class SigmaLoader {
@@ -249,9 +263,9 @@ export class SigmaLoader {
               const aliased = aliases[sigmaField]?.[det.name] ?? sigmaField;
               const targets = mapField(p, aliased);
               if (!targets) return `field ${aliased} has no mapping in pipeline ${p.name}`;
-              targets.forEach((t) => fields.add(t));
-              const getters = targets.map((t) => compileGetter(t));
-              return (doc) => getters.flatMap((g) => g(doc));
+              const r = resolution(targets);
+              r.candidates.forEach((c) => c.reads.forEach((f) => fields.add(f)));
+              return r.get;
             };
             const gs = correlation.groupBy.map(mapOne);
             const bad = gs.find((g) => typeof g === 'string');
@@ -297,12 +311,23 @@ export class SigmaLoader {
       correlation,
       standalone: correlation ? standalone : ['main'],
       fields: [...fields],
+      sigmaFields: sigmaFieldsOf(routes),
       pipes: [],
       readBackMs: correlation ? 2 * correlation.timespanMs : 0,
-      pushdown: (pd: Pushdown) => anyOf(routes.map((r) => pd.allOf([
-        { query: { bool: { should: r.indices.map((i) => ({ wildcard: { _index: i } })), minimum_should_match: 1 } }, exact: true },
-        anyOf([...r.detections.values()].map((d) => d.translate(pd))),
-      ]))).query,
+      pushdown: (pd: Pushdown) => {
+        // Each route reads its own indices (an `_index` query matches aliases, and `.ds-` names
+        // stand for a data stream's backing indices); events of an index no route covers are
+        // read too, unfiltered, so that they are counted and reported rather than never seen.
+        const own = (r: SigmaRoute) => r.indices.flatMap((i) => [i, `.ds-${i}`]).map((i) => ({ wildcard: { _index: i } }));
+        const unrouted: Translation = { query: { bool: { must_not: routes.flatMap(own) } }, exact: true };
+        return anyOf([
+          ...routes.map((r) => pd.allOf([
+            { query: { bool: { should: own(r), minimum_should_match: 1 } }, exact: true },
+            anyOf([...r.detections.values()].map((d) => d.translate(pd))),
+          ])),
+          unrouted,
+        ]).query;
+      },
     };
     const tags = rule.tags;
     const out: Rule = {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import type { CandidateSpec } from './resolve.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const match = z.record(z.string(), z.union([scalar, z.array(scalar)]));
@@ -20,9 +21,27 @@ const pipelineSchema = z.strictObject({
   description: z.string().default(''),
   product: z.string().min(1),
   indices: z.array(z.string().min(1)).min(1),
-  /** Template for fields not listed (`winlog.event_data.{field}`), or null: unlisted fields do not run here. */
-  unmapped: z.string().nullable(),
-  fields: z.record(z.string(), z.array(z.string().min(1)).min(1)),
+  /**
+   * Candidates for fields not listed (`winlog.event_data.{field}`; `{field_}` is the name with
+   * spaces as underscores, as Elastic Agent writes Defender's `Threat Name`), or null: unlisted
+   * fields do not run here.
+   */
+  unmapped: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).nullable(),
+  /**
+   * Candidates per Sigma field, tried in order per event (see resolve.ts): a field path, a
+   * template (`{user.domain}\\{user.name}`), a list of templates (all present ones are values)
+   * or a field with translated values (`{"field": "network.direction", "map": {"egress": "true"}}`).
+   */
+  fields: z.record(z.string(), z.array(z.union([
+    z.string().min(1),
+    z.array(z.string().min(1)).min(1),
+    z.strictObject({
+      field: z.string().min(1),
+      map: z.record(z.string(), z.string()).optional(),
+      format: z.enum(['dword']).optional(),
+      when: z.record(z.string(), z.string()).optional(),
+    }).refine((c) => (c.map === undefined) !== (c.format === undefined), 'a translated field needs either map or format'),
+  ])).min(1)),
   logsources: z.record(z.string(), logsourceCondition),
 });
 
@@ -91,10 +110,11 @@ export function logsourceConditions(p: Pipeline, ls: Logsource): { conditions: L
   return { conditions };
 }
 
-/** Target fields of a Sigma field in a pipeline, or null when it has no mapping there. */
-export function mapField(p: Pipeline, field: string): readonly string[] | null {
+/** Candidates of a Sigma field in a pipeline, in resolution order, or null when it has no mapping there. */
+export function mapField(p: Pipeline, field: string): readonly CandidateSpec[] | null {
   const listed = p.fields[field];
   if (listed) return listed;
   if (p.unmapped === null) return null;
-  return [p.unmapped.replace('{field}', field)];
+  const templates = typeof p.unmapped === 'string' ? [p.unmapped] : p.unmapped;
+  return [...new Set(templates.map((t) => t.replaceAll('{field_}', field.replaceAll(' ', '_')).replaceAll('{field}', field)))];
 }

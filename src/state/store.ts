@@ -29,6 +29,10 @@ export interface ExecutionRecord {
   readonly duplicatesSkipped: number;
   readonly truncated: boolean;
   readonly notWritten: number;
+  /** Events read whose index fits none of a Sigma rule's pipelines, per index (not evaluated). */
+  readonly eventsUnrouted?: Readonly<Record<string, number>>;
+  /** Fields the rule uses that no target index has. */
+  readonly missingFields?: readonly string[];
   readonly error?: string;
 }
 
@@ -58,6 +62,10 @@ function executionDoc(rec: ExecutionRecord): Record<string, unknown> {
     truncated: rec.truncated,
     not_written: rec.notWritten,
     duration_ms: rec.finishedAt - rec.startedAt,
+    events_unrouted: Object.values(rec.eventsUnrouted ?? {}).reduce((a, b) => a + b, 0),
+    ...(rec.eventsUnrouted && Object.keys(rec.eventsUnrouted).length > 0
+      ? { unrouted_indices: Object.entries(rec.eventsUnrouted).map(([index, events]) => ({ index, events })) } : {}),
+    ...(rec.missingFields && rec.missingFields.length > 0 ? { missing_fields: [...rec.missingFields] } : {}),
     ...(rec.error ? { error: rec.error } : {}),
   };
 }

@@ -81,15 +81,20 @@ describe('test-rule input: files, gzip, standard input, order', () => {
     const sigma = Array.from({ length: 31 }, (_, i) => JSON.stringify({ _index: 'winlogbeat-2026.11.25', _id: `w${i}`,
       _source: { '@timestamp': new Date(1_800_000 + i * 10_000).toISOString(), winlog: { channel: 'Security', event_id: 4688, computer_name: `WS${i}`, event_data: { NewProcessName: 'C:\\Windows\\System32\\wsmprovhost.exe', TargetUserName: 'alice' } } } }));
     const file = join(dir, 'all.ndjson');
-    await writeFile(file, [...lines, ...sigma].sort((a, b) => Date.parse(JSON.parse(a)._source['@timestamp']) - Date.parse(JSON.parse(b)._source['@timestamp'])).join('\n'));
+    // Some values spelled with JSON escapes (still the same strings): those lines must be parsed.
+    const escaped = lines.map((l) => l.replace('winrshost.exe', 'winrshost\\u002eexe').replace('"ingress"', '"ingr\\u0065ss"'));
+    assert.ok(escaped.some((l, i) => l !== lines[i]));
+    await writeFile(file, [...escaped, ...sigma].sort((a, b) => Date.parse(JSON.parse(a)._source['@timestamp']) - Date.parse(JSON.parse(b)._source['@timestamp'])).join('\n'));
     const sigmaRule = SHIPPED_RULE_FILE.replace('windows/lateral_movement_incoming_winrm_shell_execution.toml', 'sigma/win_security_winrm_listening_service_reconnaissance.yml');
-    for (const [rule, alerts] of [[SHIPPED_RULE_FILE, 7], [sigmaRule, 1]] as const) {
+    // A Sigma rule's query also reads the indices none of its pipelines covers (to report their
+    // events), so it asks nothing of a line's text: every line is parsed.
+    for (const [rule, alerts, passesOver] of [[SHIPPED_RULE_FILE, 7, true], [sigmaRule, 1, false]] as const) {
       const fast = await runCli(['test-rule', rule, '--events', file, '--now', NOW]);
       const all = await runCli(['test-rule', rule, '--events', file, '--now', NOW, '--parse-all']);
       assert.equal(fast.code, 0, fast.stderr);
       assert.equal(fast.stdout, all.stdout);
       assert.equal(ids(fast.stdout).length, alerts);
-      assert.match(fast.stderr, /line\(s\) passed over unparsed/);
+      assert.equal(/line\(s\) passed over unparsed/.test(fast.stderr), passesOver, fast.stderr);
     }
   });
 

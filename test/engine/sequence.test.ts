@@ -69,6 +69,44 @@ describe('sequence matching (Elasticsearch semantics)', () => {
     assert.deepEqual(run(q, [ev(1000, cat('a', { h: 1 }), 'a'), ev(2000, cat('c', { h: 2 })), ev(3000, cat('b', { h: 1 }), 'b')]), [['a', 'b']]);
   });
 
+  test('until does not cancel the sequence its own event completes (stage match before the until check)', () => {
+    const q = 'sequence by h [a where true] [b where true] until [any where u == 1]';
+    assert.deepEqual(run(q, [ev(1000, cat('a', { h: 1 }), 'a'), ev(2000, cat('b', { h: 1, u: 1 }), 'b')]), [['a', 'b']]);
+    // ...but an earlier until event of the key between the two stages does.
+    assert.deepEqual(run(q, [ev(1000, cat('a', { h: 1 })), ev(1500, cat('c', { h: 1, u: 1 })), ev(2000, cat('b', { h: 1, u: 1 }))]), []);
+    // An until event that is the partial's own last event cancels it (Elasticsearch's range is inclusive there).
+    const q2 = 'sequence by h [a where true] [b where true] until [a where x == 1]';
+    assert.deepEqual(run(q2, [ev(1000, cat('a', { h: 1, x: 1 })), ev(2000, cat('b', { h: 1 }))]), []);
+    assert.deepEqual(run(q2, [ev(1000, cat('a', { h: 1, x: 2 }), 'a'), ev(2000, cat('b', { h: 1 }), 'b')]), [['a', 'b']]);
+    // A three-stage sequence: the until event completing stage 2 does not cancel it; the third step after it does.
+    const q3 = 'sequence by h [a where true] [b where true] [c where true] until [b where true]';
+    assert.deepEqual(run(q3, [ev(1000, cat('a', { h: 1 })), ev(2000, cat('b', { h: 1 })), ev(3000, cat('c', { h: 1 }))]), []);
+  });
+
+  test('optional join keys: a missing or null key joins under the null key', () => {
+    const q = 'sequence by ?h [a where true] [b where true]';
+    const out: RuleMatch[] = [];
+    const e = new QueryEvaluator(compileEql(q), (m) => out.push(m));
+    for (const x of [ev(1000, cat('a', {}), 'a0'), ev(2000, cat('b', { h: null }), 'b0'), ev(3000, cat('a', { h: 1 }), 'a1'), ev(4000, cat('b', {}), 'bx'), ev(5000, cat('b', { h: 1 }), 'b1')]) e.push(x);
+    e.flush();
+    assert.deepEqual(out.map((m) => [m.events.map((x) => x.id), m.joinKeys]), [[['a0', 'b0'], [null]], [['a1', 'b1'], [1]]]);
+    // A stage key may be optional on its own, and several keys mix nulls and values.
+    assert.deepEqual(run('sequence by u [a where true] by ?h [b where true] by ?g', [ev(1000, cat('a', { u: 'x' }), 'a'), ev(2000, cat('b', { u: 'x', g: 1 })), ev(3000, cat('b', { u: 'x' }), 'b')]), [['a', 'b']]);
+    // Without ?, a missing key still does not join.
+    assert.deepEqual(run('sequence by h [a where true] [b where true]', [ev(1000, cat('a', {})), ev(2000, cat('b', {}))]), []);
+    // Sample with an optional key.
+    assert.deepEqual(run('sample by h, ?os [a where true] [b where true]', [ev(1000, cat('a', { h: 1 }), 'a'), ev(2000, cat('b', { h: 1, os: 'w' })), ev(3000, cat('b', { h: 1 }), 'b')]), [['a', 'b']]);
+  });
+
+  test('multi-valued join keys: one sequence per key value', () => {
+    const events = [ev(1000, cat('a', { h: ['p', 'q'] }), 'a'), ev(2000, cat('b', { h: ['q', 'p'] }), 'b')];
+    const out: RuleMatch[] = [];
+    const e = new QueryEvaluator(compileEql('sequence by h [a where true] [b where true]'), (m) => out.push(m));
+    for (const x of events) e.push(x);
+    e.flush();
+    assert.deepEqual(out.map((m) => [m.events.map((x) => x.id), m.joinKeys]).sort(), [[['a', 'b'], ['p']], [['a', 'b'], ['q']]]);
+  });
+
   test('runs=N repeats a stage', () => {
     const events = [1, 2, 3].map((i) => ev(i * 1000, cat('a', { h: 1 }), `a${i}`));
     assert.deepEqual(run('sequence by h [a where true] with runs=3', events), [['a1', 'a2', 'a3']]);

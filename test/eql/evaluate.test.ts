@@ -59,6 +59,29 @@ const cases: [string, Record<string, unknown>, boolean][] = [
   ['user.name == null', { user: { name: null } }, true],
   ['user.name != null', { user: { name: 'x' } }, true],
   ['user.name != null', {}, false],
+  // == null / != null on any expression test whether its value is null (Elasticsearch's null semantics)
+  ['indexOf(file.name, "x") != null', { file: { name: 'axb' } }, true],
+  ['indexOf(file.name, "x") != null', { file: { name: 'abc' } }, false],
+  ['indexOf(file.name, "x") == null', { file: { name: 'abc' } }, true],
+  ['indexOf(file.name, "x") == null', {}, true],
+  ['concat(a, b) == null', { a: 'x' }, true],
+  ['concat(a, b) == null', { a: 'x', b: 'y' }, false],
+  ['concat(a, b) != null', { a: 'x', b: 'y' }, true],
+  ['null == concat(a, b)', { a: 'x' }, true],
+  ['null == (exit_code > -1)', {}, true],
+  ['null == (exit_code > -1)', { exit_code: 0 }, false],
+  ['null != (exit_code > -1)', { exit_code: 0 }, true],
+  ['(exit_code > -1) == null', { exit_code: -5 }, false],
+  ['(a + 1) == null', {}, true],
+  ['(a + 1) != null', { a: 1 }, true],
+  ['length(a) < null', { a: 'x' }, false],
+  // ?x == ?y: allowed for optional fields (Elasticsearch folds unmapped ones to null)
+  ['?x == ?y', {}, true],
+  ['?x != ?y', {}, false],
+  ['?x == ?y', { x: 1 }, false],
+  ['?x != ?y', { x: 1 }, true],
+  ['?x == ?y', { x: 'a', y: 'a' }, true],
+  ['?x < ?y', {}, false],
   // dotted keys and nesting mixed
   ['process.parent.name == "winrshost.exe"', { 'process.parent.name': 'winrshost.exe' }, true],
   ['process.parent.name == "winrshost.exe"', { process: { 'parent.name': 'winrshost.exe' } }, true],
@@ -93,6 +116,7 @@ describe('EQL evaluation', () => {
   test('what cannot run is refused at compile time with its position', () => {
     for (const [query, message] of [
       ['process where a == b', "Comparison '==': comparing a field with a field is not supported; compare with a value (1:15)"],
+      ['process where ?a == b', "Comparison '==': comparing a field with a field is not supported; compare with a value (1:15)"],
       ['process where length(a) == length(b)', "Comparison '==': comparing a field with a field is not supported; compare with a value (1:15)"],
       ['process where frobnicate(a) > 3', 'Unknown function frobnicate() (1:15)'],
       ['process where length(a, b) > 3', 'Function length() takes 1 argument(s), found 2 (1:15)'],

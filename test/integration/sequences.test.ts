@@ -105,6 +105,60 @@ describe('sequences on the real server', () => {
     assert.deepEqual(got, [['p1', 'n1']]);
   });
 
+  test('optional join keys: events without the key join under null, and the pushdown keeps them', async () => {
+    const rule = await ruleFor('sequence by ?host.id [process where process.name == "a"] [network where true]');
+    const got = await run(rule, [
+      ev('o1', 1, 'process', { process: { name: 'a' } }), ev('o2', 2, 'network', { host: { id: null } }),
+      ev('o3', 3, 'process', { host: { id: 'h1' }, process: { name: 'a' } }), ev('o4', 4, 'network', {}), ev('o5', 5, 'network', { host: { id: 'h1' } }),
+    ]);
+    assert.deepEqual(got, [['o1', 'o2'], ['o3', 'o5']]);
+    const sample = await ruleFor('sample by host.id, ?user.name [process where true] [network where true]');
+    const got2 = await run(sample, [
+      ev('s1', 1, 'network', { host: { id: 'h1' } }), ev('s2', 2, 'process', { host: { id: 'h1' }, user: { name: 'u' } }),
+      ev('s3', 3, 'process', { host: { id: 'h1' } }), ev('s4', 4, 'network', { user: { name: 'u' } }),
+    ]);
+    assert.deepEqual(got2, [['s3', 's1']]);
+  });
+
+  test('until does not cancel what its own event completes; leading and trailing missing events judged together', async () => {
+    const rule = await ruleFor('sequence by host.id [process where true] [network where true] until [any where event.action == "stop"]');
+    const got = await run(rule, [
+      ev('u1', 1, 'process', { host: { id: 'h1' } }), ev('u2', 2, 'network', { host: { id: 'h1' }, event: { category: ['network'], action: 'stop' } }),
+      ev('u3', 1, 'process', { host: { id: 'h2' } }), ev('u4', 2, 'file', { host: { id: 'h2' }, event: { category: ['file'], action: 'stop' } }), ev('u5', 3, 'network', { host: { id: 'h2' } }),
+    ]);
+    assert.deepEqual(got, [['u1', 'u2']]);
+    const both = await ruleFor('sequence by host.id with maxspan=19m ![process where process.name == "m"] [process where process.name == "n"] ![process where process.name == "m"]');
+    const p = (id: string, min: number, name: string) => ev(id, min * 60, 'process', { host: { id: 'h' }, process: { name } });
+    // The test3 data of Elasticsearch's test_missing_events.toml: every n is kept at 19m.
+    assert.deepEqual(await run(both, [p('m1', 0, 'm'), p('n2', 10, 'n'), p('m3', 20, 'm'), p('n4', 21, 'n'), p('n5', 29, 'n'), p('n6', 31, 'n')]), [['n2'], ['n4'], ['n5'], ['n6']]);
+  });
+
+  test('date_nanos: events within one millisecond in nanosecond order, fractional epoch-millis strings read', async () => {
+    const rule = await ruleFor('sequence by host.id [process where true] [network where true]');
+    await env.client.indices.create({ index: rule.indices[0], mappings: { properties: { '@timestamp': { type: 'date_nanos' }, host: { properties: { id: { type: 'keyword' } } } } } });
+    const base = T0 + 5000;
+    const got = await run(rule, [
+      // Ids and arrival would put the network event first; its nanoseconds put it after the process event.
+      { id: 'a-net', '@timestamp': `${iso(base).slice(0, 23)}000900Z`, event: { category: ['network'] }, host: { id: 'h' } },
+      { id: 'b-proc', '@timestamp': `${base}.000100`, event: { category: ['process'] }, host: { id: 'h' } },
+    ]);
+    assert.deepEqual(got, [['b-proc', 'a-net']]);
+  });
+
+  test('typed comparisons from _field_caps: a date field with a date string, an ip field as addresses, ip keys normalised', async () => {
+    // (The development server has no x-pack `version` type; version order is table-tested in test/eql/types.test.ts.)
+    const rule = await ruleFor('process where @timestamp == "2026-11-10T00:00:01Z" and source.ip == "10.0.0.1"');
+    await env.client.indices.create({ index: rule.indices[0], mappings: { properties: { '@timestamp': { type: 'date' }, source: { properties: { ip: { type: 'ip' } } } } } });
+    const got = await run(rule, [
+      { id: 'hit', '@timestamp': '2026-11-10T01:00:01+01:00', event: { category: ['process'] }, source: { ip: '::ffff:10.0.0.1' } },
+      { id: 'other', '@timestamp': '2026-11-10T00:00:01.000Z', event: { category: ['process'] }, source: { ip: '10.0.0.2' } },
+    ]);
+    assert.deepEqual(got, [['hit']]);
+    const seq = await ruleFor('sequence by source.ip [process where true] [network where true]');
+    await env.client.indices.create({ index: seq.indices[0], mappings: { properties: { source: { properties: { ip: { type: 'ip' } } } } } });
+    assert.deepEqual(await run(seq, [ev('i1', 1, 'process', { source: { ip: '::ffff:10.0.0.1' } }), ev('i2', 2, 'network', { source: { ip: '10.0.0.1' } })]), [['i1', 'i2']]);
+  });
+
   test('pipes: head 1 keeps the first sequence', async () => {
     const rule = await ruleFor('sequence by host.id [process where true] [network where true] | head 1');
     const got = await run(rule, [
