@@ -29,7 +29,15 @@ export function testClient(): Client {
  * makes that earns one must be changed (or the warning accepted here, with the reason), so a
  * test file whose clients got one fails when its process exits.
  */
-const ACCEPTED_WARNINGS: readonly { readonly pattern: RegExp; readonly why: string }[] = [];
+const ACCEPTED_WARNINGS: readonly { readonly pattern: RegExp; readonly why: string }[] = [
+  {
+    // 8.x and 9.1 warn when a client creates an index whose name starts with a dot.
+    pattern: /^299 Elasticsearch-\S+ "index name \[\.ds-[^\]]+\] starts with a dot '\.', in the next major version, index names starting with a dot are reserved for hidden indices and system indices"$/,
+    why: 'the Windows-layout tests and the demo create plain `.ds-<stream>-<date>-000001` indices to stand for data stream ' +
+      'backing indices, since no development server can create data streams (7.17 OSS: X-Pack; 8/9: the data-streams module is ' +
+      'not on Maven Central); on a real cluster Elasticsearch names those indices itself and Lookout only reads them',
+  },
+];
 const unexpectedWarnings = new Map<string, string>();
 
 export function watchWarnings(client: Client): Client {
