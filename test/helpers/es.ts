@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/env.js';
 import { createLogger, type Logger } from '../../src/logging/logger.js';
 import { ElasticAlertSink, installAlertsTemplate } from '../../src/alerts/writer.js';
 import { createClient } from '../../src/search/client.js';
+import { deleteIndices } from '../../src/search/indices.js';
 import type { ExecuteDeps } from '../../src/scheduler/execute.js';
 import { StateStore } from '../../src/state/store.js';
 import { installEventTemplate } from '../../src/demo/load.js';
@@ -103,7 +104,7 @@ export async function testEnv(options: { readMode?: 'auto' | 'pit' | 'scroll'; p
     client, prefix, alertsIndex, stateIndex, logs: lines,
     deps: { client, sink: new ElasticAlertSink(client, alertsIndex), store, logger, pageSize: options.pageSize ?? 500, readMode: options.readMode ?? 'auto' },
     async close() {
-      await client.indices.delete({ index: `${prefix}-*`, ignore_unavailable: true }).catch(() => undefined);
+      await deleteIndices(client, [`${prefix}-*`]).catch(() => undefined);
       await client.indices.deleteIndexTemplate({ name: `${prefix}-events` }).catch(() => undefined);
       await client.indices.deleteIndexTemplate({ name: `lookout-alerts-${alertsIndex}` }).catch(() => undefined);
       await client.indices.deleteIndexTemplate({ name: `lookout-state-${stateIndex}` }).catch(() => undefined);
