@@ -29,18 +29,7 @@ import { offlineFigure } from './offline.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
-async function main(): Promise<void> {
-  const set = await loadRules(['rules/windows/lateral_movement_incoming_winrm_shell_execution.toml', 'rules/sigma/win_security_winrm_listening_service_reconnaissance.yml']);
-  const winrm = set.rules.find((r) => r.compiled.kind === 'sequence')!;
-  const sigma = set.rules.find((r) => r.compiled.kind === 'sigma')!;
-  const scales = (process.env.BENCH_SCALES ?? '1000000,10000000').split(',').map(Number);
-  out(`Lookout benchmarks: node ${process.version}, ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores`);
-
-  out('');
-  if (process.env.BENCH_ONLY === 'offline') {
-    await offlineFigure('.devserver-data/bench-offline', out);
-    return;
-  }
+async function inMemoryFigures(winrm: Parameters<typeof winrmFigure>[0], sigma: Parameters<typeof sigmaFigure>[0]): Promise<void> {
   await winrmFigure(winrm, out);
   await corpusFigure(winrm, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out);
   await sigmaFigure(sigma, out);
@@ -57,6 +46,26 @@ async function main(): Promise<void> {
     out(`1e. adversarial wildcards, time per match: ${figures.join('; ')}`);
   }
   await offlineFigure('.devserver-data/bench-offline', out);
+}
+
+async function main(): Promise<void> {
+  const set = await loadRules(['rules/windows/lateral_movement_incoming_winrm_shell_execution.toml', 'rules/sigma/win_security_winrm_listening_service_reconnaissance.yml']);
+  const winrm = set.rules.find((r) => r.compiled.kind === 'sequence')!;
+  const sigma = set.rules.find((r) => r.compiled.kind === 'sigma')!;
+  const scales = (process.env.BENCH_SCALES ?? '1000000,10000000').split(',').map(Number);
+  out(`Lookout benchmarks: node ${process.version}, ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores`);
+
+  out('');
+  if (process.env.BENCH_ONLY === 'offline') {
+    await offlineFigure('.devserver-data/bench-offline', out);
+    return;
+  }
+  // BENCH_FIGURES=server: only the scheduled-execution and backfill figures, the ones that
+  // depend on the server (to compare Elasticsearch versions); default all.
+  const figures = process.env.BENCH_FIGURES ?? 'all';
+  if (figures !== 'all' && figures !== 'server') throw new Error(`BENCH_FIGURES: expected all or server, got '${figures}'`);
+  const all = figures === 'all';
+  if (all) await inMemoryFigures(winrm, sigma);
 
   const config = loadConfig({ ...process.env, LOOKOUT_ALERTS_INDEX: 'lookout-bench-alerts', LOOKOUT_STATE_INDEX: 'lookout-bench-state' });
   const client = createClient(config.elasticsearch);
@@ -74,6 +83,7 @@ async function main(): Promise<void> {
         (data.indexedSecs > 0 ? ` (indexed in this run: ${data.indexedSecs.toFixed(0)} s)` : ''));
       await scheduledFigure(deps, rule, data, out);
       await backfillFigure(client, config.elasticsearch.url, data, out);
+      if (!all) continue;
       await manyRulesFigure(deps, rule, data, out);
       await corpusRulesFigure(deps, rule, data, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out);
       if (i === 0) await decodeFigure(client, rule, data, out);

@@ -1,14 +1,35 @@
 #!/usr/bin/env bash
-# npm run bench: figures, not assertions; they also go to bench/RESULTS.md. Uses
-# ELASTICSEARCH_URL, or starts the development Elasticsearch with a persistent data folder
-# (.devserver-data/bench) so the generated index of BENCH_EVENTS (default 1,000,000) events is
-# built once and reused.
+# npm run bench [-- --version 7|8|9]: figures, not assertions. Uses ELASTICSEARCH_URL, or starts
+# the development Elasticsearch of that version (--version, else LOOKOUT_ES_VERSION, else 7)
+# with a persistent data folder per version (.devserver-data/bench for 7.17, bench-es8,
+# bench-es9) so the generated index of BENCH_SCALES events is built once and reused. The
+# figures go to bench/RESULTS.md (7.17) or bench/RESULTS-es<major>.md, headed by the server's
+# version. BENCH_FIGURES=server runs only the figures that depend on the server (scheduled
+# execution and backfill), leaving out the in-memory ones and the rest, into
+# bench/RESULTS-server-es<major>.md.
 source "$(dirname "$0")/lib.sh"
+version="${LOOKOUT_ES_VERSION:-7}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --version) version="$2"; shift 2 ;;
+    *) echo "bench.sh: unknown argument '$1' (expected --version 7|8|9)" >&2; exit 2 ;;
+  esac
+done
+case "$version" in
+  7|7.17|7.17.29) major=7 ;; 8|8.15|8.15.3) major=8 ;; 9|9.1|9.1.0) major=9 ;;
+  *) echo "bench.sh: unknown Elasticsearch version '$version' (expected 7, 8 or 9)" >&2; exit 2 ;;
+esac
 ensure_node_modules
+# The full run on 7.17 is the README's reference; other versions and partial runs go beside it.
+results=bench/RESULTS.md
+[ "$major" = 7 ] || results="bench/RESULTS-es$major.md"
+[ "${BENCH_FIGURES:-all}" = all ] || results="bench/RESULTS-${BENCH_FIGURES}-es$major.md"
 if [ -z "${ELASTICSEARCH_URL:-}" ]; then
   export LOOKOUT_ES_JAVA_OPTS="${LOOKOUT_ES_JAVA_OPTS:--Xms2g -Xmx2g}"
-  ELASTICSEARCH_URL="$(bash devserver/elasticsearch.sh start --data "$root/.devserver-data/bench")"
+  bench_data="$root/.devserver-data/bench"
+  [ "$major" = 7 ] || bench_data="$root/.devserver-data/bench-es$major"
+  ELASTICSEARCH_URL="$(bash devserver/elasticsearch.sh start --version "$major" --data "$bench_data")"
   export ELASTICSEARCH_URL
-  trap 'bash devserver/elasticsearch.sh stop --data "$root/.devserver-data/bench"' EXIT
+  trap 'bash devserver/elasticsearch.sh stop --data "$bench_data"' EXIT
 fi
-node --expose-gc --import tsx bench/run.ts | tee bench/RESULTS.md
+node --expose-gc --import tsx bench/run.ts | tee "$results"

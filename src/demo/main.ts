@@ -8,6 +8,7 @@
 import { main } from '../cli/main.js';
 import { loadConfig, withDotEnv } from '../config/env.js';
 import { createClient } from '../search/client.js';
+import { deleteIndices } from '../search/indices.js';
 import { DEMO_INDICES, generateDataset } from './generate.js';
 import { createEventIndex, indexEvents, installEventTemplate } from './load.js';
 
@@ -32,7 +33,7 @@ async function demo(): Promise<number> {
     out.write(`Elasticsearch ${info.version.number} at ${config.elasticsearch.url.replace(/\/\/[^@/]*@/, '//***@')}\n`);
     const indices = Object.values(DEMO_INDICES);
     const backing = `.ds-${WLB8_STREAM}-${new Date().toISOString().slice(0, 10).replace(/-/g, '.')}-000001`;
-    await client.indices.delete({ index: [...indices, `.ds-${WLB8_STREAM}-*`, ALERTS, STATE].join(','), ignore_unavailable: true, expand_wildcards: 'all' } as never);
+    await deleteIndices(client, [...indices, `.ds-${WLB8_STREAM}-*`, ALERTS, STATE]);
     await installEventTemplate(client, 'lookout-demo-events', indices);
     await createEventIndex(client, backing, WLB8_STREAM);
     const now = Date.now();

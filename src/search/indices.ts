@@ -22,3 +22,14 @@ export async function ensureIndex(client: Client, templateName: string, index: s
     throw new SearchError(`cannot install ${what} ${index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
   }
 }
+
+/**
+ * Deletes the indices that names and wildcard patterns match (hidden ones too). Since 8.0
+ * `action.destructive_requires_name` defaults to true, so a delete request may not hold a
+ * wildcard: the patterns are resolved first and the indices deleted by name.
+ */
+export async function deleteIndices(client: Client, patterns: readonly string[]): Promise<void> {
+  const found = await client.indices.get({ index: patterns.join(','), expand_wildcards: 'all', ignore_unavailable: true, allow_no_indices: true } as never);
+  const names = Object.keys(found);
+  if (names.length > 0) await client.indices.delete({ index: names.join(','), ignore_unavailable: true });
+}
