@@ -22,6 +22,7 @@ import { runCli } from '../helpers/cli.js';
 import { esUrl } from '../helpers/es.js';
 import { sigmaRule } from '../helpers/sigma.js';
 import { backingIndex, windowsFixtures, type Fixture } from '../helpers/windows-fixtures.js';
+import { deleteIndices } from '../../src/search/indices.js';
 
 const CORPUS = new URL('../../../shared/corpus/sigmahq/', import.meta.url).pathname;
 const WINDOW = { start: Date.parse('2019-01-01T00:00:00Z'), end: Date.parse('2025-01-01T00:00:00Z') };
@@ -43,7 +44,7 @@ describe('Windows layouts (Winlogbeat raw and 8 ECS, Elastic Agent, Defend) in b
     patterns = [`winlogbeat-*-${env.prefix}`, `logs-*-${env.prefix}`];
   });
   after(async () => {
-    await env?.client.indices.delete({ index: `.ds-*-${env.prefix}-*`, expand_wildcards: 'all', ignore_unavailable: true } as never).catch(() => undefined);
+    if (env) await deleteIndices(env.client, [`.ds-*-${env.prefix}-*`]);
     await env?.close();
   });
 

@@ -15,6 +15,7 @@ import { executeRule } from '../../src/scheduler/execute.js';
 import { testEnv, type TestEnv } from '../helpers/es.js';
 import { REPO } from '../helpers/rules.js';
 import { backingIndex, windowsFixtures, type Layout } from '../helpers/windows-fixtures.js';
+import { deleteIndices } from '../../src/search/indices.js';
 
 const MIN = 60_000;
 const WSMPROVHOST = 'C:\\Windows\\System32\\wsmprovhost.exe';
@@ -49,7 +50,7 @@ describe('the WinRM reconnaissance Sigma rule on every layout of the Security ch
     }
   });
   after(async () => {
-    await env?.client.indices.delete({ index: `.ds-*-${env.prefix}-*,winlogbeat-7.17.0-${env.prefix}-*`, expand_wildcards: 'all', ignore_unavailable: true } as never).catch(() => undefined);
+    if (env) await deleteIndices(env.client, [`.ds-*-${env.prefix}-*`, `winlogbeat-7.17.0-${env.prefix}-*`]);
     await env?.close();
   });
 
