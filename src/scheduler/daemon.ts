@@ -69,8 +69,13 @@ export class Daemon {
   private readonly held = new Set<string>();
   /** Rules found without unfilled gaps: not searched again until this runner records one. */
   private readonly noGaps = new Set<string>();
-  /** Rules whose last scheduled tick did not succeed: the next execution is settling. */
-  private readonly troubled = new Set<string>();
+  /**
+   * Rules whose scheduled ticks did not succeed, with the earliest start of their windows: the
+   * next execution is settling and reads again from there. Not from its own window's start: a
+   * tick that began during an outage can still succeed once the cluster is back, before the data
+   * of the outage has arrived, and move the rule's windows past that time.
+   */
+  private readonly troubled = new Map<string, number>();
   /** Per rule, until when its data may still be arriving (see DaemonOptions.settleMs). */
   private readonly settleUntil = new Map<string, number>();
   private readonly startedAt = Date.now();
@@ -92,7 +97,7 @@ export class Daemon {
       onRecord: (r: ExecutionRecord) => {
         this.latest.set(r.ruleId, { status: r.status, at: r.finishedAt, error: r.error });
         if (r.gap) this.noGaps.delete(r.ruleId);
-        if (r.kind === 'scheduled' && r.status !== 'succeeded') this.troubled.add(r.ruleId);
+        if (r.kind === 'scheduled' && r.status !== 'succeeded') this.troubled.set(r.ruleId, Math.min(this.troubled.get(r.ruleId) ?? Infinity, r.window.start));
         options.metrics?.observe(r);
         deps.onRecord?.(r);
       },
@@ -189,8 +194,8 @@ export class Daemon {
   }
 
   /**
-   * The scheduled window, reaching back to the rule's `reread_from` while data may still be
-   * arriving. The data is settling after a catch-up (the last success is older than the normal
+   * The scheduled window, reaching back to the rule's `reread_from` (and to the earliest window of
+   * the ticks that did not succeed) while data may still be arriving. The data is settling after a catch-up (the last success is older than the normal
    * look-back: an outage, or no runner), after a tick that did not succeed, and (after a restart)
    * while the state still asks for a re-read; it has settled `settleMs` after the last of these.
    * A settling execution keeps its window's start for the next ones to read again; the first
@@ -202,10 +207,12 @@ export class Daemon {
     if (settleMs <= 0) return window;
     const catchUp = state.lastSuccessEnd !== undefined && state.lastSuccessEnd < now - rule.lookbackMs;
     const askedBefore = state.rereadFrom !== undefined && !this.settleUntil.has(rule.ruleId);
-    if (catchUp || this.troubled.has(rule.ruleId) || askedBefore) {
+    const troubledFrom = this.troubled.get(rule.ruleId);
+    if (catchUp || troubledFrom !== undefined || askedBefore) {
       this.settleUntil.set(rule.ruleId, Math.max(this.settleUntil.get(rule.ruleId) ?? 0, now + settleMs));
       this.troubled.delete(rule.ruleId);
     }
+    if (troubledFrom !== undefined && troubledFrom < window.start) window = { ...window, start: troubledFrom };
     if (state.rereadFrom !== undefined && state.rereadFrom < window.start) window = { ...window, start: state.rereadFrom };
     if ((this.settleUntil.get(rule.ruleId) ?? 0) > now) window = { ...window, settling: true };
     return window;
