@@ -78,15 +78,16 @@ interface ShardsInfo {
 /** At most this many distinct reasons are kept per read. */
 const MAX_INCOMPLETE = 10;
 
-function note(stats: ReadStats, what: string): void {
+function note(stats: Pick<ReadStats, 'incomplete'>, what: string): void {
   if (stats.incomplete.length < MAX_INCOMPLETE && !stats.incomplete.includes(what)) stats.incomplete.push(what);
 }
 
 /**
  * Notes what makes one answer incomplete. `expectedShards` is the shard count the read began
  * with (a point in time or scroll answering from fewer has lost some); returns this answer's.
+ * Also used by the aggregations (search/aggregate/).
  */
-function checkAnswer(res: { timed_out?: boolean; _shards?: ShardsInfo }, stats: ReadStats, expectedShards?: number): number | undefined {
+export function checkAnswer(res: { timed_out?: boolean; _shards?: ShardsInfo }, stats: Pick<ReadStats, 'incomplete'>, expectedShards?: number): number | undefined {
   const shards = res._shards;
   if (res.timed_out) note(stats, 'the search timed out: its answer holds only what the shards found in time');
   if (shards && (shards.failed ?? 0) > 0) {

@@ -1,0 +1,3 @@
+export * from './common.js';
+export * from './threshold.js';
+export * from './new-terms.js';

@@ -1,0 +1,177 @@
+/**
+ * New terms on the server, as Kibana's new_terms rule finds them (its aggregation approach), in
+ * three kinds of size-0 search per page of terms:
+ *
+ * 1. A composite aggregation over the rule's 1-3 fields in the window pages through the terms
+ *    (combinations) seen there, `pageSize` at a time (`after_key`).
+ * 2. For one page, a composite aggregation over the same fields in the history window (from its
+ *    start up to and including the window's start), filtered by a `terms` query per field with the
+ *    page's values, lists the page's combinations the history has: the others are new. Kibana
+ *    asks the equivalent question (is the `min` of the time field over history and window after
+ *    the window's start?) with a Painless `bucket_selector`; asking for presence in the history
+ *    needs no script, and only the page's terms travel back, never the history's documents. With
+ *    two or three fields the per-field filters also admit combinations that are not on the page
+ *    (Kibana builds a runtime field of the joined values instead, a script again); those come back
+ *    too (at most the product of the page's distinct values per field, and never more than the
+ *    history has) and are ignored.
+ * 3. For the new combinations, one more composite over the window with `top_hits` (size 1, time
+ *    ascending) fetches the first event that has each: the alert is built from it, as Kibana's.
+ *
+ * Multi-valued fields: the composite aggregation makes a bucket of every value (and of every
+ * combination across arrays) of a document, which is what Kibana counts as a term.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import type { EsQuery } from '../pushdown.js';
+import {
+  aggregateSearch, compositeSources, filtered, nextAfter, rangeOf, termsKey, termsOfKey,
+  type AggregateScope, type AggregateStats, type Term, type TermValue,
+} from './common.js';
+import { AggregateSpecError } from './threshold.js';
+
+export interface NewTermsSpec {
+  /** `new_terms_fields`: 1 to 3 fields. */
+  readonly fields: readonly string[];
+  /** `history_window_start`, resolved (epoch ms): must be before the window's start. */
+  readonly historyStart: number;
+}
+
+/** The first event in the window with the new terms. */
+export interface FirstEvent {
+  readonly index: string;
+  readonly id: string;
+  readonly timestamp: number;
+  readonly source: Record<string, unknown>;
+}
+
+export interface NewTermsMatch {
+  readonly terms: readonly Term[];
+  /** The new values in field order (`kibana.alert.new_terms`). */
+  readonly values: readonly TermValue[];
+  readonly key: string;
+  /** The first occurrence's time (epoch ms), inside the window. */
+  readonly firstSeen: number;
+  readonly event: FirstEvent;
+  /**
+   * The alert id's entity: the terms and their first occurrence. An overlapping execution whose
+   * window still holds that first event finds the same term new again, and its alert has the same
+   * id; a term that comes back after leaving the history window is a new alert.
+   */
+  readonly entity: string;
+}
+
+export interface NewTermsOptions {
+  /** Terms per page, and buckets per composite request. Default 10,000 (Kibana's). */
+  readonly pageSize?: number;
+  /** Stop after this many matches (the rule's max_signals); default unlimited. */
+  readonly maxMatches?: number;
+  /** `_source` fields of the first events; default all. */
+  readonly sourceIncludes?: readonly string[];
+}
+
+export interface NewTermsResult {
+  readonly matches: readonly NewTermsMatch[];
+  /** More new terms than maxMatches. */
+  readonly truncated: boolean;
+  /** Pages of window terms. */
+  readonly pages: number;
+  /** Terms (combinations) seen in the window. */
+  readonly windowTerms: number;
+}
+
+export function validateNewTerms(spec: NewTermsSpec, scope: AggregateScope): void {
+  const n = spec.fields.length;
+  if (n < 1 || n > 3) throw new AggregateSpecError(`new_terms_fields: expected 1 to 3 fields, found ${n}${n ? ` (${spec.fields.join(', ')})` : ''}`);
+  if (new Set(spec.fields).size !== n) throw new AggregateSpecError(`new_terms_fields: a field appears twice (${spec.fields.join(', ')})`);
+  if (spec.fields.some((f) => f.trim() === '')) throw new AggregateSpecError('new_terms_fields: an empty field name');
+  if (!Number.isFinite(spec.historyStart) || spec.historyStart >= scope.from) {
+    throw new AggregateSpecError(`history_window_start (${Number.isFinite(spec.historyStart) ? new Date(spec.historyStart).toISOString() : spec.historyStart}) must be earlier than the window's start (${new Date(scope.from).toISOString()})`);
+  }
+}
+
+/** A `terms` filter per field with the values these combinations have for it. */
+function valuesFilter(fields: readonly string[], combos: Iterable<readonly Term[]>): EsQuery[] {
+  const values = fields.map(() => new Set<TermValue>());
+  for (const terms of combos) terms.forEach((t, i) => values[i].add(t.value));
+  return fields.map((field, i) => ({ terms: { [field]: [...values[i]] } }));
+}
+
+/** Every bucket of a composite aggregation, page by page. */
+async function* compositeBuckets(
+  client: Client, scope: AggregateScope, query: EsQuery, fields: readonly string[], size: number, subAggs: EsQuery, stats: AggregateStats, what: string,
+): AsyncGenerator<Record<string, any>[]> {
+  let after: Record<string, unknown> | undefined;
+  do {
+    const aggs = { terms: { composite: { sources: compositeSources(fields), size, ...(after ? { after } : {}) }, aggs: subAggs } };
+    const res = await aggregateSearch(client, scope.indices, query, aggs, stats, what);
+    const agg = res.aggregations?.terms;
+    yield agg?.buckets ?? [];
+    after = nextAfter(agg, after, size);
+  } while (after);
+}
+
+export async function findNewTerms(
+  client: Client, scope: AggregateScope, spec: NewTermsSpec, options: NewTermsOptions, stats: AggregateStats,
+): Promise<NewTermsResult> {
+  validateNewTerms(spec, scope);
+  const { fields } = spec;
+  const ts = scope.timestampField;
+  const size = options.pageSize ?? 10_000;
+  const max = options.maxMatches ?? Number.POSITIVE_INFINITY;
+  const window = rangeOf(ts, scope.from, scope.to);
+  const matches: NewTermsMatch[] = [];
+  let pages = 0;
+  let windowTerms = 0;
+  for await (const page of compositeBuckets(client, scope, filtered(scope.query, window), fields, size, {}, stats, 'new terms: terms of the window')) {
+    if (page.length === 0) continue;
+    pages++;
+    windowTerms += page.length;
+    const onPage = new Map<string, Term[]>();
+    for (const b of page) {
+      const terms = termsOfKey(fields, b.key);
+      onPage.set(termsKey(terms), terms);
+    }
+    // 2. Which of them the history window has seen. Its end is the window's start, included: an
+    // event at that very time counts as history, as Kibana's `first_seen > start` has it.
+    const fresh = new Map(onPage);
+    const historyQuery = filtered(scope.query, rangeOf(ts, spec.historyStart, scope.from), ...valuesFilter(fields, onPage.values()));
+    for await (const buckets of compositeBuckets(client, scope, historyQuery, fields, size, {}, stats, 'new terms: history of a page')) {
+      for (const b of buckets) fresh.delete(termsKey(termsOfKey(fields, b.key)));
+    }
+    if (fresh.size === 0) continue;
+    // 3. The first event of each new term, in the window.
+    const newTerms = [...fresh.values()];
+    const firstQuery = filtered(scope.query, window, ...valuesFilter(fields, newTerms));
+    const topHit = {
+      first_event: {
+        top_hits: {
+          size: 1,
+          sort: [{ [ts]: { order: 'asc', format: 'epoch_millis' } }],
+          ...(options.sourceIncludes ? { _source: { includes: [...options.sourceIncludes] } } : {}),
+        },
+      },
+    };
+    const found: NewTermsMatch[] = [];
+    for await (const buckets of compositeBuckets(client, scope, firstQuery, fields, size, topHit, stats, 'new terms: first events')) {
+      for (const b of buckets) {
+        const terms = termsOfKey(fields, b.key);
+        const key = termsKey(terms);
+        const hit = b.first_event?.hits?.hits?.[0];
+        const first = Number(hit?.sort?.[0]);
+        if (!fresh.has(key) || !hit || !Number.isFinite(first)) continue;
+        found.push({
+          terms, values: terms.map((t) => t.value), key, firstSeen: first,
+          event: { index: hit._index, id: hit._id, timestamp: first, source: hit._source ?? {} },
+          entity: `${key}@${new Date(first).toISOString()}`,
+        });
+      }
+    }
+    // In the window's term order, as the pages came.
+    const order = new Map([...onPage.keys()].map((k, i) => [k, i]));
+    found.sort((a, b) => order.get(a.key)! - order.get(b.key)!);
+    for (const m of found) {
+      if (matches.length >= max) return { matches, truncated: true, pages, windowTerms };
+      matches.push(m);
+    }
+  }
+  return { matches, truncated: false, pages, windowTerms };
+}

@@ -1,0 +1,206 @@
+/**
+ * Threshold matches on the server, as Kibana's threshold rule finds them: a composite aggregation
+ * over the rule's 0-3 fields in the window (paged by `after_key`, so any number of buckets), with
+ * the earliest and latest event time per bucket and, when the rule has one, the cardinality of a
+ * field; the buckets whose count (and cardinality) reach the rule's values match. Kibana drops the
+ * others on the server with `bucket_selector`, a Painless script; here they are dropped on
+ * arrival (a bucket is a few numbers), so no script is needed: clusters that disable scripting,
+ * or lack Painless, run threshold rules too. With no field, the whole window is one bucket.
+ *
+ * The signal history (Kibana's threshold signal history): per bucket, the time of the last event an
+ * alert already counted. Events of that bucket at or before it are not counted again, so an
+ * overlapping execution does not alert on the same events twice. Kibana adds one must_not clause
+ * per remembered bucket to the search; here the search runs without them and only the buckets
+ * that both pass and have a history entry reaching into the window are counted again, by a
+ * `filters` aggregation of (bucket's terms, time after its last alerted event), in chunks: the
+ * same answer (exclusion can only lower a count), with no limit on the history's size from the
+ * cluster's clause count. Entries ending before the window cannot exclude anything and are ignored.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import { LookoutError } from '../../errors.js';
+import type { EsQuery } from '../pushdown.js';
+import {
+  aggregateSearch, compositeSources, filtered, nextAfter, rangeOf, termsKey, termsOfKey,
+  type AggregateScope, type AggregateStats, type Term,
+} from './common.js';
+
+export interface ThresholdSpec {
+  /** `threshold.field`: 0 to 3 fields; none makes the whole window one bucket. */
+  readonly fields: readonly string[];
+  /** `threshold.value`: a bucket matches with at least this many events (>= 1). */
+  readonly value: number;
+  /** `threshold.cardinality`: at most one entry, the distinct values of `field` a bucket must reach. */
+  readonly cardinality?: readonly { readonly field: string; readonly value: number }[];
+}
+
+export interface ThresholdMatch {
+  readonly terms: readonly Term[];
+  /** termsKey(terms): the bucket's key in the signal history. */
+  readonly key: string;
+  readonly count: number;
+  readonly cardinality?: readonly { readonly field: string; readonly value: number }[];
+  /** The earliest counted event's time (`threshold_result.from`), epoch ms. */
+  readonly from: number;
+  /** The latest counted event's time (the alert's original time, and the history entry). */
+  readonly lastEvent: number;
+  /**
+   * The alert id's entity: the bucket's terms and its earliest counted event. An execution that
+   * counts the same events (a retry, a read-back without history) gives the same id and the
+   * alert is deduplicated; a later burst of the same terms gives a new alert.
+   */
+  readonly entity: string;
+}
+
+/** termsKey -> time of the last event an alert counted (epoch ms). */
+export type ThresholdHistory = ReadonlyMap<string, number>;
+
+export interface ThresholdOptions {
+  readonly history?: ThresholdHistory;
+  /** Buckets per composite page. Default 10,000 (Kibana's). */
+  readonly pageSize?: number;
+  /** Stop after this many matches (the rule's max_signals); default unlimited. */
+  readonly maxMatches?: number;
+  /** Bucket re-counts per `filters` search. Default 500. */
+  readonly recountChunk?: number;
+}
+
+export interface ThresholdResult {
+  readonly matches: readonly ThresholdMatch[];
+  /** The history entries these matches make (termsKey -> lastEvent), to merge into the stored history. */
+  readonly history: Map<string, number>;
+  /** More buckets matched than maxMatches. */
+  readonly truncated: boolean;
+}
+
+export class AggregateSpecError extends LookoutError {
+  constructor(message: string) {
+    super('AGGREGATE_INVALID', message);
+  }
+}
+
+export function validateThreshold(spec: ThresholdSpec): void {
+  if (spec.fields.length > 3) throw new AggregateSpecError(`threshold.field: at most 3 fields, found ${spec.fields.length} (${spec.fields.join(', ')})`);
+  if (new Set(spec.fields).size !== spec.fields.length) throw new AggregateSpecError(`threshold.field: a field appears twice (${spec.fields.join(', ')})`);
+  if (spec.fields.some((f) => f.trim() === '')) throw new AggregateSpecError('threshold.field: an empty field name');
+  if (!Number.isInteger(spec.value) || spec.value < 1) throw new AggregateSpecError(`threshold.value: expected an integer of at least 1, found ${spec.value}`);
+  const card = spec.cardinality ?? [];
+  if (card.length > 1) throw new AggregateSpecError(`threshold.cardinality: at most one entry, found ${card.length}`);
+  for (const c of card) {
+    if (!c.field || c.field.trim() === '') throw new AggregateSpecError('threshold.cardinality[0].field: an empty field name');
+    if (!Number.isInteger(c.value) || c.value < 1) throw new AggregateSpecError(`threshold.cardinality[0].value: expected an integer of at least 1, found ${c.value}`);
+  }
+}
+
+interface Bucket {
+  readonly terms: Term[];
+  readonly key: string;
+  count: number;
+  cardinality?: number;
+  from: number;
+  last: number;
+}
+
+function statsAggs(ts: string, cardinalityField: string | undefined): EsQuery {
+  return {
+    first_event: { min: { field: ts } },
+    last_event: { max: { field: ts } },
+    ...(cardinalityField ? { distinct: { cardinality: { field: cardinalityField } } } : {}),
+  };
+}
+
+function meets(spec: ThresholdSpec, count: number, cardinality: number | undefined): boolean {
+  const c = spec.cardinality?.[0];
+  return count >= spec.value && (!c || (cardinality ?? 0) >= c.value);
+}
+
+export async function findThresholdMatches(
+  client: Client, scope: AggregateScope, spec: ThresholdSpec, options: ThresholdOptions, stats: AggregateStats,
+): Promise<ThresholdResult> {
+  validateThreshold(spec);
+  const ts = scope.timestampField;
+  const cardField = spec.cardinality?.[0]?.field;
+  const inWindow = filtered(scope.query, rangeOf(ts, scope.from, scope.to));
+  const max = options.maxMatches ?? Number.POSITIVE_INFINITY;
+  const reaches = (key: string) => {
+    const last = options.history?.get(key);
+    return last !== undefined && last >= scope.from;
+  };
+  const candidates: Bucket[] = [];
+  let truncated = false;
+  if (spec.fields.length === 0) {
+    const res = await aggregateSearch(client, scope.indices, inWindow, statsAggs(ts, cardField), stats, 'threshold aggregation');
+    const total = res.hits.total;
+    const count = typeof total === 'number' ? total : total?.value ?? 0;
+    const a = res.aggregations ?? {};
+    if (count > 0 && meets(spec, count, a.distinct?.value)) {
+      candidates.push({ terms: [], key: termsKey([]), count, cardinality: a.distinct?.value, from: a.first_event.value, last: a.last_event.value });
+    }
+  } else {
+    let after: Record<string, unknown> | undefined;
+    let unaffected = 0;
+    const pageSize = options.pageSize ?? 10_000;
+    do {
+      const aggs = {
+        buckets: {
+          composite: { sources: compositeSources(spec.fields), size: pageSize, ...(after ? { after } : {}) },
+          aggs: statsAggs(ts, cardField),
+        },
+      };
+      const res = await aggregateSearch(client, scope.indices, inWindow, aggs, stats, 'threshold aggregation');
+      const agg = res.aggregations?.buckets;
+      for (const b of agg?.buckets ?? []) {
+        if (!meets(spec, b.doc_count, b.distinct?.value)) continue;
+        const terms = termsOfKey(spec.fields, b.key);
+        const key = termsKey(terms);
+        candidates.push({ terms, key, count: b.doc_count, cardinality: b.distinct?.value, from: b.first_event.value, last: b.last_event.value });
+        if (!reaches(key)) unaffected++;
+      }
+      after = nextAfter(agg, after, pageSize);
+      // Re-counts can only remove candidates that have history; the others are matches already.
+      if (after && unaffected > max) {
+        truncated = true;
+        break;
+      }
+    } while (after);
+  }
+  await recount(client, scope, spec, candidates.filter((b) => reaches(b.key)), options, stats);
+  const passing = candidates.filter((b) => b.count > 0 && meets(spec, b.count, b.cardinality));
+  if (passing.length > max) truncated = true;
+  const matches = passing.slice(0, Number.isFinite(max) ? max : undefined).map((b): ThresholdMatch => ({
+    terms: b.terms,
+    key: b.key,
+    count: b.count,
+    ...(cardField ? { cardinality: [{ field: cardField, value: b.cardinality ?? 0 }] } : {}),
+    from: b.from,
+    lastEvent: b.last,
+    entity: `${b.key}@${new Date(b.from).toISOString()}`,
+  }));
+  return { matches, history: new Map(matches.map((m) => [m.key, m.lastEvent])), truncated };
+}
+
+/** Counts these buckets again without the events at or before their last alerted event. */
+async function recount(client: Client, scope: AggregateScope, spec: ThresholdSpec, buckets: Bucket[], options: ThresholdOptions, stats: AggregateStats): Promise<void> {
+  const ts = scope.timestampField;
+  const chunk = options.recountChunk ?? 500;
+  const cardField = spec.cardinality?.[0]?.field;
+  for (let i = 0; i < buckets.length; i += chunk) {
+    const part = buckets.slice(i, i + chunk);
+    const filters: Record<string, EsQuery> = {};
+    part.forEach((b, j) => {
+      const last = options.history!.get(b.key)!;
+      filters[`b${j}`] = { bool: { filter: [...b.terms.map((t) => ({ term: { [t.field]: t.value } })), { range: { [ts]: { gt: last, format: 'epoch_millis' } } }] } };
+    });
+    const aggs = { recount: { filters: { filters }, aggs: statsAggs(ts, cardField) } };
+    const res = await aggregateSearch(client, scope.indices, filtered(scope.query, rangeOf(ts, scope.from, scope.to)), aggs, stats, 'threshold re-count');
+    const got = res.aggregations?.recount?.buckets ?? {};
+    part.forEach((b, j) => {
+      const r = got[`b${j}`];
+      b.count = r?.doc_count ?? 0;
+      b.cardinality = r?.distinct?.value;
+      if (b.count > 0) {
+        b.from = r.first_event.value;
+        b.last = r.last_event.value;
+      }
+    });
+  }
+}
