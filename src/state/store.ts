@@ -1,7 +1,8 @@
 /**
  * Lookout's state in Elasticsearch (index LOOKOUT_STATE_INDEX): a record of every execution,
  * the last successful window per rule (so a restart continues where it stopped and a gap is
- * seen), and backfill progress (so a backfill resumes). Per-rule documents are read with GET,
+ * seen), backfill progress (so a backfill resumes), and a threshold rule's signal history (so a
+ * bucket already alerted is not alerted again, across restarts and backfills). Per-rule documents are read with GET,
  * which is real-time, so no refresh is needed between executions.
  */
 import type { Client } from '@elastic/elasticsearch';
@@ -372,4 +373,58 @@ export class StateStore {
       document: { doc_type: 'backfill', rule_id: ruleId, range: { from: iso(from), to: iso(to) }, completed_until: iso(completedUntil) },
     });
   }
+
+  /**
+   * A threshold rule's signal history: per bucket (search/aggregate termsKey), the time of the
+   * last event an alert counted. Empty when the rule has none yet.
+   */
+  async thresholdHistory(ruleId: string): Promise<Map<string, number>> {
+    return historyOf(await this.getSource(`threshold:${ruleId}`));
+  }
+
+  /**
+   * Merges these entries into a threshold rule's stored history (the later time wins per bucket)
+   * and drops entries at or before `dropUntil` (they can exclude no event of a window that starts
+   * after it). The write carries the sequence number it read, and is redone on a conflict (a
+   * backfill and the scheduled executions of one rule may save at once). Returns what is stored.
+   */
+  async saveThresholdHistory(ruleId: string, entries: ReadonlyMap<string, number>, dropUntil = Number.NEGATIVE_INFINITY): Promise<Map<string, number>> {
+    const id = `threshold:${ruleId}`;
+    for (let attempt = 0; ; attempt++) {
+      let current;
+      try {
+        current = await this.client.get<Record<string, unknown>>({ index: this.index, id });
+      } catch (err) {
+        if (statusOf(err) !== 404) throw new SearchError(`cannot read ${id} from ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+      }
+      const merged = current?.found ? historyOf(current._source) : new Map<string, number>();
+      for (const [key, last] of entries) merged.set(key, Math.max(last, merged.get(key) ?? Number.NEGATIVE_INFINITY));
+      for (const [key, last] of merged) if (last <= dropUntil) merged.delete(key);
+      const document = {
+        doc_type: 'threshold_history', rule_id: ruleId, updated_at: iso(Date.now()),
+        buckets: [...merged].map(([key, last]) => ({ key, last_event: iso(last) })),
+      };
+      try {
+        await this.client.index({
+          index: this.index, id, document,
+          ...(current?.found ? { if_seq_no: current._seq_no, if_primary_term: current._primary_term } : { op_type: 'create' as const }),
+        });
+        return merged;
+      } catch (err) {
+        if (statusOf(err) === 409 && attempt < 5) continue;
+        throw new SearchError(`cannot save the threshold history of ${ruleId} in ${this.index}: ${errorMessage(err)}`, { statusCode: statusOf(err), cause: err });
+      }
+    }
+  }
+}
+
+function historyOf(src: Record<string, unknown> | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  const buckets = src?.buckets;
+  if (!Array.isArray(buckets)) return out;
+  for (const b of buckets as { key?: unknown; last_event?: unknown }[]) {
+    const last = typeof b.last_event === 'string' ? Date.parse(b.last_event) : Number.NaN;
+    if (typeof b.key === 'string' && Number.isFinite(last)) out.set(b.key, last);
+  }
+  return out;
 }
