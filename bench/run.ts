@@ -11,8 +11,10 @@
  *    (all accept the same events) and 50 different prebuilt rules.
  * 5. The cost of fetching fields: `_source` filtering, `fields`, `docvalue_fields`.
  * 6. Offline evaluation (`lookout test-rule`) beside Endgame's Python eql, on the same file.
+ * 7. The new_terms check: history size against window terms (bench/new-terms.ts).
  *
- * BENCH_ONLY=offline runs figure 6 alone (no Elasticsearch needed).
+ * BENCH_ONLY=offline runs figure 6 alone (no Elasticsearch needed); BENCH_ONLY=new_terms runs
+ * figure 7 alone.
  */
 import { performance } from 'node:perf_hooks';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -25,6 +27,7 @@ import { StateStore } from '../src/state/store.js';
 import { backfillFigure, corpusRulesFigure, decodeFigure, manyRulesFigure, pointRuleAt, scheduledFigure } from './cluster.js';
 import { ensureBenchData } from './data.js';
 import { corpusFigure, sequenceMemoryFigure, sigmaFigure, winrmFigure } from './memory.js';
+import { newTermsFigure } from './new-terms.js';
 import { offlineFigure } from './offline.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -56,7 +59,9 @@ async function main(): Promise<void> {
   out(`Lookout benchmarks: node ${process.version}, ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores`);
 
   out('');
-  if (process.env.BENCH_ONLY === 'offline') {
+  const only = process.env.BENCH_ONLY;
+  if (only !== undefined && only !== 'offline' && only !== 'new_terms') throw new Error(`BENCH_ONLY: expected offline or new_terms, got '${only}'`);
+  if (only === 'offline') {
     await offlineFigure('.devserver-data/bench-offline', out);
     return;
   }
@@ -64,13 +69,18 @@ async function main(): Promise<void> {
   // depend on the server (to compare Elasticsearch versions); default all.
   const figures = process.env.BENCH_FIGURES ?? 'all';
   if (figures !== 'all' && figures !== 'server') throw new Error(`BENCH_FIGURES: expected all or server, got '${figures}'`);
-  const all = figures === 'all';
+  const all = figures === 'all' && only !== 'new_terms';
   if (all) await inMemoryFigures(winrm, sigma);
 
   const config = loadConfig({ ...process.env, LOOKOUT_ALERTS_INDEX: 'lookout-bench-alerts', LOOKOUT_STATE_INDEX: 'lookout-bench-state' });
   const client = createClient(config.elasticsearch);
   try {
     const info = await client.info();
+    if (only === 'new_terms') {
+      out(`Elasticsearch ${info.version.number} (development node, same machine)`);
+      await newTermsFigure(client, out);
+      return;
+    }
     await client.indices.delete({ index: 'lookout-bench-alerts,lookout-bench-state', ignore_unavailable: true });
     await installAlertsTemplate(client, config.alertsIndex);
     const store = new StateStore(client, config.stateIndex);
@@ -88,6 +98,7 @@ async function main(): Promise<void> {
       await corpusRulesFigure(deps, rule, data, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out);
       if (i === 0) await decodeFigure(client, rule, data, out);
     }
+    if (all) await newTermsFigure(client, out);
     out(`\npeak RSS of the benchmark process itself (in-memory figures hold their data sets): ${Math.round(process.resourceUsage().maxRSS / 1024).toLocaleString('en-US')} MB`);
   } finally {
     await client.close();

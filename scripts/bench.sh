@@ -6,7 +6,8 @@
 # figures go to bench/RESULTS.md (7.17) or bench/RESULTS-es<major>.md, headed by the server's
 # version. BENCH_FIGURES=server runs only the figures that depend on the server (scheduled
 # execution and backfill), leaving out the in-memory ones and the rest, into
-# bench/RESULTS-server-es<major>.md.
+# bench/RESULTS-server-es<major>.md. BENCH_ONLY=new_terms runs the new_terms figure alone (sizes in
+# BENCH_NEW_TERMS_HISTORY and BENCH_NEW_TERMS_WINDOW), into bench/RESULTS-new-terms-es<major>.md.
 source "$(dirname "$0")/lib.sh"
 version="${LOOKOUT_ES_VERSION:-7}"
 while [ $# -gt 0 ]; do
@@ -24,6 +25,7 @@ ensure_node_modules
 results=bench/RESULTS.md
 [ "$major" = 7 ] || results="bench/RESULTS-es$major.md"
 [ "${BENCH_FIGURES:-all}" = all ] || results="bench/RESULTS-${BENCH_FIGURES}-es$major.md"
+[ "${BENCH_ONLY:-}" != new_terms ] || results="bench/RESULTS-new-terms-es$major.md"
 if [ -z "${ELASTICSEARCH_URL:-}" ]; then
   export LOOKOUT_ES_JAVA_OPTS="${LOOKOUT_ES_JAVA_OPTS:--Xms2g -Xmx2g}"
   bench_data="$root/.devserver-data/bench"
