@@ -131,6 +131,19 @@ describe('threshold aggregation', () => {
     assert.equal(all.matches.length, 0);
   });
 
+  test('history for several buckets, re-counted one bucket a search: each loses its alerted events', async () => {
+    const history = new Map([[termsKey([{ field: 'host.name', value: 'h1' }]), T0 + 3 * MIN], [termsKey([{ field: 'host.name', value: 'h2' }]), T0 + 8 * MIN]]);
+    const r = await run({ fields: ['host.name'], value: 2 }, { history, recountChunk: 1 });
+    assert.deepEqual(r.matches.map((m) => [m.terms[0].value, m.count, m.from]), [['h1', 2, T0 + 4 * MIN], ['h3', 2, T0 + 9 * MIN]]);
+    assert.equal(r.stats.searches, 3);
+  });
+
+  test('a search the server refuses is a SearchError naming the aggregation and the index', async () => {
+    const bad = { ...scope, query: { range: { '@timestamp': { gte: 'not a date' } } } };
+    await assert.rejects(run({ fields: ['host.name'], value: 1 }, {}, bad), (e: Error) => e.name === 'SearchError' && e.message.startsWith(`threshold aggregation on ${index} failed:`));
+    await assert.rejects(findNewTerms(env.client, bad, { fields: ['host.name'], historyStart: T0 - DAY }, {}, newAggregateStats()), /new terms: terms of the window on .* failed/);
+  });
+
   test('the stored history merges (the later time wins) and drops what ended before a time', async () => {
     const store = env.deps.store;
     await store.saveThresholdHistory('rule-m', new Map([['a', 10], ['b', 20]]));
