@@ -242,3 +242,40 @@ describe('new_terms aggregation', () => {
     await assert.rejects(run(index, ['host.name'], {}, W), /history_window_start \(.*\) must be earlier than the window's start/);
   });
 });
+
+describe('timestamp override with the fallback to @timestamp', () => {
+  let env: TestEnv;
+  let index: string;
+  const W = T0 + DAY;
+  before(async () => {
+    env = await testEnv();
+    index = `${env.prefix}-events-ts`;
+    const doc = (host: string, ts: number, ingested?: number) => ({ '@timestamp': at(ts), host: { name: host }, ...(ingested !== undefined ? { event: { ingested: at(ingested) } } : {}) });
+    await indexEvents(env.client, [
+      // a: two events ingested in the window (their @timestamp is a day earlier), one without event.ingested in it.
+      { index, id: 'a1', source: doc('a', W - DAY, W + 10 * MIN) },
+      { index, id: 'a2', source: doc('a', W - DAY, W + 20 * MIN) },
+      { index, id: 'a3', source: doc('a', W + 5 * MIN) },
+      // b: ingested before the window (history), though its @timestamp is in the window.
+      { index, id: 'b1', source: doc('b', W + MIN, T0 + HOUR) },
+      { index, id: 'b2', source: doc('b', W + 30 * MIN, W + 30 * MIN) },
+      // c: only by @timestamp, in the window.
+      { index, id: 'c1', source: doc('c', W + 40 * MIN) },
+    ]);
+  });
+  after(async () => env?.close());
+  const scope = (): AggregateScope => ({ indices: [index], query: null, timestampField: 'event.ingested', fallbackTimestampField: '@timestamp', from: W, to: W + HOUR });
+
+  test('threshold counts events by the override, and those lacking it by @timestamp; times combine both', async () => {
+    const r = await findThresholdMatches(env.client, scope(), { fields: ['host.name'], value: 2 }, {}, newAggregateStats());
+    assert.deepEqual(r.matches.map((m) => [m.terms[0].value, m.count, m.from, m.lastEvent]), [['a', 3, W + 5 * MIN, W + 20 * MIN]]);
+    const history = new Map([[termsKey([{ field: 'host.name', value: 'a' }]), W + 10 * MIN]]);
+    const again = await findThresholdMatches(env.client, scope(), { fields: ['host.name'], value: 1 }, { history }, newAggregateStats());
+    assert.deepEqual(again.matches.map((m) => [m.terms[0].value, m.count, m.from]), [['a', 1, W + 20 * MIN], ['b', 1, W + 30 * MIN], ['c', 1, W + 40 * MIN]]);
+  });
+
+  test('new_terms takes the history and the first event by the same time', async () => {
+    const r = await findNewTerms(env.client, scope(), { fields: ['host.name'], historyStart: T0 }, {}, newAggregateStats());
+    assert.deepEqual(r.matches.map((m) => [m.values[0], m.event.id, m.firstSeen]), [['a', 'a3', W + 5 * MIN], ['c', 'c1', W + 40 * MIN]]);
+  });
+});

@@ -17,6 +17,11 @@ export interface AggregateScope {
   readonly query: EsQuery | null;
   /** An aggregatable date field (`@timestamp`, or the rule's timestamp override). */
   readonly timestampField: string;
+  /**
+   * Events that lack `timestampField` are taken by this one (`@timestamp`), as Kibana's
+   * timestamp override falls back, and as the reader does.
+   */
+  readonly fallbackTimestampField?: string;
   /** The execution's window, epoch milliseconds, both ends inclusive. */
   readonly from: number;
   readonly to: number;
@@ -51,8 +56,76 @@ export function termsKey(terms: readonly Term[]): string {
   return JSON.stringify([...terms].sort((a, b) => (a.field < b.field ? -1 : a.field > b.field ? 1 : 0)).map((t) => [t.field, t.value]));
 }
 
-export function rangeOf(field: string, gte: number, lte: number): EsQuery {
-  return { range: { [field]: { gte, lte, format: 'epoch_millis' } } };
+export interface TimeBounds {
+  readonly gte?: number;
+  readonly gt?: number;
+  readonly lte?: number;
+}
+
+/**
+ * Events whose time is within the bounds: by the timestamp field, or, with a fallback, by the
+ * fallback for events that lack the timestamp field.
+ */
+export function timeRange(scope: AggregateScope, bounds: TimeBounds): EsQuery {
+  const range = (field: string) => ({ range: { [field]: { ...bounds, format: 'epoch_millis' } } });
+  const fb = fallbackOf(scope);
+  if (!fb) return range(scope.timestampField);
+  return {
+    bool: {
+      should: [range(scope.timestampField), { bool: { filter: [range(fb)], must_not: [{ exists: { field: scope.timestampField } }] } }],
+      minimum_should_match: 1,
+    },
+  };
+}
+
+function fallbackOf(scope: AggregateScope): string | undefined {
+  const fb = scope.fallbackTimestampField;
+  return fb && fb !== scope.timestampField ? fb : undefined;
+}
+
+/** Sub-aggregations for the earliest and latest event time of a bucket (timesOf reads them). */
+export function timeAggs(scope: AggregateScope): EsQuery {
+  const fb = fallbackOf(scope);
+  return {
+    t_min: { min: { field: scope.timestampField } },
+    t_max: { max: { field: scope.timestampField } },
+    ...(fb ? { t_fb: { filter: { bool: { must_not: [{ exists: { field: scope.timestampField } }] } }, aggs: { t_min: { min: { field: fb } }, t_max: { max: { field: fb } } } } } : {}),
+  };
+}
+
+const finite = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** The earliest and latest event time of a bucket with timeAggs (undefined: no event). */
+export function timesOf(bucket: Record<string, any>): { first?: number; last?: number } {
+  const firsts = [finite(bucket.t_min?.value), finite(bucket.t_fb?.t_min?.value)].filter((v): v is number => v !== undefined);
+  const lasts = [finite(bucket.t_max?.value), finite(bucket.t_fb?.t_max?.value)].filter((v): v is number => v !== undefined);
+  return { first: firsts.length ? Math.min(...firsts) : undefined, last: lasts.length ? Math.max(...lasts) : undefined };
+}
+
+/** A sub-aggregation for a bucket's earliest event, whole or with these `_source` fields (firstHitOf reads it). */
+export function firstEventAggs(scope: AggregateScope, sourceIncludes?: readonly string[]): EsQuery {
+  const top = (field: string) => ({
+    top_hits: { size: 1, sort: [{ [field]: { order: 'asc', format: 'epoch_millis' } }], ...(sourceIncludes ? { _source: { includes: [...sourceIncludes] } } : {}) },
+  });
+  const fb = fallbackOf(scope);
+  return {
+    first_hit: top(scope.timestampField),
+    ...(fb ? { first_fb: { filter: { bool: { must_not: [{ exists: { field: scope.timestampField } }] } }, aggs: { first_hit: top(fb) } } } : {}),
+  };
+}
+
+export interface FirstHit {
+  readonly index: string;
+  readonly id: string;
+  readonly time: number;
+  readonly source: Record<string, unknown>;
+}
+
+export function firstHitOf(bucket: Record<string, any>): FirstHit | undefined {
+  const hits = [bucket.first_hit?.hits?.hits?.[0], bucket.first_fb?.first_hit?.hits?.hits?.[0]]
+    .filter((h) => h && finite(Number(h.sort?.[0])) !== undefined)
+    .map((h): FirstHit => ({ index: h._index, id: h._id, time: Number(h.sort[0]), source: h._source ?? {} }));
+  return hits.sort((a, b) => a.time - b.time)[0];
 }
 
 /** The scope's query, with more filter clauses. */

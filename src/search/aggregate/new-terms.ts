@@ -23,7 +23,7 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { EsQuery } from '../pushdown.js';
 import {
-  aggregateSearch, compositeSources, filtered, nextAfter, rangeOf, termsKey, termsOfKey,
+  aggregateSearch, compositeSources, filtered, firstEventAggs, firstHitOf, nextAfter, termsKey, termsOfKey, timeRange,
   type AggregateScope, type AggregateStats, type Term, type TermValue,
 } from './common.js';
 import { AggregateSpecError } from './threshold.js';
@@ -114,10 +114,9 @@ export async function findNewTerms(
 ): Promise<NewTermsResult> {
   validateNewTerms(spec, scope);
   const { fields } = spec;
-  const ts = scope.timestampField;
   const size = options.pageSize ?? 10_000;
   const max = options.maxMatches ?? Number.POSITIVE_INFINITY;
-  const window = rangeOf(ts, scope.from, scope.to);
+  const window = timeRange(scope, { gte: scope.from, lte: scope.to });
   const matches: NewTermsMatch[] = [];
   let pages = 0;
   let windowTerms = 0;
@@ -133,7 +132,7 @@ export async function findNewTerms(
     // 2. Which of them the history window has seen. Its end is the window's start, included: an
     // event at that very time counts as history, as Kibana's `first_seen > start` has it.
     const fresh = new Map(onPage);
-    const historyQuery = filtered(scope.query, rangeOf(ts, spec.historyStart, scope.from), ...valuesFilter(fields, onPage.values()));
+    const historyQuery = filtered(scope.query, timeRange(scope, { gte: spec.historyStart, lte: scope.from }), ...valuesFilter(fields, onPage.values()));
     for await (const buckets of compositeBuckets(client, scope, historyQuery, fields, size, {}, stats, 'new terms: history of a page')) {
       for (const b of buckets) fresh.delete(termsKey(termsOfKey(fields, b.key)));
     }
@@ -141,27 +140,18 @@ export async function findNewTerms(
     // 3. The first event of each new term, in the window.
     const newTerms = [...fresh.values()];
     const firstQuery = filtered(scope.query, window, ...valuesFilter(fields, newTerms));
-    const topHit = {
-      first_event: {
-        top_hits: {
-          size: 1,
-          sort: [{ [ts]: { order: 'asc', format: 'epoch_millis' } }],
-          ...(options.sourceIncludes ? { _source: { includes: [...options.sourceIncludes] } } : {}),
-        },
-      },
-    };
+    const topHit = firstEventAggs(scope, options.sourceIncludes);
     const found: NewTermsMatch[] = [];
     for await (const buckets of compositeBuckets(client, scope, firstQuery, fields, size, topHit, stats, 'new terms: first events')) {
       for (const b of buckets) {
         const terms = termsOfKey(fields, b.key);
         const key = termsKey(terms);
-        const hit = b.first_event?.hits?.hits?.[0];
-        const first = Number(hit?.sort?.[0]);
-        if (!fresh.has(key) || !hit || !Number.isFinite(first)) continue;
+        const hit = firstHitOf(b);
+        if (!fresh.has(key) || !hit) continue;
         found.push({
-          terms, values: terms.map((t) => t.value), key, firstSeen: first,
-          event: { index: hit._index, id: hit._id, timestamp: first, source: hit._source ?? {} },
-          entity: `${key}@${new Date(first).toISOString()}`,
+          terms, values: terms.map((t) => t.value), key, firstSeen: hit.time,
+          event: { index: hit.index, id: hit.id, timestamp: hit.time, source: hit.source },
+          entity: `${key}@${new Date(hit.time).toISOString()}`,
         });
       }
     }

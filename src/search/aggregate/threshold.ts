@@ -20,7 +20,7 @@ import type { Client } from '@elastic/elasticsearch';
 import { LookoutError } from '../../errors.js';
 import type { EsQuery } from '../pushdown.js';
 import {
-  aggregateSearch, compositeSources, filtered, nextAfter, rangeOf, termsKey, termsOfKey,
+  aggregateSearch, compositeSources, filtered, nextAfter, termsKey, termsOfKey, timeAggs, timeRange, timesOf,
   type AggregateScope, type AggregateStats, type Term,
 } from './common.js';
 
@@ -100,12 +100,13 @@ interface Bucket {
   last: number;
 }
 
-function statsAggs(ts: string, cardinalityField: string | undefined): EsQuery {
-  return {
-    first_event: { min: { field: ts } },
-    last_event: { max: { field: ts } },
-    ...(cardinalityField ? { distinct: { cardinality: { field: cardinalityField } } } : {}),
-  };
+function statsAggs(scope: AggregateScope, cardinalityField: string | undefined): EsQuery {
+  return { ...timeAggs(scope), ...(cardinalityField ? { distinct: { cardinality: { field: cardinalityField } } } : {}) };
+}
+
+function bucketOf(terms: Term[], count: number, agg: Record<string, any>): Bucket {
+  const { first, last } = timesOf(agg);
+  return { terms, key: termsKey(terms), count, cardinality: agg.distinct?.value, from: first ?? Number.NaN, last: last ?? Number.NaN };
 }
 
 function meets(spec: ThresholdSpec, count: number, cardinality: number | undefined): boolean {
@@ -117,9 +118,8 @@ export async function findThresholdMatches(
   client: Client, scope: AggregateScope, spec: ThresholdSpec, options: ThresholdOptions, stats: AggregateStats,
 ): Promise<ThresholdResult> {
   validateThreshold(spec);
-  const ts = scope.timestampField;
   const cardField = spec.cardinality?.[0]?.field;
-  const inWindow = filtered(scope.query, rangeOf(ts, scope.from, scope.to));
+  const inWindow = filtered(scope.query, timeRange(scope, { gte: scope.from, lte: scope.to }));
   const max = options.maxMatches ?? Number.POSITIVE_INFINITY;
   const reaches = (key: string) => {
     const last = options.history?.get(key);
@@ -128,13 +128,11 @@ export async function findThresholdMatches(
   const candidates: Bucket[] = [];
   let truncated = false;
   if (spec.fields.length === 0) {
-    const res = await aggregateSearch(client, scope.indices, inWindow, statsAggs(ts, cardField), stats, 'threshold aggregation');
+    const res = await aggregateSearch(client, scope.indices, inWindow, statsAggs(scope, cardField), stats, 'threshold aggregation');
     const total = res.hits.total;
     const count = typeof total === 'number' ? total : total?.value ?? 0;
     const a = res.aggregations ?? {};
-    if (count > 0 && meets(spec, count, a.distinct?.value)) {
-      candidates.push({ terms: [], key: termsKey([]), count, cardinality: a.distinct?.value, from: a.first_event.value, last: a.last_event.value });
-    }
+    if (count > 0 && meets(spec, count, a.distinct?.value)) candidates.push(bucketOf([], count, a));
   } else {
     let after: Record<string, unknown> | undefined;
     let unaffected = 0;
@@ -143,17 +141,16 @@ export async function findThresholdMatches(
       const aggs = {
         buckets: {
           composite: { sources: compositeSources(spec.fields), size: pageSize, ...(after ? { after } : {}) },
-          aggs: statsAggs(ts, cardField),
+          aggs: statsAggs(scope, cardField),
         },
       };
       const res = await aggregateSearch(client, scope.indices, inWindow, aggs, stats, 'threshold aggregation');
       const agg = res.aggregations?.buckets;
       for (const b of agg?.buckets ?? []) {
         if (!meets(spec, b.doc_count, b.distinct?.value)) continue;
-        const terms = termsOfKey(spec.fields, b.key);
-        const key = termsKey(terms);
-        candidates.push({ terms, key, count: b.doc_count, cardinality: b.distinct?.value, from: b.first_event.value, last: b.last_event.value });
-        if (!reaches(key)) unaffected++;
+        const bucket = bucketOf(termsOfKey(spec.fields, b.key), b.doc_count, b);
+        candidates.push(bucket);
+        if (!reaches(bucket.key)) unaffected++;
       }
       after = nextAfter(agg, after, pageSize);
       // Re-counts can only remove candidates that have history; the others are matches already.
@@ -180,7 +177,6 @@ export async function findThresholdMatches(
 
 /** Counts these buckets again without the events at or before their last alerted event. */
 async function recount(client: Client, scope: AggregateScope, spec: ThresholdSpec, buckets: Bucket[], options: ThresholdOptions, stats: AggregateStats): Promise<void> {
-  const ts = scope.timestampField;
   const chunk = options.recountChunk ?? 500;
   const cardField = spec.cardinality?.[0]?.field;
   for (let i = 0; i < buckets.length; i += chunk) {
@@ -188,19 +184,14 @@ async function recount(client: Client, scope: AggregateScope, spec: ThresholdSpe
     const filters: Record<string, EsQuery> = {};
     part.forEach((b, j) => {
       const last = options.history!.get(b.key)!;
-      filters[`b${j}`] = { bool: { filter: [...b.terms.map((t) => ({ term: { [t.field]: t.value } })), { range: { [ts]: { gt: last, format: 'epoch_millis' } } }] } };
+      filters[`b${j}`] = { bool: { filter: [...b.terms.map((t) => ({ term: { [t.field]: t.value } })), timeRange(scope, { gt: last })] } };
     });
-    const aggs = { recount: { filters: { filters }, aggs: statsAggs(ts, cardField) } };
-    const res = await aggregateSearch(client, scope.indices, filtered(scope.query, rangeOf(ts, scope.from, scope.to)), aggs, stats, 'threshold re-count');
+    const aggs = { recount: { filters: { filters }, aggs: statsAggs(scope, cardField) } };
+    const res = await aggregateSearch(client, scope.indices, filtered(scope.query, timeRange(scope, { gte: scope.from, lte: scope.to })), aggs, stats, 'threshold re-count');
     const got = res.aggregations?.recount?.buckets ?? {};
     part.forEach((b, j) => {
-      const r = got[`b${j}`];
-      b.count = r?.doc_count ?? 0;
-      b.cardinality = r?.distinct?.value;
-      if (b.count > 0) {
-        b.from = r.first_event.value;
-        b.last = r.last_event.value;
-      }
+      const again = bucketOf(b.terms, got[`b${j}`]?.doc_count ?? 0, got[`b${j}`] ?? {});
+      Object.assign(b, { count: again.count, cardinality: again.cardinality, from: again.from, last: again.last });
     });
   }
 }
