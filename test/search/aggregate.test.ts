@@ -207,10 +207,13 @@ describe('new_terms aggregation', () => {
     assert.deepEqual(r.matches[3].terms, [{ field: 'host.name', value: 'seen' }, { field: 'user.name', value: 'u2' }]);
   });
 
-  test('pages of one term: the same combinations (the per-field filters admit pairs off the page; they are dropped)', async () => {
+  test('pages of one term, and the history checked two combinations a search: the same combinations', async () => {
     const r = await run(index, ['host.name', 'user.name'], { pageSize: 1 });
     assert.deepEqual(r.matches.map((m) => m.values), [['fresh', 'u1'], ['mv', 'u3'], ['old', 'u1'], ['seen', 'u2'], ['seen', 'u3']]);
     assert.equal(r.pages, 6);
+    const chunked = await run(index, ['host.name', 'user.name'], { filtersPerSearch: 2 });
+    assert.deepEqual(chunked.matches.map((m) => m.values), r.matches.map((m) => m.values));
+    assert.equal(chunked.stats.searches, 1 + 3 + 1, 'window terms, 6 combinations 2 a search, first events');
   });
 
   test('more terms than a page: every new term found', async () => {

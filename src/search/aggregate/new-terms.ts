@@ -4,16 +4,15 @@
  *
  * 1. A composite aggregation over the rule's 1-3 fields in the window pages through the terms
  *    (combinations) seen there, `pageSize` at a time (`after_key`).
- * 2. For one page, a composite aggregation over the same fields in the history window (from its
- *    start up to and including the window's start), filtered by a `terms` query per field with the
- *    page's values, lists the page's combinations the history has: the others are new. Kibana
- *    asks the equivalent question (is the `min` of the time field over history and window after
- *    the window's start?) with a Painless `bucket_selector`; asking for presence in the history
- *    needs no script, and only the page's terms travel back, never the history's documents. With
- *    two or three fields the per-field filters also admit combinations that are not on the page
- *    (Kibana builds a runtime field of the joined values instead, a script again); those come back
- *    too (at most the product of the page's distinct values per field, and never more than the
- *    history has) and are ignored.
+ * 2. For one page, the history window (from its start up to and including the window's start)
+ *    says which of the page's terms it has: the others are new. One field: a composite
+ *    aggregation over it, filtered by a `terms` query with the page's values. Two or three
+ *    fields: a `filters` aggregation with one filter per combination of the page (2,000 a
+ *    search), since per-field `terms` filters alone would also admit every pair of the page's
+ *    values that the history has. Kibana asks the equivalent question (is the `min` of the time
+ *    field over history and window after the window's start?) with a Painless `bucket_selector`,
+ *    and joins the fields with a runtime field (a script again); asking for presence needs no
+ *    script. Either way one count per term of the page comes back, never the history's documents.
  * 3. For the new combinations, one more composite over the window with `top_hits` (size 1, time
  *    ascending) fetches the first event that has each: the alert is built from it, as Kibana's.
  *
@@ -66,6 +65,8 @@ export interface NewTermsOptions {
   readonly maxMatches?: number;
   /** `_source` fields of the first events; default all. */
   readonly sourceIncludes?: readonly string[];
+  /** With 2-3 fields: combinations checked against the history per search. Default 2,000. */
+  readonly filtersPerSearch?: number;
 }
 
 export interface NewTermsResult {
@@ -109,6 +110,33 @@ async function* compositeBuckets(
   } while (after);
 }
 
+/**
+ * Which of these combinations the history has: a `filters` aggregation with one filter per
+ * combination (a `term` per field), `chunk` filters a search. Exact, so the answer is one count
+ * per combination of the page, whatever the history holds; the per-field `terms` filters of the
+ * query let the server skip the documents that can match none.
+ */
+async function combinationsSeen(
+  client: Client, scope: AggregateScope, inHistory: EsQuery, fields: readonly string[], combos: ReadonlyMap<string, readonly Term[]>, chunk: number, stats: AggregateStats,
+): Promise<string[]> {
+  const seen: string[] = [];
+  const entries = [...combos];
+  for (let i = 0; i < entries.length; i += chunk) {
+    const part = entries.slice(i, i + chunk);
+    const filters: Record<string, EsQuery> = {};
+    part.forEach(([, terms], j) => {
+      filters[`c${j}`] = { bool: { filter: terms.map((t) => ({ term: { [t.field]: t.value } })) } };
+    });
+    const query = filtered(scope.query, inHistory, ...valuesFilter(fields, part.map(([, t]) => t)));
+    const res = await aggregateSearch(client, scope.indices, query, { seen: { filters: { filters } } }, stats, 'new terms: history of a page');
+    const buckets = res.aggregations?.seen?.buckets ?? {};
+    part.forEach(([key], j) => {
+      if ((buckets[`c${j}`]?.doc_count ?? 0) > 0) seen.push(key);
+    });
+  }
+  return seen;
+}
+
 export async function findNewTerms(
   client: Client, scope: AggregateScope, spec: NewTermsSpec, options: NewTermsOptions, stats: AggregateStats,
 ): Promise<NewTermsResult> {
@@ -132,9 +160,14 @@ export async function findNewTerms(
     // 2. Which of them the history window has seen. Its end is the window's start, included: an
     // event at that very time counts as history, as Kibana's `first_seen > start` has it.
     const fresh = new Map(onPage);
-    const historyQuery = filtered(scope.query, timeRange(scope, { gte: spec.historyStart, lte: scope.from }), ...valuesFilter(fields, onPage.values()));
-    for await (const buckets of compositeBuckets(client, scope, historyQuery, fields, size, {}, stats, 'new terms: history of a page')) {
-      for (const b of buckets) fresh.delete(termsKey(termsOfKey(fields, b.key)));
+    const inHistory = timeRange(scope, { gte: spec.historyStart, lte: scope.from });
+    if (fields.length === 1) {
+      const historyQuery = filtered(scope.query, inHistory, ...valuesFilter(fields, onPage.values()));
+      for await (const buckets of compositeBuckets(client, scope, historyQuery, fields, size, {}, stats, 'new terms: history of a page')) {
+        for (const b of buckets) fresh.delete(termsKey(termsOfKey(fields, b.key)));
+      }
+    } else {
+      for (const key of await combinationsSeen(client, scope, inHistory, fields, onPage, options.filtersPerSearch ?? 2000, stats)) fresh.delete(key);
     }
     if (fresh.size === 0) continue;
     // 3. The first event of each new term, in the window.
