@@ -21,6 +21,7 @@ import type { Rule } from '../src/rules/model.js';
 import { createClient } from '../src/search/client.js';
 import { fetchFieldTypes } from '../src/search/field-caps.js';
 import { Pushdown } from '../src/search/pushdown.js';
+import { eqlCondition, eqlPushdown } from '../src/eql/pushdown.js';
 import { executeRule } from '../src/scheduler/execute.js';
 import { StateStore } from '../src/state/store.js';
 
@@ -153,12 +154,12 @@ async function main(): Promise<void> {
       try {
         const types = await fetchFieldTypes(client, r.indices, r.compiled.fields);
         const pd = new Pushdown(types);
-        const query = pd.query(r.compiled, r.eventCategoryField);
+        const query = r.compiled.kind === 'sigma' ? r.compiled.pushdown(pd) : eqlPushdown(pd, r.compiled);
         await client.search({ index: INDEX, size: 0, query: (query ?? { match_all: {} }) as never });
         if (r.compiled.kind === 'sigma') throw new Error('not an EQL rule');
         const stages = r.compiled.kind === 'event' ? [r.compiled.stage] : r.compiled.stages;
         const full = stages.every((s) => {
-          const t = pd.condition(s.query.condition);
+          const t = eqlCondition(pd, s.query.condition);
           return t.query !== null && t.exact;
         });
         row.pushed = query === null ? 'yes (no constraint)' : full ? 'yes (full)' : 'yes (partial)';

@@ -78,7 +78,7 @@ async function main(): Promise<void> {
         try {
           const r = { ...rule, indices: [INDEX] };
           const types = await fetchFieldTypes(client, r.indices, r.compiled.fields);
-          const query = new Pushdown(types).query(r.compiled, r.eventCategoryField);
+          const query = r.compiled.kind === 'sigma' ? r.compiled.pushdown(new Pushdown(types)) : null;
           await client.search({ index: INDEX, size: 0, query: (query ?? { match_all: {} }) as never });
           const counts = await runRule({ ...rule, enrichments: [] }, events, new MemoryAlertSink(), { now: new Date(0) });
           const routes = rule.compiled.kind === 'sigma' ? rule.compiled.routes.map((x) => x.pipeline).join(', ') : '';

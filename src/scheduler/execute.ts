@@ -21,6 +21,7 @@ import { withFieldTypes } from '../rules/typed.js';
 import { resolveIndexNames, type IndexNames } from '../search/index-names.js';
 import { missingFields } from '../search/missing-fields.js';
 import { Pushdown, type EsQuery } from '../search/pushdown.js';
+import { eqlPushdown } from '../eql/pushdown.js';
 import { packReads, widen } from '../search/union.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
@@ -85,7 +86,8 @@ export async function planRead(client: Client, rule: Rule, types?: FieldTypes): 
 
 /** The rule's query (a superset of what it accepts) and its filters, for fields of these types. */
 export function pushedQuery(rule: Rule, types: FieldTypes): EsQuery | null {
-  const pushed = new Pushdown(types).query(rule.compiled, rule.eventCategoryField);
+  const pd = new Pushdown(types);
+  const pushed = rule.compiled.kind === 'sigma' ? rule.compiled.pushdown(pd) : eqlPushdown(pd, rule.compiled);
   const filters = rule.filters.query;
   return pushed && filters ? { bool: { filter: [pushed, filters] } } : (pushed ?? filters);
 }
