@@ -124,6 +124,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   for (const s of set.skipped) io.stderr.write(`skipped: ${s.file}: ${s.reason}\n`);
   if (set.rules.length !== 1) return 1;
   let rule = set.rules[0];
+  if (rule.compiled.plan !== 'streamed') throw new UsageError(`test-rule: ${rule.file} aggregates on the server (a ${rule.type} rule); it cannot run over an events file`);
   const perKey = values['max-samples-per-key'];
   if (perKey !== undefined) {
     if (!/^\d+$/.test(perKey) || Number(perKey) < 1 || Number(perKey) > 10_000) throw new UsageError(`--max-samples-per-key: expected a whole number from 1 to 10000, found "${perKey}"`);
@@ -133,7 +134,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   const mapping = values.mapping ? await readMappingFile(values.mapping) : undefined;
   if (mapping) {
     rule = withFieldTypes(rule, mapping);
-  } else if (rule.compiled.kind !== 'sigma') {
+  } else if (rule.compiled.withFieldTypes) {
     io.stderr.write('note: no --mapping: values compare by their JSON type (numbers with numeric strings, other values as text); give --mapping <file> to compare date, ip and version fields as Elasticsearch does\n');
   }
   if (rule.enrichments.length > 0 && !values.raw) io.stderr.write(`note: enrichments (${rule.enrichments.join(', ')}) look up Elasticsearch and are not applied offline\n`);
@@ -198,6 +199,7 @@ async function alertResults(rule: Rule, pages: AsyncIterable<readonly EventRecor
 /** `test-rule --raw`: what the engine matched, one JSON line per match, in the order it found them. */
 async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>): Promise<{ lines: string[]; summary: string }> {
   const matches: RuleMatch[] = [];
+  if (rule.compiled.plan !== 'streamed') throw new UsageError(`test-rule --raw: ${rule.file} aggregates on the server; it has no event matches to show`);
   const evaluator = new QueryEvaluator(rule.compiled, (m) => matches.push(m), { tiebreakerField: rule.tiebreakerField, maxSamplesPerKey: rule.maxSamplesPerKey });
   let events = 0;
   for await (const page of pages) {

@@ -2,8 +2,7 @@
  * The validated rule that the engine runs: a read-only value made once by a loader. Run state
  * (last window, counts) lives in the state store, never here.
  */
-import type { CompiledEql } from '../eql/compile.js';
-import type { CompiledSigma } from '../sigma/compiled.js';
+import type { CompiledQuery } from './language.js';
 import type { CompiledFilters } from './filters.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -43,7 +42,8 @@ export interface Rule {
   readonly type: 'eql' | 'sigma';
   /** The EQL query, or the Sigma condition. */
   readonly query: string;
-  readonly compiled: CompiledEql | CompiledSigma;
+  /** The compiled query, through the one interface every language implements (language.ts). */
+  readonly compiled: CompiledQuery;
   readonly indices: readonly string[];
   /** How far back each execution looks (from `from = "now-9m"`). */
   readonly lookbackMs: number;
