@@ -169,7 +169,7 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     'kibana.alert.rule.threat': rule.threat,
     'kibana.alert.rule.author': rule.author,
     'kibana.alert.rule.query': rule.query,
-    'kibana.alert.rule.language': rule.type,
+    'kibana.alert.rule.language': rule.language,
     'kibana.space_ids': ['default'],
     lookout: {
       summary: {

@@ -2,7 +2,8 @@
  * The validated rule that the engine runs: a read-only value made once by a loader. Run state
  * (last window, counts) lives in the state store, never here.
  */
-import type { CompiledQuery } from './language.js';
+import type { CompiledQuery, QueryLanguage } from './language.js';
+import type { RuleType } from './registry.js';
 import type { CompiledFilters } from './filters.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -39,8 +40,11 @@ export interface Rule {
   readonly name: string;
   readonly version: number;
   readonly description: string;
-  readonly type: 'eql' | 'sigma';
-  /** The EQL query, or the Sigma condition. */
+  /** The rule type (Elastic's `type`: eql, query, threshold, ...; Lookout's sigma): what kind of detection it is. */
+  readonly type: RuleType;
+  /** The language of its query (Elastic's `language`: eql, kuery, ...; sigma): which compiler read it. */
+  readonly language: QueryLanguage;
+  /** The query text (EQL, KQL, ...), or the Sigma condition. */
   readonly query: string;
   /** The compiled query, through the one interface every language implements (language.ts). */
   readonly compiled: CompiledQuery;

@@ -351,6 +351,7 @@ export class SigmaLoader {
       version: 1,
       description: rule.description.trim(),
       type: 'sigma',
+      language: 'sigma',
       query: correlation && correlation.rules[0] !== 'main'
         ? `${correlation.type} of ${correlation.rules.join(', ')} within ${correlation.timespanMs / 60_000}m`
         : String(dets[0].rule.detection.condition),
