@@ -17,7 +17,7 @@ import { rawResult } from '../engine/raw.js';
 import { runRule } from '../engine/run.js';
 import { ConfigError, errorMessage, EventsInputError, LookoutError, MappingFileError, OutOfOrderError } from '../errors.js';
 import type { FieldTypeMap } from '../eql/types.js';
-import { fieldTypesFromDocument } from '../search/mapping-types.js';
+import { fieldTypesFromDocument } from '../eql/mapping-types.js';
 import { withFieldTypes } from '../rules/typed.js';
 import { readFile } from 'node:fs/promises';
 import { createLogger, type Logger } from '../logging/logger.js';

@@ -5,7 +5,7 @@
  * on it. Memory held is one timestamp's events plus the sequence state. Pipes apply to the
  * results: `head N` passes the first N, `tail N` holds the last N until the end of the stream.
  */
-import { compileGetter, type Getter } from '../eql/fields.js';
+import { compileGetter, type Getter } from './fields.js';
 import type { CompiledQuery, StreamMatcher } from '../rules/language.js';
 import type { EventRecord, RuleMatch } from './events.js';
 import type { IndexNames } from '../search/index-names.js';

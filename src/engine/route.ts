@@ -4,7 +4,7 @@
  * `any` stage, a Sigma rule: rules/language.ts `routing`) takes every event. The lists are built once, so routing an event allocates nothing in the
  * usual case (one category value).
  */
-import { compileGetter, type Getter } from '../eql/fields.js';
+import { compileGetter, type Getter } from './fields.js';
 import type { Rule } from '../rules/model.js';
 
 export class EventRouter<T> {

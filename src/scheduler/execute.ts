@@ -16,7 +16,7 @@ import { AlertWriteError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
 import { fetchFieldTypes, type FieldTypes } from '../search/field-caps.js';
-import { fieldTypesFromCaps } from '../search/mapping-types.js';
+import { fieldTypesFromCaps } from '../eql/mapping-types.js';
 import { withFieldTypes } from '../rules/typed.js';
 import { resolveIndexNames, type IndexNames } from '../search/index-names.js';
 import { missingFields } from '../search/missing-fields.js';
