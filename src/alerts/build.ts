@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { RuleMatch } from '../engine/events.js';
 import { compileGetter, type Primitive } from '../eql/fields.js';
 import type { Rule, Severity } from '../rules/model.js';
+import { KIBANA_RULE_TYPE_IDS } from '../rules/registry.js';
 import { fitToTemplate } from './fit.js';
 
 export interface AlertDocument {
@@ -157,6 +158,7 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     'kibana.alert.rule.name': name,
     'kibana.alert.rule.version': rule.version,
     'kibana.alert.rule.type': rule.type,
+    'kibana.alert.rule.rule_type_id': KIBANA_RULE_TYPE_IDS[rule.type],
     'kibana.alert.rule.category': category,
     'kibana.alert.rule.description': rule.description,
     'kibana.alert.rule.severity': rule.severity,

@@ -32,6 +32,18 @@ export interface QueryEntry {
   compile(rule: RuleFields, place: Place): CompiledQuery;
 }
 
+/** Kibana's alerting rule type id per rule type (`kibana.alert.rule.rule_type_id`); Lookout's own types have none. */
+export const KIBANA_RULE_TYPE_IDS: Readonly<Record<string, string>> = {
+  eql: 'siem.eqlRule',
+  query: 'siem.queryRule',
+  saved_query: 'siem.savedQueryRule',
+  threshold: 'siem.thresholdRule',
+  new_terms: 'siem.newTermsRule',
+  threat_match: 'siem.indicatorRule',
+  machine_learning: 'siem.mlRule',
+  esql: 'siem.esqlRule',
+};
+
 /** The languages Kibana accepts per rule type (the first is its default). */
 const LANGUAGES: Readonly<Record<string, readonly QueryLanguage[]>> = {
   eql: ['eql'],

@@ -75,6 +75,7 @@ describe('aggregated plan on the real server', () => {
     assert.equal(h3['kibana.alert.original_time'], new Date(now - 8 * MIN).toISOString());
     assert.equal(h3['kibana.alert.rule.category'], 'Test Aggregation Rule');
     assert.equal(h3['kibana.alert.rule.type'], 'threshold');
+    assert.equal(h3['kibana.alert.rule.rule_type_id'], 'siem.thresholdRule');
     assert.equal(h3['kibana.alert.rule.language'], 'kuery');
     assert.match(h3['kibana.alert.reason'], /^bucket with 0 event\(s\)/);
     assert.deepEqual(h3['kibana.alert.ancestors'], []);
