@@ -136,6 +136,8 @@ class Parser {
 
   /** Whether a keyword starts here, without recording expectations (the grammar's `!Keyword`). */
   private atKeyword(): boolean {
+    const c = this.s[this.pos];
+    if (!isSpace(c) && c !== 'n' && c !== 'N') return false;
     const saved = { failPos: this.failPos, expected: this.expected };
     this.expected = new Set();
     this.failPos = -1;
