@@ -3,8 +3,10 @@
  * (`strict_date_optional_time||epoch_millis`) in UTC, as the server applies it to the range
  * bounds Kibana sends: `now` or `<date>||` followed by `+N<unit>`, `-N<unit>` and `/<unit>`
  * (units y M w d h H m s). A bound parsed "rounding up" (`gt` and `lte`) takes the last
- * millisecond of what it leaves out: `lte 2020-01-01` is the end of that day, `lte now/d` the end
- * of today; `gte` and `lt` take the first. Returns null for text the server would refuse.
+ * millisecond of the time of day it leaves out (`lte 2020-01-01` is the end of that day; but
+ * `lte 2020-01` the end of its first day, as the server parses it) and of a rounded unit
+ * (`lte now/M` the end of this month); `gte` and `lt` take the first. Returns null for text the
+ * server would refuse.
  */
 
 const ISO = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$/;
@@ -19,10 +21,12 @@ export function parseDate(text: string, roundUp: boolean): number | null {
   const m = ISO.exec(text);
   if (m) {
     const year = Number(m[1]);
-    const month = m[2] === undefined ? (roundUp ? 12 : 1) : Number(m[2]);
+    // Rounding up fills the time of day only: a missing month or day is the first, as the
+    // server's round-up parser defaults them (so `lte 2024-05` ends on 2024-05-01, measured).
+    const month = m[2] === undefined ? 1 : Number(m[2]);
     if (month < 1 || month > 12) return null;
     const maxDay = daysIn(year, month);
-    const day = m[3] === undefined ? (roundUp ? maxDay : 1) : Number(m[3]);
+    const day = m[3] === undefined ? 1 : Number(m[3]);
     if (day < 1 || day > maxDay) return null;
     const hour = m[4] === undefined ? (roundUp ? 23 : 0) : Number(m[4]);
     const minute = m[5] === undefined ? (roundUp ? 59 : 0) : Number(m[5]);

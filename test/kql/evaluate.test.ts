@@ -80,7 +80,9 @@ const verdicts: [string, boolean][] = [
   ['dns.resolved:false', false],
   ['dns.resolved:"true"', true],
   ['@timestamp:2024-05-14', true],
-  ['@timestamp:2024-05', true],
+  ['@timestamp:2024-05', false], // the first day of the month only, as the server reads it
+  ['@timestamp:2024-05-14||/M', true], // gte rounds down, lte up: the whole month
+  ['@timestamp >= 2024-05-14||/M', true],
   ['@timestamp:2024-05-13', false],
   ['@timestamp > 2024-05-14', false],
   ['@timestamp >= 2024-05-14', true],
@@ -186,7 +188,8 @@ describe('KQL date math (the server rounds range bounds)', () => {
     ['now-1M/M', false, '2024-04-01T00:00:00.000Z'],
     ['now/w', false, '2024-05-13T00:00:00.000Z'],
     ['now+2h/H', true, '2024-05-15T14:59:59.999Z'],
-    ['2024-02', true, '2024-02-29T23:59:59.999Z'],
+    ['2024-02', true, '2024-02-01T23:59:59.999Z'],
+    ['2024-02-10||/M', true, '2024-02-29T23:59:59.999Z'],
     ['2024-02-10||+1M/d', false, '2024-03-10T00:00:00.000Z'],
     ['2024-02-10T05:06:07.5', true, '2024-02-10T05:06:07.599Z'],
     ['2024-02-10T05:06:07+01:00', false, '2024-02-10T04:06:07.000Z'],
