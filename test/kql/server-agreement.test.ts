@@ -1,6 +1,6 @@
 /**
- * Property, on the real server: for random KQL over keyword, long, double, ip, date and nested
- * fields and random documents (arrays, missing fields, nulls, numbers as strings, dates as epoch
+ * Property, on the real server: for random KQL over keyword, long, double, ip, date, boolean and
+ * nested fields and random documents (arrays, missing fields, nulls, numbers as strings, dates as epoch
  * milliseconds or with offsets), the in-memory verdict equals the server's answer to the
  * translated query, for every document. The documents go into one index with an explicit
  * mapping; the queries use only what the evaluator says is exact (checked: `approximate` is
@@ -24,6 +24,7 @@ const MAPPING = {
     d: { type: 'double' },
     ip: { type: 'ip' },
     ts: { type: 'date' },
+    b: { type: 'boolean' },
     items: { type: 'nested', properties: { name: { type: 'keyword' }, size: { type: 'long' } } },
   },
 } as const;
@@ -52,6 +53,7 @@ const docArb = fc.record({
   d: oneOrMany(fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...DOUBLES) }, { weight: 1, arbitrary: fc.constant('0.5') })),
   ip: oneOrMany(fc.constantFrom(...IPS)),
   ts: oneOrMany(fc.constantFrom(...DATES)),
+  b: oneOrMany(fc.constantFrom<boolean | string>(true, false, 'true', 'false', '')),
   items: fc.option(fc.array(fc.record({ name: fc.constantFrom('a', 'b', 'c'), size: fc.constantFrom(1, 2, 3, 5) }), { maxLength: 3 }), { nil: undefined }),
 });
 
@@ -114,7 +116,9 @@ const nestedLeaf = fc.oneof(
   fc.constantFrom('items:{ not name:a }', 'items:{ size:(1 or 5) }', 'items.name:a'),
 );
 
-const leaf = fc.oneof(keywordLeaf, longLeaf, doubleLeaf, ipLeaf, dateLeaf, nestedLeaf);
+const booleanLeaf = fc.constantFrom('b:true', 'b:false', 'b:"true"', 'b:"false"', 'b:*');
+
+const leaf = fc.oneof(keywordLeaf, longLeaf, doubleLeaf, ipLeaf, dateLeaf, booleanLeaf, nestedLeaf);
 
 const valueList = fc.tuple(fc.constantFrom('a', 'ab', 'B', '"a b"', 'x-1', '10'), fc.constantFrom('a', 'abc', '"not x"', 'zz'), fc.constantFrom('or', 'and'), fc.boolean())
   .map(([x, y, join, neg]) => `k:(${x} ${join} ${neg ? 'not ' : ''}${y})`);
@@ -147,7 +151,7 @@ describe('KQL: the in-memory verdict equals the server\'s (property, real server
     });
     const res = await client.bulk({ refresh: true, operations: docs.flatMap((d) => [{ index: { _index: index, _id: d.id as string } }, d]) });
     assert.equal(res.errors, false, JSON.stringify(res.items.find((i) => i.index?.error)));
-    types = await fetchFieldTypes(client, [index], ['k', 'n', 'd', 'ip', 'ts', 'items.name', 'items.size']);
+    types = await fetchFieldTypes(client, [index], ['k', 'n', 'd', 'ip', 'ts', 'b', 'items.name', 'items.size']);
   });
 
   after(async () => {
