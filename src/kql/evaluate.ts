@@ -14,7 +14,8 @@
  * server would refuse for the type (it fails the search; here they match nothing), and every
  * field when no types are given (then values compare as they are in the document).
  * A field the given types do not know matches nothing, as on the server; so does a field inside
- * a `nested` object queried outside a nested query.
+ * a `nested` object queried outside a nested query, and a nested query on a path the types do
+ * not map as `nested`.
  */
 import type { FieldTypes } from '../search/field-caps.js';
 import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
@@ -171,6 +172,8 @@ class Compiler {
       case 'nested': {
         const rel = fieldText(node.path);
         const full = nested === null ? rel : `${nested}.${rel}`;
+        // The server answers only through a nested mapping (elsewhere: nothing, or an error).
+        if (this.options.types !== undefined && !this.options.types.get(full)?.has('nested')) return NEVER;
         const inner = this.compile(node.query, full);
         const parts = rel.split('.');
         return (doc) => {

@@ -26,6 +26,12 @@ export interface KqlDslOptions {
   readonly timeZone?: string;
   /** Kibana's `caseInsensitive` for `term` and `wildcard` on keyword fields. Default unset (the detection engine leaves it unset). */
   readonly caseInsensitive?: boolean;
+  /**
+   * Kibana's `nestedIgnoreUnmapped`: `ignore_unmapped` on nested queries, so an index without the
+   * nested mapping matches nothing instead of failing the search. Default unset (the detection
+   * engine leaves it unset; Kibana's UI sets it).
+   */
+  readonly nestedIgnoreUnmapped?: boolean;
 }
 
 /** A field the query names, as the translation and the evaluator see it. */
@@ -120,9 +126,13 @@ class Translator {
     return typeof this.options.caseInsensitive === 'boolean' ? { case_insensitive: this.options.caseInsensitive } : {};
   }
 
+  private ignoreUnmapped(): Record<string, boolean> {
+    return typeof this.options.nestedIgnoreUnmapped === 'boolean' ? { ignore_unmapped: this.options.nestedIgnoreUnmapped } : {};
+  }
+
   private wrap(field: FieldName, f: ResolvedField, nestedPath: string | null, q: EsQuery): EsQuery {
     if (!isWildcard(field) || f.nestedParent === null || nestedPath !== null) return q;
-    return { nested: { path: f.nestedParent, query: q, score_mode: 'none' } };
+    return { nested: { path: f.nestedParent, query: q, score_mode: 'none', ...this.ignoreUnmapped() } };
   }
 
   query(node: KqlNode, nestedPath: string | null): EsQuery {
@@ -137,7 +147,7 @@ class Translator {
         return { bool: { must_not: this.query(node.child, nestedPath) } };
       case 'nested': {
         const path = nestedPath === null ? fieldText(node.path) : `${nestedPath}.${fieldText(node.path)}`;
-        return { nested: { path, query: this.query(node.query, path), score_mode: 'none' } };
+        return { nested: { path, query: this.query(node.query, path), score_mode: 'none', ...this.ignoreUnmapped() } };
       }
       case 'range': {
         const field = fullFieldName(node.field, nestedPath);

@@ -122,6 +122,7 @@ const verdicts: [string, boolean][] = [
   ['items:{ name:a and size:5 }', false],
   ['items:{ name:b and size > 2 }', true],
   ['items.name:a', false], // a nested field is not on the root document
+  ['process:{ name:"cmd.exe" }', false], // not a nested mapping: the server matches nothing (or fails)
   // unknown to the types: matches nothing, as on the server
   ['unknown:x', false],
 ];

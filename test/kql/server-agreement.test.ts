@@ -29,7 +29,7 @@ const MAPPING = {
   },
 } as const;
 
-const KEYWORDS = ['a', 'ab', 'abc', 'B', 'b*c', 'a b', 'x-1', 'x.1', '', 'é', 'a?c', 'a\\b', 'a:b', 'AND', 'or', '10', 'not x', '"q"'];
+const KEYWORDS = ['a', 'ab', 'abc', 'B', 'b*c', 'a b', 'x-1', 'x.1', '', 'é', 'a?c', 'a\\b', 'a:b', 'AND', 'or', '10', 'not x', '"q"', 'true', 'null'];
 const LONGS = [-5, -1, 0, 1, 2, 3, 4, 1000, -1000];
 const DOUBLES = [0.5, 1.25, -2.5, 3, 0, 1e10, 2.75];
 const IPS = ['10.0.0.1', '10.1.2.3', '192.168.1.1', '::1', '2001:db8::1', '::ffff:10.0.0.2', '10.255.255.255', '0.0.0.0'];
@@ -77,6 +77,7 @@ const op = fc.constantFrom('<', '<=', '>', '>=');
 const keywordLeaf: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(fc.constantFrom(...KEYWORDS, 'zz'), fc.boolean()).map(([v, q]) => `k:${literal(v, q)}`),
   fc.constant('k:*'),
+  fc.constantFrom('k:true', 'k:false'), // Kibana sends the boolean; a keyword field takes it as "true"
   // wildcard patterns built from fragments of the pool (escaped; `?` stays literal)
   fc.tuple(fc.constantFrom('a', 'b', 'x', 'a?', '.1', 'b\\*', '1', 'é', 'a\\:'), fc.constantFrom('pre', 'suf', 'mid')).map(([f, where]) =>
     where === 'pre' ? `k:${f}*` : where === 'suf' ? `k:*${f}` : `k:*${f}*`),

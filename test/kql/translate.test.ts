@@ -97,6 +97,11 @@ const cases: [string, object, KqlDslOptions?][] = [
     should({ term: { 'items.name': { value: 'x' } } }),
     should({ range: { 'items.size': { gt: '2' } } }),
   ] } } } }],
+  ['items:{ name:x }', { nested: { path: 'items', score_mode: 'none', ignore_unmapped: true, query: should({ term: { 'items.name': { value: 'x' } } }) } }, { nestedIgnoreUnmapped: true }],
+  ['items.*:x', should(
+    { nested: { path: 'items', query: { term: { 'items.name': { value: 'x' } } }, score_mode: 'none', ignore_unmapped: true } },
+    { nested: { path: 'items', query: { match: { 'items.size': 'x' } }, score_mode: 'none', ignore_unmapped: true } },
+  ), { nestedIgnoreUnmapped: true }],
   ['a:{ b:{ c:x } }', { nested: { path: 'a', score_mode: 'none', query: { nested: { path: 'a.b', score_mode: 'none', query: should({ match: { 'a.b.c': 'x' } }) } } } }],
 ];
 
