@@ -14,8 +14,8 @@
  * server would refuse for the type (it fails the search; here they match nothing), and every
  * field when no types are given (then values compare as they are in the document).
  * A field the given types do not know matches nothing, as on the server; so does a field inside
- * a `nested` object queried outside a nested query, and a nested query on a path the types do
- * not map as `nested`.
+ * a `nested` object queried outside a nested query. A nested query on a path the types do not
+ * map as `nested` matches nothing and is listed as approximate (the server fails the search).
  */
 import type { FieldTypes } from '../search/field-caps.js';
 import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
@@ -173,7 +173,10 @@ class Compiler {
         const rel = fieldText(node.path);
         const full = nested === null ? rel : `${nested}.${rel}`;
         // The server answers only through a nested mapping (elsewhere: nothing, or an error).
-        if (this.options.types !== undefined && !this.options.types.get(full)?.has('nested')) return NEVER;
+        if (this.options.types !== undefined && !this.options.types.get(full)?.has('nested')) {
+          this.approximate.add(full);
+          return NEVER;
+        }
         const inner = this.compile(node.query, full);
         const parts = rel.split('.');
         return (doc) => {

@@ -14,6 +14,7 @@ import { compileKql } from '../../src/kql/compile.js';
 import { fetchFieldTypes, type FieldTypes } from '../../src/search/field-caps.js';
 import { deleteIndices } from '../../src/search/indices.js';
 import { testClient, uniqueName } from '../helpers/es.js';
+import * as table from '../helpers/kql-table.js';
 
 const MAPPING = {
   dynamic: 'strict',
@@ -183,4 +184,65 @@ describe('KQL: the in-memory verdict equals the server\'s (property, real server
     );
     assert.ok(matchedSome > 30 && missedSome > 30, `the queries split the documents (${matchedSome} matched some, ${missedSome} missed some)`);
   });
+});
+
+describe('KQL: the verdict table holds on the real server', () => {
+  let client: Client;
+  let index: string;
+  let types: FieldTypes;
+
+  before(async () => {
+    client = testClient();
+    index = uniqueName('kql-table');
+    // The table's types, as a mapping (`mixed`, a conflict across indices, cannot be in one).
+    await client.indices.create({
+      index,
+      settings: { number_of_shards: 1, number_of_replicas: 0 },
+      mappings: {
+        dynamic: 'strict',
+        properties: {
+          '@timestamp': { type: 'date' },
+          host: { properties: { name: { type: 'keyword' } } },
+          process: { properties: { name: { type: 'keyword' }, pid: { type: 'long' }, args: { type: 'keyword' }, parent: { properties: { name: { type: 'keyword' } } } } },
+          ratio: { type: 'double' },
+          f32: { type: 'float' },
+          message: { type: 'text' },
+          source: { properties: { ip: { type: 'ip' } } },
+          dns: { properties: { resolved: { type: 'boolean' } } },
+          items: { type: 'nested', properties: { name: { type: 'keyword' }, size: { type: 'long' } } },
+        },
+      } as never,
+    });
+    await client.index({ index, id: 'doc', refresh: true, document: table.doc });
+    const fields = [...table.types.keys()].filter((f) => f !== 'mixed');
+    types = await fetchFieldTypes(client, [index], fields);
+  });
+
+  after(async () => {
+    if (client) {
+      await deleteIndices(client, [index]).catch(() => undefined);
+      await client.close();
+    }
+  });
+
+  test('the mapping gives the table\'s types', () => {
+    for (const [field, t] of table.types) if (field !== 'mixed') assert.deepEqual([...(types.get(field) ?? [])], [...t], field);
+  });
+
+  // Rows with `now` are left out: the table fixes the clock, the server reads its own.
+  for (const [source, expected] of table.verdicts.filter(([q]) => !q.includes('now'))) {
+    test(source || '(empty)', async () => {
+      const compiled = compileKql(source);
+      const why = table.refusedByServer.get(source);
+      if (why !== undefined) {
+        await assert.rejects(client.search({ index, query: compiled.toDsl(types) as never }), (err: { statusCode?: number }) => err.statusCode === 400, why);
+        assert.equal(compiled.matcher({ types }).matches(table.doc), expected);
+        assert.notDeepEqual(compiled.matcher({ types }).approximate, [], `${source}: the evaluator says it approximates`);
+        return;
+      }
+      const res = await client.search({ index, query: compiled.toDsl(types) as never, _source: false });
+      assert.equal(res.hits.hits.length === 1, expected, JSON.stringify(compiled.toDsl(types)));
+      assert.equal(compiled.matcher({ types }).matches(table.doc), expected);
+    });
+  }
 });
