@@ -6,7 +6,7 @@
  */
 import type { FieldTypes } from '../search/field-caps.js';
 import type { EsQuery } from '../search/pushdown.js';
-import { fieldText, type KqlNode } from './ast.js';
+import { fieldText, isLoneWildcard, type KqlNode } from './ast.js';
 import { compileMatcher, type KqlEvalOptions, type KqlMatcher } from './evaluate.js';
 import { parseKql } from './parser.js';
 import { toDsl, type KqlDslOptions } from './translate.js';
@@ -24,7 +24,10 @@ export interface CompiledKql {
   readonly ast: KqlNode;
   /** Every field name the query uses, full (nested paths included), sorted; wildcard names as written. */
   readonly fields: readonly string[];
-  /** Whether the query has field-less terms (which search every field). */
+  /**
+   * Whether the query has field-less terms, which search every field: their verdict needs the
+   * types of all fields (`_field_caps` with `*`), not only of `fields`.
+   */
   readonly searchesAllFields: boolean;
   /** The query DSL Kibana would send, for these field types. */
   toDsl(types: FieldTypes, options?: KqlDslOptions): EsQuery;
@@ -54,7 +57,8 @@ function collectFields(node: KqlNode, prefix: string | null, out: Set<string>): 
       return false;
     case 'is':
       if (node.field === null) return true;
-      if (fieldText(node.field) !== '*') out.add(full(fieldText(node.field)));
+      // `*:*` is match_all; `*:x` names every field, which `_field_caps` expands from `*`.
+      if (!(isLoneWildcard(node.field) && isLoneWildcard(node.value))) out.add(full(fieldText(node.field)));
       return false;
   }
 }

@@ -95,6 +95,8 @@ describe('compileKql', () => {
     assert.deepEqual(c.fields, ['a', 'b', 'b.c', 'b.d', 'process.*']);
     assert.equal(c.searchesAllFields, true);
     assert.equal(compileKql('a:x').searchesAllFields, false);
+    assert.deepEqual(compileKql('*:*').fields, []);
+    assert.deepEqual(compileKql('*:x and y:*').fields, ['*', 'y']);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.fields));
   });
 
