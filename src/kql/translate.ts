@@ -22,7 +22,10 @@ import type { EsQuery } from '../search/pushdown.js';
 import { fieldText, isLoneWildcard, isWildcard, valueText, type FieldName, type KqlNode, type Value } from './ast.js';
 
 export interface KqlDslOptions {
-  /** Kibana's `dateFormatTZ`, the `time_zone` of date ranges. Default `Zulu`, as the detection engine sets it. */
+  /**
+   * Kibana's `dateFormatTZ`, the `time_zone` of date ranges. Default `Zulu`, as the detection
+   * engine sets it; the evaluator reads dates without a zone as UTC, so keep the default there.
+   */
   readonly timeZone?: string;
   /** Kibana's `caseInsensitive` for `term` and `wildcard` on keyword fields. Default unset (the detection engine leaves it unset). */
   readonly caseInsensitive?: boolean;
