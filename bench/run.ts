@@ -11,8 +11,10 @@
  *    (all accept the same events) and 50 different prebuilt rules.
  * 5. The cost of fetching fields: `_source` filtering, `fields`, `docvalue_fields`.
  * 6. Offline evaluation (`lookout test-rule`) beside Endgame's Python eql, on the same file.
+ * 7. Start-up: `lookout validate` of the shipped rules and `lookout --help`, whole processes.
  *
- * BENCH_ONLY=offline runs figure 6 alone (no Elasticsearch needed).
+ * BENCH_ONLY=offline runs figure 6 alone, BENCH_ONLY=startup figure 7 alone (neither needs
+ * Elasticsearch).
  */
 import { performance } from 'node:perf_hooks';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -26,6 +28,7 @@ import { backfillFigure, corpusRulesFigure, decodeFigure, manyRulesFigure, point
 import { ensureBenchData } from './data.js';
 import { corpusFigure, sequenceMemoryFigure, sigmaFigure, winrmFigure } from './memory.js';
 import { offlineFigure } from './offline.js';
+import { startupFigure } from './startup.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -46,6 +49,7 @@ async function inMemoryFigures(winrm: Parameters<typeof winrmFigure>[0], sigma: 
     out(`1e. adversarial wildcards, time per match: ${figures.join('; ')}`);
   }
   await offlineFigure('.devserver-data/bench-offline', out);
+  startupFigure(out);
 }
 
 async function main(): Promise<void> {
@@ -56,8 +60,14 @@ async function main(): Promise<void> {
   out(`Lookout benchmarks: node ${process.version}, ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores`);
 
   out('');
-  if (process.env.BENCH_ONLY === 'offline') {
+  const only = process.env.BENCH_ONLY || undefined;
+  if (only !== undefined && only !== 'offline' && only !== 'startup') throw new Error(`BENCH_ONLY: expected offline or startup, got '${only}'`);
+  if (only === 'offline') {
     await offlineFigure('.devserver-data/bench-offline', out);
+    return;
+  }
+  if (only === 'startup') {
+    startupFigure(out);
     return;
   }
   // BENCH_FIGURES=server: only the scheduled-execution and backfill figures, the ones that

@@ -24,7 +24,9 @@ ensure_node_modules
 results=bench/RESULTS.md
 [ "$major" = 7 ] || results="bench/RESULTS-es$major.md"
 [ "${BENCH_FIGURES:-all}" = all ] || results="bench/RESULTS-${BENCH_FIGURES}-es$major.md"
-if [ -z "${ELASTICSEARCH_URL:-}" ]; then
+# BENCH_ONLY=offline|startup: one figure that needs no Elasticsearch, into bench/RESULTS-<figure>.md.
+[ -z "${BENCH_ONLY:-}" ] || results="bench/RESULTS-$BENCH_ONLY.md"
+if [ -z "${ELASTICSEARCH_URL:-}" ] && [ -z "${BENCH_ONLY:-}" ]; then
   export LOOKOUT_ES_JAVA_OPTS="${LOOKOUT_ES_JAVA_OPTS:--Xms2g -Xmx2g}"
   bench_data="$root/.devserver-data/bench"
   [ "$major" = 7 ] || bench_data="$root/.devserver-data/bench-es$major"
