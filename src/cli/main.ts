@@ -203,7 +203,7 @@ async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[
   for await (const page of pages) {
     for (const e of page) {
       events++;
-      if (rule.filters.matches(e.source)) evaluator.push(e);
+      if (rule.filters.matches(e.source) && !rule.exceptions?.excepts(e.source, Date.now())) evaluator.push(e);
     }
   }
   evaluator.flush();

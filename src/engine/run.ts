@@ -85,7 +85,7 @@ export class RuleRun {
   feed(event: EventRecord): void {
     this.counts.eventsRead++;
     try {
-      if (this.rule.filters.matches(event.source)) this.evaluator.push(event);
+      if (this.rule.filters.matches(event.source) && !this.rule.exceptions?.excepts(event.source, this.options.now.getTime())) this.evaluator.push(event);
     } catch (err) {
       this.skip(err);
     }
