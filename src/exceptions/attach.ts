@@ -2,8 +2,9 @@
  * Gives each loaded rule its exceptions. A rule's `exceptions_list` references are looked up
  * (by namespace_type and list_id) among the exception lists of its own Kibana export, then
  * among the Lookout exceptions files; the exceptions files also name rules in `rule_ids`.
- * Value lists (`type: list` entries) are read from `<list.id>.txt`, one value a line (the file
- * Kibana's value list export writes), in the `value_lists` folder beside the file holding the
+ * Value lists (`type: list` entries) are read from `<list.id>.txt` (or `<list.id>` when the id
+ * already ends in a file name, as Kibana names lists after the imported file), one value a line
+ * (the file Kibana's value list export writes), in the `value_lists` folder beside the file holding the
  * entry, or in the folder given. A reference to a list that is not there, or a value list file
  * that is missing, is a load error naming the rule, the list and the file, and the rule is not
  * run: a rule never runs without the exceptions it names.
@@ -81,12 +82,21 @@ export async function attachExceptions(rules: readonly Rule[], sources: Exceptio
             problems.push(`${item.source}: value list id ${JSON.stringify(id)} cannot name a file`);
             continue;
           }
-          const path = join(sources.valueListsDir ?? join(dirname(l.file), 'value_lists'), `${id}.txt`);
-          try {
-            values.set(id, await valueList(path));
-          } catch (err) {
-            problems.push(`${item.source}: value list ${id} of exception list ${l.ref.list_id}: cannot read ${path} (${errorMessage(err)}); export it from Kibana's value lists into that file`);
+          const dir = sources.valueListsDir ?? join(dirname(l.file), 'value_lists');
+          // Kibana names a list after the file it was imported from (`hosts.txt`): that name as it is, or with .txt added.
+          const paths = [join(dir, `${id}.txt`), join(dir, id)];
+          let read: string[] | undefined;
+          let failure: unknown;
+          for (const path of paths) {
+            try {
+              read = await valueList(path);
+              break;
+            } catch (err) {
+              failure ??= err;
+            }
           }
+          if (read) values.set(id, read);
+          else problems.push(`${item.source}: value list ${id} of exception list ${l.ref.list_id}: cannot read ${paths[0]} (${errorMessage(failure)}); export the list from Kibana (Rules > Manage value lists > Export) into that file, one value a line`);
         }
       }
     }

@@ -89,7 +89,7 @@ export function wildcardTest(pattern: string): (s: string) => boolean {
 }
 
 function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+  return c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function ipEquals(v: string, want: string): boolean {

@@ -64,7 +64,8 @@ export function readNativeExceptions(file: string, text: string): NativeExceptio
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    throw new RuleLoadError(file, `YAML syntax error: ${e.message.split('\n')[0]}`, { line: e.linePos?.[0].line, column: e.linePos?.[0].col, cause: e });
+    const { line, col } = lines.linePos(e.pos[0]);
+    throw new RuleLoadError(file, `YAML syntax error: ${e.message.split('\n')[0]}`, { line, column: col, cause: e });
   }
   const parsed = fileSchema.safeParse(doc.toJS());
   if (!parsed.success) {

@@ -6,7 +6,7 @@ import type { Entry, NestedChild } from '../../src/exceptions/model.js';
 const doc = {
   '@timestamp': '2026-11-25T10:00:00Z',
   host: { name: 'WS1', os: { type: 'windows' } },
-  process: { pid: 4, name: 'cmd.exe', args: ['cmd.exe', '/c', 'whoami'], executable: 'C:\\Windows\\System32\\cmd.exe' },
+  process: { pid: 4, name: 'cmd.exe', args: ['cmd.exe', '/c', 'whoami'], executable: 'C:\\Windows\\System32\\cmd.exe', title: 'a-b/(c)+\nd' },
   source: { ip: '10.1.2.3' },
   message: 'User Alice logged on from the VPN',
   file: { Ext: { code_signature: [{ subject_name: 'Microsoft', trusted: false }, { subject_name: 'Evil Corp', trusted: true }] } },
@@ -33,6 +33,7 @@ describe('exception entries in memory (Kibana semantics)', () => {
     ['match_any excluded', { field: 'process.name', operator: 'excluded', type: 'match_any', value: ['a.exe', 'b.exe'] }, true],
     ['wildcard *', { field: 'process.executable', operator: 'included', type: 'wildcard', value: 'C:\\\\Windows\\\\*\\\\cmd.exe' }, true],
     ['wildcard ?', { field: 'process.name', operator: 'included', type: 'wildcard', value: 'cm?.exe' }, true],
+    ['wildcard with regular expression characters and a line break', { field: 'process.title', operator: 'included', type: 'wildcard', value: 'a-b/(*)+*d' }, true],
     ['wildcard is case-sensitive', { field: 'process.name', operator: 'included', type: 'wildcard', value: 'CMD*' }, false],
     ['wildcard excluded', { field: 'process.name', operator: 'excluded', type: 'wildcard', value: 'cmd*' }, false],
     ['exists', { field: 'process.pid', operator: 'included', type: 'exists' }, true],
