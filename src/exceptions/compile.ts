@@ -99,6 +99,14 @@ function ipEquals(v: string, want: string): boolean {
   return !!a && !!b && a.bits === b.bits && a.value === b.value;
 }
 
+function validIpValue(v: string): boolean {
+  if (v.includes('-')) return v.split('-').length === 2 && v.split('-').every((s) => parseIp(s.trim()) !== null);
+  const [base, len, ...rest] = v.split('/');
+  const ip = parseIp(base);
+  if (!ip || rest.length > 0) return false;
+  return len === undefined || (/^\d{1,3}$/.test(len) && Number(len) <= ip.bits);
+}
+
 function inIpRange(v: string, range: string): boolean {
   if (!range.includes('-')) return ipEquals(v, range);
   const [lo, hi] = range.split('-').map((s) => parseIp(s.trim()));
@@ -177,7 +185,8 @@ function compileList(field: string, type: ValueListType, values: readonly string
       test: some((v) => typeof v === 'string' && values.some((w) => inIpRange(v, w))),
       dsl: (types) => {
         const t = types.get(field);
-        if (!small || !t || t.size !== 1 || !t.has('ip') || values.length === 0) return undefined;
+        // A value that is not an IP, block or range would fail the whole search: memory only then.
+        if (!small || !t || t.size !== 1 || !t.has('ip') || values.length === 0 || !values.every(validIpValue)) return undefined;
         const should: Dsl[] = ranges.map((r) => {
           const [gte, lte] = r.split('-').map((s) => s.trim());
           return { range: { [field]: { gte, lte } } };

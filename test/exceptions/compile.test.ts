@@ -16,7 +16,7 @@ const NOW = Date.parse('2026-11-26T00:00:00Z');
 const item = (entries: Entry[], extra: Partial<ExceptionItem> = {}): ExceptionItem => ({ source: 't', itemId: 'i', entries, osTypes: [], ...extra });
 const VALUES = new Map<string, readonly string[]>([
   ['hosts', ['ws9', 'WS1']], ['nets', ['192.168.0.0/16', '10.0.0.0/8']], ['ranges', ['10.1.2.0-10.1.2.9']],
-  ['phrases', ['alice logged']], ['pids', ['4', '8']], ['misses', ['nothing here']],
+  ['phrases', ['alice logged']], ['pids', ['4', '8']], ['misses', ['nothing here']], ['badips', ['10.0.0.1', 'not-an-ip']],
 ]);
 const excepts = (items: ExceptionItem[]) => compileExceptions([], items, VALUES).excepts(doc, NOW);
 
@@ -91,7 +91,7 @@ describe('exception entries in memory (Kibana semantics)', () => {
 describe('exceptions in the search', () => {
   const types = new Map<string, ReadonlySet<string>>([
     ['host.name', new Set(['keyword'])], ['message', new Set(['text'])], ['process.pid', new Set(['long'])],
-    ['process.name', new Set(['keyword'])], ['file.Ext.code_signature', new Set(['nested'])],
+    ['process.name', new Set(['keyword'])], ['file.Ext.code_signature', new Set(['nested'])], ['source.ip', new Set(['ip'])],
     ['file.Ext.code_signature.subject_name', new Set(['keyword'])], ['mixed', new Set(['keyword', 'text'])],
   ]);
   const m = (field: string, value: string): Entry & NestedChild => ({ field, operator: 'included', type: 'match', value });
@@ -108,11 +108,17 @@ describe('exceptions in the search', () => {
     ['a non-number on a long field', [m('process.pid', 'four')], {}],
     ['an item with expire_time', [m('host.name', 'WS1')], { expiresAt: NOW + 1000 }],
     ['a text value list', [{ field: 'host.name', operator: 'included', type: 'list', list: { id: 'phrases', type: 'text' } }], {}],
+    ['an ip list with a value that is not an IP', [{ field: 'source.ip', operator: 'included', type: 'list', list: { id: 'badips', type: 'ip' } }], {}],
     ['one inexact entry makes the whole item in memory only', [m('host.name', 'WS1'), m('message', 'x')], {}],
   ];
   for (const [name, entries, extra] of inMemoryOnly) {
     test(`${name} stays out of the search`, () => assert.deepEqual(compileExceptions([], [item(entries, extra)], VALUES).mustNot(types), []));
   }
+
+  test('an ip list of addresses and blocks goes to the search', () => {
+    const c = compileExceptions([], [item([{ field: 'source.ip', operator: 'included', type: 'list', list: { id: 'nets', type: 'ip' } }])], VALUES);
+    assert.deepEqual(c.mustNot(types), [{ bool: { filter: [{ bool: { should: [{ terms: { 'source.ip': ['192.168.0.0/16', '10.0.0.0/8'] } }], minimum_should_match: 1 } }] } }]);
+  });
 
   test('a nested entry on a nested path becomes a nested query', () => {
     const c = compileExceptions([], [item([{ field: 'file.Ext.code_signature', type: 'nested', entries: [m('subject_name', 'Evil Corp')] }])], VALUES);
