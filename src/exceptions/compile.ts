@@ -39,6 +39,11 @@ export interface CompiledExceptions {
   excepts(doc: unknown, now: number): boolean;
   /** must_not clauses for the search: the items translated exactly for fields of these types. */
   mustNot(types: FieldTypes): Dsl[];
+  /**
+   * Every item active at `now` as Kibana sends it, whatever the field types: the server's answer
+   * is then the truth (for rules that aggregate on the server, where there is no event to check).
+   */
+  serverClauses(now: number): Dsl[];
 }
 
 /** Kibana's largest value list that it still sends in the search (larger ones are checked in memory). */
@@ -121,8 +126,8 @@ function tokens(s: string): string[] {
 
 interface CompiledEntry {
   readonly test: Test;
-  /** The search clause when exact on these types, else undefined. */
-  readonly dsl: (types: FieldTypes) => Dsl | undefined;
+  /** The search clause when exact on these types, else undefined; with null types, Kibana's clause as it is. */
+  readonly dsl: (types: FieldTypes | null) => Dsl | undefined;
 }
 
 function negate(e: CompiledEntry, excluded: boolean): CompiledEntry {
@@ -143,13 +148,13 @@ function compileLeaf(entry: Entry | NestedChild, field: string, lists: ValueList
     case 'match':
       return negate({
         test: some((v) => equalsValue(v, entry.value)),
-        dsl: (types) => (exactOn(types, field, [entry.value]) ? { match_phrase: { [field]: entry.value } } : undefined),
+        dsl: (types) => (types === null || exactOn(types, field, [entry.value]) ? { match_phrase: { [field]: entry.value } } : undefined),
       }, entry.operator === 'excluded');
     case 'match_any': {
       const values = entry.value;
       return negate({
         test: some((v) => values.some((w) => equalsValue(v, w))),
-        dsl: (types) => (exactOn(types, field, values)
+        dsl: (types) => (types === null || exactOn(types, field, values)
           ? { bool: { should: values.map((w) => ({ match_phrase: { [field]: w } })), minimum_should_match: 1 } }
           : undefined),
       }, entry.operator === 'excluded');
@@ -159,15 +164,15 @@ function compileLeaf(entry: Entry | NestedChild, field: string, lists: ValueList
       return negate({
         test: some((v) => typeof v === 'string' && test(v)),
         dsl: (types) => {
-          const t = types.get(field);
-          return t && t.size > 0 && [...t].every((x) => KEYWORD.has(x)) ? { wildcard: { [field]: { value: entry.value } } } : undefined;
+          const t = types?.get(field);
+          return types === null || (t && t.size > 0 && [...t].every((x) => KEYWORD.has(x))) ? { wildcard: { [field]: { value: entry.value } } } : undefined;
         },
       }, entry.operator === 'excluded');
     }
     case 'exists':
       return negate({
         test: (doc) => get(doc).length > 0,
-        dsl: (types) => (leafMapped(types, field) ? { exists: { field } } : undefined),
+        dsl: (types) => (types === null || leafMapped(types, field) ? { exists: { field } } : undefined),
       }, entry.operator === 'excluded');
     case 'list': {
       const values = lists.get(entry.list.id) ?? [];
@@ -184,9 +189,9 @@ function compileList(field: string, type: ValueListType, values: readonly string
     return {
       test: some((v) => typeof v === 'string' && values.some((w) => inIpRange(v, w))),
       dsl: (types) => {
-        const t = types.get(field);
+        const t = types?.get(field);
         // A value that is not an IP, block or range would fail the whole search: memory only then.
-        if (!small || !t || t.size !== 1 || !t.has('ip') || values.length === 0 || !values.every(validIpValue)) return undefined;
+        if (types !== null && (!small || !t || t.size !== 1 || !t.has('ip') || values.length === 0 || !values.every(validIpValue))) return undefined;
         const should: Dsl[] = ranges.map((r) => {
           const [gte, lte] = r.split('-').map((s) => s.trim());
           return { range: { [field]: { gte, lte } } };
@@ -205,13 +210,15 @@ function compileList(field: string, type: ValueListType, values: readonly string
         const have = new Set(tokens(String(v)));
         return wanted.some((ts) => ts.length > 0 && ts.every((t) => have.has(t)));
       }),
-      dsl: () => undefined,
+      dsl: (types) => (types === null
+        ? { bool: { should: values.map((v) => ({ match: { [field]: { query: v, operator: 'and' } } })), minimum_should_match: 1 } }
+        : undefined),
     };
   }
   const set = new Set(values);
   return {
     test: some((v) => (typeof v === 'string' ? set.has(v) : values.some((w) => equalsValue(v, w)))),
-    dsl: (types) => (small && values.length > 0 && exactOn(types, field, values) ? { terms: { [field]: [...values] } } : undefined),
+    dsl: (types) => (types === null || (small && values.length > 0 && exactOn(types, field, values)) ? { terms: { [field]: [...values] } } : undefined),
   };
 }
 
@@ -238,8 +245,8 @@ function compileEntry(entry: Entry, lists: ValueLists): CompiledEntry {
   return {
     test: (doc) => objectsAt(doc, parts).some((o) => inner.every((e) => e.test(o))),
     dsl: (types) => {
-      const t = types.get(path);
-      if (!t || t.size !== 1 || !t.has('nested')) return undefined;
+      const t = types?.get(path);
+      if (types !== null && (!t || t.size !== 1 || !t.has('nested'))) return undefined;
       const qs = full.map((e) => e.dsl(types));
       if (qs.some((q) => q === undefined)) return undefined;
       return { nested: { path, query: { bool: { filter: qs } }, score_mode: 'none' } };
@@ -252,7 +259,7 @@ const OS_FIELDS = ['host.os.type', 'host.os.name.caseless'] as const;
 interface CompiledItem {
   readonly test: Test;
   readonly expiresAt?: number;
-  readonly dsl: (types: FieldTypes) => Dsl | undefined;
+  readonly dsl: (types: FieldTypes | null) => Dsl | undefined;
 }
 
 function compileItem(item: ExceptionItem, lists: ValueLists): CompiledItem {
@@ -264,7 +271,7 @@ function compileItem(item: ExceptionItem, lists: ValueLists): CompiledItem {
     test: (doc) => all.every((p) => p.test(doc)),
     expiresAt: item.expiresAt,
     dsl: (types) => {
-      if (item.expiresAt !== undefined) return undefined;
+      if (types !== null && item.expiresAt !== undefined) return undefined;
       const qs = all.map((p) => p.dsl(types));
       if (qs.some((q) => q === undefined)) return undefined;
       return { bool: { filter: qs } };
@@ -287,7 +294,7 @@ function entryFields(e: Entry): string[] {
 }
 
 export const NO_EXCEPTIONS: CompiledExceptions = Object.freeze({
-  lists: [], fields: [], key: '', itemCount: 0, excepts: () => false, mustNot: () => [],
+  lists: [], fields: [], key: '', itemCount: 0, excepts: () => false, mustNot: () => [], serverClauses: () => [],
 });
 
 /** Compiles items (value lists already read) for the lists named in `lists`. */
@@ -304,5 +311,7 @@ export function compileExceptions(refs: readonly ExceptionListRef[], items: read
     itemCount: items.length,
     excepts: (doc: unknown, now: number) => compiled.some((c) => (c.expiresAt === undefined || c.expiresAt > now) && c.test(doc)),
     mustNot: (types: FieldTypes) => compiled.map((c) => c.dsl(types)).filter((q): q is Dsl => q !== undefined),
+    serverClauses: (now: number) => compiled.filter((c) => c.expiresAt === undefined || c.expiresAt > now)
+      .map((c) => c.dsl(null)).filter((q): q is Dsl => q !== undefined),
   });
 }

@@ -4,6 +4,7 @@
  * the search reads everything and memory decides), and end to end an excepted event raises no
  * alert for an EQL event rule from a Kibana export, an EQL sequence and a Sigma rule (both with
  * a Lookout exceptions file), while the same rule without its exceptions does alert on it.
+ * `serverClauses` (every item as Kibana writes it) is accepted by the server and agrees too.
  */
 import assert from 'node:assert/strict';
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -112,6 +113,8 @@ describe('exceptions on the real server', () => {
       const server = await serverKept(clauses);
       if (sent) assert.deepEqual(memory, server);
       else assert.ok(memory.every((id) => server.includes(id)));
+      // Every item as Kibana sends it (for rules that aggregate on the server): accepted, and the same answer here.
+      assert.deepEqual(await serverKept(x.serverClauses(NOW)), memory);
       assert.ok(memory.length < DOCS.length || entries.some((e) => 'operator' in e && e.operator === 'excluded'), 'the case excepts something');
     });
   }
