@@ -56,6 +56,13 @@ export async function attachExceptions(rules: readonly Rule[], sources: Exceptio
       }
     }
   }
+  const byList = new Map<string, string>();
+  for (const n of sources.native) {
+    const k = `${n.list.ref.namespace_type}:${n.list.ref.list_id}`;
+    const other = byList.get(k);
+    if (other) errors.push(new RuleLoadError(n.list.file, `list_id ${n.list.ref.list_id} is already the list of ${other}; give each exceptions file its own list_id`));
+    else byList.set(k, n.list.file);
+  }
   const out: Rule[] = [];
   for (const rule of rules) {
     const refs = rule.exceptionsList ?? [];

@@ -90,6 +90,13 @@ items:
     });
   }
 
+  test('two files with one list_id are reported', async () => {
+    const item = 'items:\n  - entries: [{ field: a, operator: included, type: exists }]\n';
+    const { dir } = await folder({ 'one.exceptions.yml': `list_id: same\n${item}`, 'two.exceptions.yml': `list_id: same\n${item}` });
+    const set = await loadRules([dir]);
+    assert.match(set.errors.map((e) => e.message).join('\n'), /two\.exceptions\.yml: list_id same is already the list of .*one\.exceptions\.yml/);
+  });
+
   test('a rule_id that names no rule is reported', async () => {
     const { dir } = await folder({ 'typo.exceptions.yml': 'rule_ids: [no-such-rule]\nitems:\n  - entries: [{ field: a, operator: included, type: exists }]\n' });
     const set = await loadRules([dir]);
