@@ -13,7 +13,8 @@
  * search, only for items whose translation the in-memory check reproduces exactly on the
  * fields' mapped types (keyword, whole numbers, double, boolean, IPv4, nested paths mapped as
  * nested) and that carry no expire_time (expiry is judged per execution in memory). Every other
- * item is applied in memory only: the search then reads a superset of the events kept.
+ * item is applied in memory only: the search then reads a superset of the events kept. The
+ * clauses sent stay within a budget (400 leaf queries), so a rule never passes the clause limit.
  */
 import { cidrContains, parseIp } from '../eql/functions.js';
 import { compileGetter, type Primitive } from '../eql/fields.js';
@@ -44,6 +45,22 @@ export interface CompiledExceptions {
    * is then the truth (for rules that aggregate on the server, where there is no event to check).
    */
   serverClauses(now: number): Dsl[];
+}
+
+/** Leaf queries of the must_not clauses sent with a rule's query (the pushdown uses at most 512 more). */
+const CLAUSE_BUDGET = 400;
+
+/** Number of leaf queries, inside bool and nested (a `terms` query counts once). */
+function leafClauses(q: unknown): number {
+  if (Array.isArray(q)) return q.reduce((n: number, x) => n + leafClauses(x), 0);
+  if (!q || typeof q !== 'object') return 0;
+  const o = q as Dsl;
+  if (o.bool && typeof o.bool === 'object') {
+    const b = o.bool as Dsl;
+    return ['filter', 'should', 'must', 'must_not'].reduce((n, k) => n + leafClauses(b[k]), 0);
+  }
+  if (o.nested && typeof o.nested === 'object') return leafClauses((o.nested as Dsl).query);
+  return 1;
 }
 
 /** Kibana's largest value list that it still sends in the search (larger ones are checked in memory). */
@@ -310,7 +327,21 @@ export function compileExceptions(refs: readonly ExceptionListRef[], items: read
         .map((id) => [id, values.get(id)?.length ?? 0])]),
     itemCount: items.length,
     excepts: (doc: unknown, now: number) => compiled.some((c) => (c.expiresAt === undefined || c.expiresAt > now) && c.test(doc)),
-    mustNot: (types: FieldTypes) => compiled.map((c) => c.dsl(types)).filter((q): q is Dsl => q !== undefined),
+    mustNot: (types: FieldTypes) => {
+      // Within a clause budget, so that the rule's query stays under the cluster's clause limit
+      // (1,024 on 7.x) with the rule's own clauses; items past it are checked in memory only.
+      const out: Dsl[] = [];
+      let used = 0;
+      for (const c of compiled) {
+        const q = c.dsl(types);
+        if (q === undefined) continue;
+        const n = leafClauses(q);
+        if (used + n > CLAUSE_BUDGET) continue;
+        used += n;
+        out.push(q);
+      }
+      return out;
+    },
     serverClauses: (now: number) => compiled.filter((c) => c.expiresAt === undefined || c.expiresAt > now)
       .map((c) => c.dsl(null)).filter((q): q is Dsl => q !== undefined),
   });

@@ -120,6 +120,14 @@ describe('exceptions in the search', () => {
     assert.deepEqual(c.mustNot(types), [{ bool: { filter: [{ bool: { should: [{ terms: { 'source.ip': ['192.168.0.0/16', '10.0.0.0/8'] } }], minimum_should_match: 1 } }] } }]);
   });
 
+  test('items past the clause budget are checked in memory only', () => {
+    const many = Array.from({ length: 300 }, (_, i) => `v${i}`);
+    const items = [0, 1].map(() => item([{ field: 'host.name', operator: 'included', type: 'match_any', value: many }]));
+    const c = compileExceptions([], items, VALUES);
+    assert.equal(c.mustNot(types).length, 1);
+    assert.equal(c.excepts({ host: { name: 'v299' } }, NOW), true);
+  });
+
   test('a nested entry on a nested path becomes a nested query', () => {
     const c = compileExceptions([], [item([{ field: 'file.Ext.code_signature', type: 'nested', entries: [m('subject_name', 'Evil Corp')] }])], VALUES);
     assert.deepEqual(c.mustNot(types), [{ bool: { filter: [{ nested: { path: 'file.Ext.code_signature', query: { bool: { filter: [{ match_phrase: { 'file.Ext.code_signature.subject_name': 'Evil Corp' } }] } }, score_mode: 'none' } }] } }]);
