@@ -81,7 +81,7 @@ export async function loadRules(paths: readonly string[], options: LoadOptions =
     const isDir = files.length !== 1 || files[0] !== root;
     walkedTree ||= isDir;
     // A single rule file also picks up the exceptions files beside it.
-    if (!isDir) files.push(...(await listRuleFiles(dirname(root), [])).filter((f) => EXCEPTIONS_FILE.test(f) && dirname(f) === dirname(root)));
+    if (!isDir) files.push(...(await readdir(dirname(root)).catch(() => [])).filter((f) => EXCEPTIONS_FILE.test(f)).sort().map((f) => join(dirname(root), f)));
     for (const file of files) {
       if (EXCEPTIONS_FILE.test(file)) {
         try {
