@@ -172,6 +172,7 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     'kibana.alert.rule.author': rule.author,
     'kibana.alert.rule.query': rule.query,
     'kibana.alert.rule.language': rule.language,
+    'kibana.alert.rule.exceptions_list': rule.exceptions?.lists ?? rule.exceptionsList ?? [],
     'kibana.space_ids': ['default'],
     lookout: {
       summary: {

@@ -79,7 +79,7 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
   const { values, positionals } = parseArgs({ args, options: { cluster: { type: 'boolean', default: false } }, allowPositionals: true });
   const paths = positionals.length > 0 ? positionals : [config.rulesDir];
   const set = await loadRules(paths, { sigmaPipelines: config.sigmaPipelines });
-  for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})\n`);
+  for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})${r.exceptions ? `, ${r.exceptions.itemCount} exception item(s) from ${r.exceptions.lists.map((l) => l.list_id).join(', ')}` : ''}\n`);
   if (values.cluster) {
     const { createClient } = await import('../search/client.js');
     const { fetchFieldTypes } = await import('../search/field-caps.js');
@@ -140,7 +140,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   const evaluate = async (sort: boolean, onProblem: (message: string) => void, onUntimed: (message: string) => void) => {
     const lineTest = test ? { test, passedOver: 0 } : undefined;
     const pages = readEvents(path, rule, { includes: sourceFields(rule), onProblem, onUntimed, sort, stdin: io.stdin, lineTest });
-    const result = values.raw ? await rawResults(rule, pages) : await alertResults(rule, pages, now, config.alertsIndex);
+    const result = values.raw ? await rawResults(rule, pages, now) : await alertResults(rule, pages, now, config.alertsIndex);
     return { ...result, passedOver: lineTest?.passedOver ?? 0 };
   };
   let result: Awaited<ReturnType<typeof evaluate>>;
@@ -189,7 +189,7 @@ async function alertResults(rule: Rule, pages: AsyncIterable<readonly EventRecor
 }
 
 /** `test-rule --raw`: what the engine matched, one JSON line per match, in the order it found them. */
-async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>): Promise<{ lines: string[]; summary: string }> {
+async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>, now: Date): Promise<{ lines: string[]; summary: string }> {
   const { QueryEvaluator } = await import('../engine/evaluator.js');
   const { rawResult } = await import('../engine/raw.js');
   const { eventTimeText } = await import('../engine/events.js');
@@ -200,7 +200,7 @@ async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[
   for await (const page of pages) {
     for (const e of page) {
       events++;
-      if (rule.filters.matches(e.source)) evaluator.push(e);
+      if (rule.filters.matches(e.source) && !rule.exceptions?.excepts(e.source, now.getTime())) evaluator.push(e);
     }
   }
   evaluator.flush();

@@ -92,7 +92,7 @@ export class RuleRun {
     if (this.evaluator === null) throw new Error(`rule ${this.rule.ruleId} aggregates on the server; it takes matches, not events`);
     this.counts.eventsRead++;
     try {
-      if (this.rule.filters.matches(event.source)) this.evaluator.push(event);
+      if (this.rule.filters.matches(event.source) && !this.rule.exceptions?.excepts(event.source, this.options.now.getTime())) this.evaluator.push(event);
     } catch (err) {
       this.skip(err);
     }

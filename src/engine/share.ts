@@ -44,7 +44,7 @@ function signature(rule: Rule): string | undefined {
   const stage = q.stages[0];
   const categories = acceptedCategories(q);
   return JSON.stringify([
-    q.categoryField, rule.tiebreakerField ?? null, rule.filters.query ?? null,
+    q.categoryField, rule.tiebreakerField ?? null, rule.filters.query ?? null, rule.exceptions?.key ?? '',
     categories === null ? null : [...categories].sort(),
     stage.keyFields.map((k) => k.path),
     JSON.stringify(stage.query, (k, v) => (k === 'start' || k === 'end' ? undefined : v)),

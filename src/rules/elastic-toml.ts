@@ -107,6 +107,7 @@ export function buildRule(
     ruleNameOverride: r.rule_name_override,
     enabled: r.enabled,
     filters,
+    exceptionsList: Object.freeze(r.exceptions_list),
     enrichments: [],
     webhooks: Object.freeze([...webhooks]),
   };

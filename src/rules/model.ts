@@ -5,6 +5,7 @@
 import type { CompiledQuery, QueryLanguage } from './language.js';
 import type { RuleType } from './registry.js';
 import type { CompiledFilters } from './filters.js';
+import type { CompiledExceptions, ExceptionListRef } from '../exceptions/index.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 
@@ -75,6 +76,10 @@ export interface Rule {
   readonly enabled: boolean;
   /** Kibana filters every event must pass (in the search and in memory). */
   readonly filters: CompiledFilters;
+  /** Kibana's `exceptions_list` references of the rule document (resolved by the rule set loader). */
+  readonly exceptionsList?: readonly ExceptionListRef[];
+  /** Exception items: an event matching one is excepted (in the search where exact, and in memory). */
+  readonly exceptions?: CompiledExceptions;
   /** Enrichments applied to alerts (by name, from the enrichment registry). */
   readonly enrichments: readonly string[];
   /** Webhooks told about this rule's new alerts, besides the global one. */

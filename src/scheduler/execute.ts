@@ -57,7 +57,7 @@ export function sourceFields(rule: Rule): string[] {
     ...(rule.tiebreakerField ? [rule.tiebreakerField] : []),
     ...rule.severityMapping.map((m) => m.field), ...rule.riskScoreMapping.map((m) => m.field),
     ...(rule.ruleNameOverride ? [rule.ruleNameOverride] : []),
-    ...filterFields(rule.filters.query),
+    ...filterFields(rule.filters.query), ...(rule.exceptions?.fields ?? []),
   ])];
 }
 
@@ -79,7 +79,7 @@ function filterFields(q: unknown): string[] {
  * `_field_caps`) is fetched unless given: rules sharing a read share one lookup.
  */
 export async function planRead(client: Client, rule: Rule, types?: FieldTypes): Promise<{ query: EsQuery | null; sourceIncludes: string[] }> {
-  types ??= await fetchFieldTypes(client, rule.indices, rule.compiled.fields);
+  types ??= await fetchFieldTypes(client, rule.indices, [...rule.compiled.fields, ...(rule.exceptions?.fields ?? [])]);
   return { query: pushedQuery(rule, types), sourceIncludes: sourceFields(rule) };
 }
 
@@ -87,7 +87,9 @@ export async function planRead(client: Client, rule: Rule, types?: FieldTypes): 
 export function pushedQuery(rule: Rule, types: FieldTypes): EsQuery | null {
   const pushed = rule.compiled.plan === 'streamed' ? rule.compiled.pushdown(new Pushdown(types)) : null;
   const filters = rule.filters.query;
-  return pushed && filters ? { bool: { filter: [pushed, filters] } } : (pushed ?? filters);
+  const query = pushed && filters ? { bool: { filter: [pushed, filters] } } : (pushed ?? filters);
+  const excepted = rule.exceptions?.mustNot(types) ?? [];
+  return excepted.length === 0 ? query : { bool: { ...(query ? { filter: [query] } : {}), must_not: excepted } };
 }
 
 /**
@@ -193,7 +195,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
     }
   }
   try {
-    const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => r.compiled.fields))]);
+    const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => [...r.compiled.fields, ...(r.exceptions?.fields ?? [])]))]);
     const typeMap = fieldTypesFromCaps(types);
     for (const p of per) p.rule = withFieldTypes(p.rule, typeMap);
     for (const p of per) p.missing = missingFields(p.rule, types);
