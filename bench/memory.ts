@@ -12,6 +12,7 @@ import { RuleRun } from '../src/engine/run.js';
 import { SequenceMatcher } from '../src/engine/sequence.js';
 import type { Rule } from '../src/rules/model.js';
 import { corpusRules } from './corpus.js';
+import type { CompiledSequence } from '../src/eql/compile.js';
 
 const PAGE = 1000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -163,7 +164,7 @@ export function sequenceMemoryFigure(rule: Rule, out: (s: string) => void): void
   }));
   global.gc();
   const before = process.memoryUsage().heapUsed;
-  const matcher = new SequenceMatcher(rule.compiled);
+  const matcher = new SequenceMatcher(rule.compiled as CompiledSequence);
   for (const e of events) matcher.push(e, () => undefined);
   global.gc();
   const held = process.memoryUsage().heapUsed - before;

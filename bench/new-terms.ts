@@ -1,5 +1,5 @@
 /**
- * 7. The new_terms check (search/aggregate/new-terms.ts): time, searches and response bytes for a
+ * 8. The new_terms check (search/aggregate/new-terms.ts): time, searches and response bytes for a
  * history of H documents (BENCH_NEW_TERMS_HISTORY, default 100,000 and 1,000,000, over the 7 days
  * before the window, 20,000 distinct `host.name` values) and W terms in a one-hour window
  * (BENCH_NEW_TERMS_WINDOW, default 100 and 10,000: half of them seen in the history, half new).
@@ -85,5 +85,5 @@ export async function newTermsFigure(client: Client, out: (s: string) => void): 
         `${fmt(found)} new of ${fmt(Math.floor(w / 2))} expected ${ok ? '✔' : '✘'}`);
     }
   }
-  out(`7. new_terms check (1 field, 7-day history, 1-hour window, 10,000 terms a page, best of 3 after a warm-up):\n   ${rows.join('\n   ')}`);
+  out(`8. new_terms check (1 field, 7-day history, 1-hour window, 10,000 terms a page, best of 3 after a warm-up):\n   ${rows.join('\n   ')}`);
 }

@@ -11,10 +11,11 @@
  *    (all accept the same events) and 50 different prebuilt rules.
  * 5. The cost of fetching fields: `_source` filtering, `fields`, `docvalue_fields`.
  * 6. Offline evaluation (`lookout test-rule`) beside Endgame's Python eql, on the same file.
- * 7. The new_terms check: history size against window terms (bench/new-terms.ts).
+ * 7. Start-up: `lookout validate` of the shipped rules and `lookout --help`, whole processes.
+ * 8. The new_terms check: history size against window terms (bench/new-terms.ts).
  *
- * BENCH_ONLY=offline runs figure 6 alone (no Elasticsearch needed); BENCH_ONLY=new_terms runs
- * figure 7 alone.
+ * BENCH_ONLY=offline runs figure 6 alone, BENCH_ONLY=startup figure 7 alone (neither needs
+ * Elasticsearch), BENCH_ONLY=new_terms figure 8 alone.
  */
 import { performance } from 'node:perf_hooks';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -29,6 +30,7 @@ import { ensureBenchData } from './data.js';
 import { corpusFigure, sequenceMemoryFigure, sigmaFigure, winrmFigure } from './memory.js';
 import { newTermsFigure } from './new-terms.js';
 import { offlineFigure } from './offline.js';
+import { startupFigure } from './startup.js';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -49,6 +51,7 @@ async function inMemoryFigures(winrm: Parameters<typeof winrmFigure>[0], sigma: 
     out(`1e. adversarial wildcards, time per match: ${figures.join('; ')}`);
   }
   await offlineFigure('.devserver-data/bench-offline', out);
+  startupFigure(out);
 }
 
 async function main(): Promise<void> {
@@ -59,10 +62,14 @@ async function main(): Promise<void> {
   out(`Lookout benchmarks: node ${process.version}, ${new Date().toISOString()}, ${(await import('node:os')).cpus().length} cores`);
 
   out('');
-  const only = process.env.BENCH_ONLY;
-  if (only !== undefined && only !== 'offline' && only !== 'new_terms') throw new Error(`BENCH_ONLY: expected offline or new_terms, got '${only}'`);
+  const only = process.env.BENCH_ONLY || undefined;
+  if (only !== undefined && only !== 'offline' && only !== 'startup' && only !== 'new_terms') throw new Error(`BENCH_ONLY: expected offline, startup or new_terms, got '${only}'`);
   if (only === 'offline') {
     await offlineFigure('.devserver-data/bench-offline', out);
+    return;
+  }
+  if (only === 'startup') {
+    startupFigure(out);
     return;
   }
   // BENCH_FIGURES=server: only the scheduled-execution and backfill figures, the ones that

@@ -13,7 +13,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
 import { loadConfig } from '../src/config/env.js';
-import type { CompiledStage } from '../src/eql/compile.js';
+import { asEql, type CompiledStage } from '../src/eql/compile.js';
 import type { Expr } from '../src/eql/ast.js';
 import { silentLogger } from '../src/logging/logger.js';
 import { loadRules } from '../src/rules/load.js';
@@ -21,6 +21,7 @@ import type { Rule } from '../src/rules/model.js';
 import { createClient } from '../src/search/client.js';
 import { fetchFieldTypes } from '../src/search/field-caps.js';
 import { Pushdown } from '../src/search/pushdown.js';
+import { eqlCondition } from '../src/eql/pushdown.js';
 import { executeRule } from '../src/scheduler/execute.js';
 import { StateStore } from '../src/state/store.js';
 
@@ -82,8 +83,8 @@ function satisfy(expr: Expr, doc: Record<string, unknown>): void {
 }
 
 function eventsFor(rule: Rule, ruleIndex: number): { _id: string; doc: Record<string, unknown> }[] {
-  const c = rule.compiled;
-  if (c.kind === 'sigma') return [];
+  const c = asEql(rule.compiled);
+  if (c === null) return [];
   const stages: readonly CompiledStage[] = c.kind === 'event' ? [c.stage] : c.stages.filter((s) => !s.missing);
   const base = Date.parse('2026-11-01T00:00:00Z') + ruleIndex * 60_000;
   return stages.map((stage, i) => {
@@ -153,12 +154,13 @@ async function main(): Promise<void> {
       try {
         const types = await fetchFieldTypes(client, r.indices, r.compiled.fields);
         const pd = new Pushdown(types);
-        const query = pd.query(r.compiled, r.eventCategoryField);
+        const query = r.compiled.plan === 'streamed' ? r.compiled.pushdown(pd) : null;
         await client.search({ index: INDEX, size: 0, query: (query ?? { match_all: {} }) as never });
-        if (r.compiled.kind === 'sigma') throw new Error('not an EQL rule');
-        const stages = r.compiled.kind === 'event' ? [r.compiled.stage] : r.compiled.stages;
+        const eql = asEql(r.compiled);
+        if (eql === null) throw new Error('not an EQL rule');
+        const stages = eql.kind === 'event' ? [eql.stage] : eql.stages;
         const full = stages.every((s) => {
-          const t = pd.condition(s.query.condition);
+          const t = eqlCondition(pd, s.query.condition);
           return t.query !== null && t.exact;
         });
         row.pushed = query === null ? 'yes (no constraint)' : full ? 'yes (full)' : 'yes (partial)';

@@ -8,6 +8,7 @@
  * writes: an event data field it keeps, or an ECS field (or template) its pipelines produce.
  */
 import type { Rule } from '../src/rules/model.js';
+import { asSigma } from '../src/sigma/compiled.js';
 
 /** Event data fields Winlogbeat 8's and Elastic Agent's ingest pipelines move out of winlog.event_data or drop. */
 const MOVED_BY_PIPELINES = new Set([
@@ -59,8 +60,8 @@ export const LAYOUTS: readonly Layout[] = [
 
 /** For one layout: whether the rule runs there, and whether every Sigma field it uses resolves there. */
 export function layoutCoverage(rule: Rule, layout: Layout, rawOnly = false): { runs: boolean; resolves: boolean; unresolved: string[] } {
-  const c = rule.compiled;
-  if (c.kind !== 'sigma') return { runs: false, resolves: false, unresolved: [] };
+  const c = asSigma(rule.compiled);
+  if (c === null) return { runs: false, resolves: false, unresolved: [] };
   const route = c.routes.find((r) => r.pipeline === layout.pipeline);
   if (!route) return { runs: false, resolves: false, unresolved: [] };
   const unresolved = new Set<string>();

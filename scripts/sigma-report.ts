@@ -18,6 +18,7 @@ import { fetchFieldTypes } from '../src/search/field-caps.js';
 import { Pushdown } from '../src/search/pushdown.js';
 import { loadPipelines } from '../src/sigma/pipeline.js';
 import { layoutCoverage, LAYOUTS } from './sigma-layouts.js';
+import { asSigma } from '../src/sigma/compiled.js';
 
 const CORPUS = process.env.LOOKOUT_SIGMA_CORPUS ?? join(process.cwd(), '..', 'shared', 'corpus', 'sigmahq');
 const INDEX = 'winlogbeat-lookout-sigma-report';
@@ -78,10 +79,10 @@ async function main(): Promise<void> {
         try {
           const r = { ...rule, indices: [INDEX] };
           const types = await fetchFieldTypes(client, r.indices, r.compiled.fields);
-          const query = new Pushdown(types).query(r.compiled, r.eventCategoryField);
+          const query = r.compiled.plan === 'streamed' ? r.compiled.pushdown(new Pushdown(types)) : null;
           await client.search({ index: INDEX, size: 0, query: (query ?? { match_all: {} }) as never });
           const counts = await runRule({ ...rule, enrichments: [] }, events, new MemoryAlertSink(), { now: new Date(0) });
-          const routes = rule.compiled.kind === 'sigma' ? rule.compiled.routes.map((x) => x.pipeline).join(', ') : '';
+          const routes = asSigma(rule.compiled)?.routes.map((x) => x.pipeline).join(', ') ?? '';
           rows.push({ file: name, status: 'runs', detail: `pipelines: ${routes}; ${counts.matches} match(es) on the generic events` });
         } catch (err) {
           rows.push({ file: name, status: 'failed', detail: err instanceof Error ? err.message.split('\n')[0] : String(err) });

@@ -70,6 +70,21 @@ export class EqlVerificationError extends LookoutError {
   }
 }
 
+/** A KQL (Kibana query language) query is not well-formed. `offset` is 0-based in the query text; line/column 1-based. */
+export class KqlSyntaxError extends LookoutError {
+  readonly offset: number;
+  readonly line: number;
+  readonly column: number;
+  readonly bareMessage: string;
+  constructor(message: string, offset: number, line: number, column: number, options: { file?: string } = {}) {
+    super('KQL_SYNTAX', `${message} (${line}:${column})`, options.file ? { location: { file: options.file, line, column } } : {});
+    this.offset = offset;
+    this.line = line;
+    this.column = column;
+    this.bareMessage = message;
+  }
+}
+
 /** Elasticsearch could not be reached or answered with an error. */
 export class SearchError extends LookoutError {
   readonly statusCode?: number;

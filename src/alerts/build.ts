@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { RuleMatch } from '../engine/events.js';
 import { compileGetter, type Primitive } from '../eql/fields.js';
 import type { Rule, Severity } from '../rules/model.js';
+import { KIBANA_RULE_TYPE_IDS } from '../rules/registry.js';
 import { fitToTemplate } from './fit.js';
 
 export interface AlertDocument {
@@ -40,7 +41,9 @@ export const ALERT_SOURCE_FIELDS: readonly string[] = [
 export function alertId(rule: Rule, match: RuleMatch): string {
   const h = createHash('sha256');
   h.update(rule.ruleId);
-  for (const e of match.events) h.update(`\n${e.index}\u0000${e.id}`);
+  // An aggregated match (rules/language.ts) is its entity, whatever events it carries.
+  if (match.entity) h.update(`\nentity\u0000${match.entity.key}`);
+  else for (const e of match.events) h.update(`\n${e.index}\u0000${e.id}`);
   return h.digest('hex');
 }
 
@@ -102,8 +105,9 @@ function basename(v: Primitive | undefined): Primitive | undefined {
 export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): AlertDocument {
   const id = alertId(rule, match);
   const events = match.events;
-  const firstEvent = events[0];
-  const lastEvent = events[events.length - 1];
+  // An aggregated match may carry no events: its entity gives the time.
+  const firstTime = events.length > 0 ? events[0].timestamp : match.entity!.timestamp;
+  const lastTime = events.length > 0 ? events[events.length - 1].timestamp : match.entity!.timestamp;
   const { severity, riskScore } = severityOf(rule, match);
   const sourceIp = first(events, 'source.ip') ?? first(events, 'winlog.event_data.IpAddress');
   const userName = first(events, 'user.name', true) ?? first(events, 'winlog.event_data.TargetUserName', true);
@@ -119,17 +123,16 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     ? `process ${processName}${parentName !== undefined ? ` (parent ${parentName})` : ''}`
     : `${events.length} event(s)`;
   const corr = match.correlation;
+  const style = rule.compiled.alert;
   const reason = corr
     ? `${corr.type} ${corr.value} within ${Math.round(corr.timespanMs / 60_000)}m` +
       `${Object.keys(corr.group).length > 0 ? ` for ${Object.entries(corr.group).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}` +
       ` (${corr.events} events) created ${severity} alert ${name}.`
-    : `${rule.compiled.kind === 'sequence' ? 'sequence' : 'event'} with ${what}` +
+    : `${style.noun} with ${what}` +
       `${sourceIp !== undefined ? ` from ${sourceIp}` : ''}${user !== undefined ? ` by ${user}` : ''}` +
       `${hostName !== undefined ? ` on ${hostName}` : ''} created ${severity} alert ${name}.`;
-  const groupId = rule.compiled.kind === 'sequence' || corr ? id.slice(0, 40) : undefined;
-  const category = rule.compiled.kind === 'sigma'
-    ? (rule.compiled.correlation ? 'Sigma Correlation Rule' : 'Sigma Rule')
-    : rule.compiled.kind === 'sequence' ? 'Event Correlation Rule' : 'Event Query Rule';
+  const groupId = style.grouped || corr ? id.slice(0, 40) : undefined;
+  const category = style.category;
 
   const doc: Record<string, unknown> = {
     '@timestamp': ctx.now.toISOString(),
@@ -146,7 +149,7 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     'kibana.alert.severity': severity,
     'kibana.alert.risk_score': riskScore,
     'kibana.alert.reason': reason,
-    'kibana.alert.original_time': new Date(firstEvent.timestamp).toISOString(),
+    'kibana.alert.original_time': new Date(firstTime).toISOString(),
     'kibana.alert.start': ctx.now.toISOString(),
     'kibana.alert.last_detected': ctx.now.toISOString(),
     'kibana.alert.ancestors': events.map((e) => ({ id: e.id, index: e.index, type: 'event', depth: 0 })),
@@ -155,6 +158,7 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     'kibana.alert.rule.name': name,
     'kibana.alert.rule.version': rule.version,
     'kibana.alert.rule.type': rule.type,
+    'kibana.alert.rule.rule_type_id': KIBANA_RULE_TYPE_IDS[rule.type],
     'kibana.alert.rule.category': category,
     'kibana.alert.rule.description': rule.description,
     'kibana.alert.rule.severity': rule.severity,
@@ -167,7 +171,8 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     'kibana.alert.rule.threat': rule.threat,
     'kibana.alert.rule.author': rule.author,
     'kibana.alert.rule.query': rule.query,
-    'kibana.alert.rule.language': rule.type,
+    'kibana.alert.rule.language': rule.language,
+    'kibana.alert.rule.exceptions_list': rule.exceptions?.lists ?? rule.exceptionsList ?? [],
     'kibana.space_ids': ['default'],
     lookout: {
       summary: {
@@ -181,7 +186,8 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
       join_keys: match.joinKeys,
       ...(corr ? { correlation: corr } : {}),
       events: events.map((e) => ({ index: e.index, id: e.id, timestamp: new Date(e.timestamp).toISOString(), source: e.source })),
-      last_event_time: new Date(lastEvent.timestamp).toISOString(),
+      last_event_time: new Date(lastTime).toISOString(),
+      ...(match.entity ? { entity: match.entity.fields } : {}),
       ...(ctx.executionId ? { execution_id: ctx.executionId } : {}),
       rule_file: rule.file,
     },

@@ -4,39 +4,20 @@
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { WebhookNotifier } from '../alerts/notify.js';
-import { Metrics } from '../ops/metrics.js';
-import { startOpsServer } from '../ops/server.js';
-import { ClusterClock } from '../scheduler/clock.js';
-import { cronFor } from '../scheduler/daemon.js';
-import { MemoryAlertSink } from '../alerts/writer.js';
-import { loadConfig, withDotEnv, type Config } from '../config/env.js';
-import { eventTimeText, type EventRecord, type RuleMatch } from '../engine/events.js';
-import { QueryEvaluator } from '../engine/evaluator.js';
-import { rawResult } from '../engine/raw.js';
-import { runRule } from '../engine/run.js';
+import type { Config } from '../config/env.js';
+import type { EventRecord, RuleMatch } from '../engine/events.js';
 import { ConfigError, errorMessage, EventsInputError, LookoutError, MappingFileError, OutOfOrderError } from '../errors.js';
 import type { FieldTypeMap } from '../eql/types.js';
-import { fieldTypesFromDocument } from '../search/mapping-types.js';
-import { withFieldTypes } from '../rules/typed.js';
 import { readFile } from 'node:fs/promises';
-import { createLogger, type Logger } from '../logging/logger.js';
-import { loadRules, type RuleSet } from '../rules/load.js';
-import { backfillRules } from '../scheduler/backfill.js';
-import { fillGaps } from '../scheduler/gaps.js';
-import { Daemon } from '../scheduler/daemon.js';
-import { executeRules, pushedQuery, shareKey, sourceFields } from '../scheduler/execute.js';
+import type { Logger } from '../logging/logger.js';
+import type { RuleSet } from '../rules/load.js';
 import type { FieldTypes } from '../search/field-caps.js';
-import { linePrefilter } from '../search/line-prefilter.js';
 import type { Rule } from '../rules/model.js';
 import type { Window } from '../scheduler/window.js';
-import { connect } from '../scheduler/runtime.js';
-import { scheduledWindow } from '../scheduler/window.js';
-import { createClient } from '../search/client.js';
-import { fetchFieldTypes } from '../search/field-caps.js';
-import { missingFields } from '../search/missing-fields.js';
-import { problemsAfter, readEvents } from './events-file.js';
-import { progressBar } from './progress.js';
+
+// Start-up: each command imports the modules it uses when it runs (`await import(...)` at the top
+// of each command below), so `--help` and `validate` do not load the Elasticsearch client,
+// winston, prom-client, node-cron or the engine. Types come in with `import type` (erased).
 
 const USAGE = `Usage: lookout <command> [options]
 
@@ -94,11 +75,15 @@ function reportRuleSet(set: RuleSet, logger: Logger): void {
 }
 
 async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<number> {
+  const { loadRules } = await import('../rules/load.js');
   const { values, positionals } = parseArgs({ args, options: { cluster: { type: 'boolean', default: false } }, allowPositionals: true });
   const paths = positionals.length > 0 ? positionals : [config.rulesDir];
   const set = await loadRules(paths, { sigmaPipelines: config.sigmaPipelines });
-  for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})\n`);
+  for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})${r.exceptions ? `, ${r.exceptions.itemCount} exception item(s) from ${r.exceptions.lists.map((l) => l.list_id).join(', ')}` : ''}\n`);
   if (values.cluster) {
+    const { createClient } = await import('../search/client.js');
+    const { fetchFieldTypes } = await import('../search/field-caps.js');
+    const { missingFields } = await import('../search/missing-fields.js');
     // Read-only: one `_field_caps` per rule over its indices; nothing is installed.
     const client = createClient(config.elasticsearch);
     try {
@@ -117,6 +102,11 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
 }
 
 async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<number> {
+  const { loadRules } = await import('../rules/load.js');
+  const { withFieldTypes } = await import('../rules/typed.js');
+  const { linePrefilter } = await import('../search/line-prefilter.js');
+  const { pushedQuery, sourceFields } = await import('../scheduler/execute.js');
+  const { problemsAfter, readEvents } = await import('./events-file.js');
   const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, 'parse-all': { type: 'boolean', default: false }, raw: { type: 'boolean', default: false }, 'max-samples-per-key': { type: 'string' }, mapping: { type: 'string' } }, allowPositionals: true });
   if (positionals.length !== 1 || !values.events) throw new UsageError('test-rule needs a rule file and --events <file.ndjson>');
   const set = await loadRules([positionals[0]], { sigmaPipelines: config.sigmaPipelines });
@@ -124,6 +114,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   for (const s of set.skipped) io.stderr.write(`skipped: ${s.file}: ${s.reason}\n`);
   if (set.rules.length !== 1) return 1;
   let rule = set.rules[0];
+  if (rule.compiled.plan !== 'streamed') throw new UsageError(`test-rule: ${rule.file} aggregates on the server (a ${rule.type} rule); it cannot run over an events file`);
   const perKey = values['max-samples-per-key'];
   if (perKey !== undefined) {
     if (!/^\d+$/.test(perKey) || Number(perKey) < 1 || Number(perKey) > 10_000) throw new UsageError(`--max-samples-per-key: expected a whole number from 1 to 10000, found "${perKey}"`);
@@ -133,7 +124,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   const mapping = values.mapping ? await readMappingFile(values.mapping) : undefined;
   if (mapping) {
     rule = withFieldTypes(rule, mapping);
-  } else if (rule.compiled.kind !== 'sigma') {
+  } else if (rule.compiled.withFieldTypes) {
     io.stderr.write('note: no --mapping: values compare by their JSON type (numbers with numeric strings, other values as text); give --mapping <file> to compare date, ip and version fields as Elasticsearch does\n');
   }
   if (rule.enrichments.length > 0 && !values.raw) io.stderr.write(`note: enrichments (${rule.enrichments.join(', ')}) look up Elasticsearch and are not applied offline\n`);
@@ -149,7 +140,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   const evaluate = async (sort: boolean, onProblem: (message: string) => void, onUntimed: (message: string) => void) => {
     const lineTest = test ? { test, passedOver: 0 } : undefined;
     const pages = readEvents(path, rule, { includes: sourceFields(rule), onProblem, onUntimed, sort, stdin: io.stdin, lineTest });
-    const result = values.raw ? await rawResults(rule, pages) : await alertResults(rule, pages, now, config.alertsIndex);
+    const result = values.raw ? await rawResults(rule, pages, now) : await alertResults(rule, pages, now, config.alertsIndex);
     return { ...result, passedOver: lineTest?.passedOver ?? 0 };
   };
   let result: Awaited<ReturnType<typeof evaluate>>;
@@ -184,6 +175,8 @@ function offlineTypes(rule: Rule, mapping: FieldTypeMap | undefined): FieldTypes
 
 /** One execution over the events: the alert documents it would write, and the counts. */
 async function alertResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>, now: Date, alertsIndex: string): Promise<{ lines: string[]; summary: string }> {
+  const { MemoryAlertSink } = await import('../alerts/writer.js');
+  const { runRule } = await import('../engine/run.js');
   const sink = new MemoryAlertSink();
   const counts = await runRule(rule, pages, sink, { now });
   const unrouted = Object.entries(counts.unrouted).map(([index, n]) => `not evaluated: ${n} event(s) from index ${index}: it fits none of the rule's field mapping pipelines` +
@@ -196,14 +189,18 @@ async function alertResults(rule: Rule, pages: AsyncIterable<readonly EventRecor
 }
 
 /** `test-rule --raw`: what the engine matched, one JSON line per match, in the order it found them. */
-async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>): Promise<{ lines: string[]; summary: string }> {
+async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>, now: Date): Promise<{ lines: string[]; summary: string }> {
+  const { QueryEvaluator } = await import('../engine/evaluator.js');
+  const { rawResult } = await import('../engine/raw.js');
+  const { eventTimeText } = await import('../engine/events.js');
   const matches: RuleMatch[] = [];
+  if (rule.compiled.plan !== 'streamed') throw new UsageError(`test-rule --raw: ${rule.file} aggregates on the server; it has no event matches to show`);
   const evaluator = new QueryEvaluator(rule.compiled, (m) => matches.push(m), { tiebreakerField: rule.tiebreakerField, maxSamplesPerKey: rule.maxSamplesPerKey });
   let events = 0;
   for await (const page of pages) {
     for (const e of page) {
       events++;
-      if (rule.filters.matches(e.source)) evaluator.push(e);
+      if (rule.filters.matches(e.source) && !rule.exceptions?.excepts(e.source, now.getTime())) evaluator.push(e);
     }
   }
   evaluator.flush();
@@ -216,6 +213,7 @@ async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[
 }
 
 async function readMappingFile(path: string): Promise<FieldTypeMap> {
+  const { fieldTypesFromDocument } = await import('../eql/mapping-types.js');
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -232,6 +230,9 @@ async function readMappingFile(path: string): Promise<FieldTypeMap> {
 }
 
 async function cmdRun(args: string[], config: Config, logger: Logger): Promise<number> {
+  const { loadRules } = await import('../rules/load.js');
+  const { WebhookNotifier } = await import('../alerts/notify.js');
+  const { connect } = await import('../scheduler/runtime.js');
   const { values } = parseArgs({ args, options: { once: { type: 'boolean', default: false } } });
   const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
   reportRuleSet(set, logger);
@@ -244,6 +245,9 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
   if (values.once) {
     let failed = set.errors.length > 0;
     try {
+      const { ClusterClock } = await import('../scheduler/clock.js');
+      const { scheduledWindow } = await import('../scheduler/window.js');
+      const { executeRules, shareKey } = await import('../scheduler/execute.js');
       // Rules over the same indices and window share one read.
       const clock = new ClusterClock(rt.client, logger);
       const now = await clock.now();
@@ -266,6 +270,9 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
     }
     return failed ? 1 : 0;
   }
+  const { Metrics } = await import('../ops/metrics.js');
+  const { startOpsServer } = await import('../ops/server.js');
+  const { Daemon } = await import('../scheduler/daemon.js');
   const metrics = new Metrics();
   metrics.watchStore(rt.store);
   const owner = config.instanceId ?? `${hostname()}:${process.pid}`;
@@ -303,6 +310,9 @@ async function cmdRun(args: string[], config: Config, logger: Logger): Promise<n
 }
 
 async function cmdStatus(io: CliIO, config: Config, logger: Logger): Promise<number> {
+  const { loadRules } = await import('../rules/load.js');
+  const { connect } = await import('../scheduler/runtime.js');
+  const { cronFor } = await import('../scheduler/daemon.js');
   const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
   const rt = await connect(config, logger);
   try {
@@ -314,7 +324,7 @@ async function cmdStatus(io: CliIO, config: Config, logger: Logger): Promise<num
       const [last] = await rt.store.executions(rule.ruleId, 1);
       const lease = leases.get(rule.ruleId);
       const started = last ? Date.parse(String(last.started_at)) : undefined;
-      const next = started !== undefined ? nextRun(rule.intervalMs, started) : undefined;
+      const next = started !== undefined ? nextRun(cronFor, rule.intervalMs, started) : undefined;
       const window = last?.window as { start: string; end: string } | undefined;
       const gap = last?.gap as { ms: number; filled?: boolean } | undefined;
       rows.push([
@@ -345,7 +355,7 @@ async function cmdStatus(io: CliIO, config: Config, logger: Logger): Promise<num
 }
 
 /** The next cron firing after `after` for an interval (the daemon's schedule). */
-function nextRun(intervalMs: number, after: number): number {
+function nextRun(cronFor: (intervalMs: number) => unknown, intervalMs: number, after: number): number {
   return cronFor(intervalMs) ? Math.floor(after / intervalMs) * intervalMs + intervalMs : after + intervalMs;
 }
 
@@ -365,6 +375,10 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
     stepMs = parseDuration(values.step);
     if (!stepMs) throw new UsageError(`--step: expected a duration like 1h, found "${values.step}"`);
   }
+  const { loadRules } = await import('../rules/load.js');
+  const { connect } = await import('../scheduler/runtime.js');
+  const { backfillRules } = await import('../scheduler/backfill.js');
+  const { progressBar } = await import('./progress.js');
   const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
   reportRuleSet(set, logger);
   const rules = values.rule ? set.rules.filter((r) => r.ruleId === values.rule) : set.rules;
@@ -390,6 +404,9 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
 }
 
 async function cmdFillGaps(ruleId: string | undefined, config: Config, logger: Logger): Promise<number> {
+  const { loadRules } = await import('../rules/load.js');
+  const { connect } = await import('../scheduler/runtime.js');
+  const { fillGaps } = await import('../scheduler/gaps.js');
   const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
   reportRuleSet(set, logger);
   const rules = ruleId ? set.rules.filter((r) => r.ruleId === ruleId) : set.rules;
@@ -415,6 +432,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${USAGE}\n`);
     return command ? 0 : 2;
   }
+  const { loadConfig, withDotEnv } = await import('../config/env.js');
   let config: Config;
   try {
     config = loadConfig(withDotEnv(io.env));
@@ -422,7 +440,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`lookout: ${errorMessage(err)}\n`);
     return 1;
   }
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr });
+  // winston only for the commands that log (validate and test-rule print their results).
+  const logger = async () => (await import('../logging/logger.js')).createLogger({ level: config.logLevel, format: config.logFormat, stream: io.stderr });
   try {
     switch (command) {
       case 'validate':
@@ -430,11 +449,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       case 'test-rule':
         return await cmdTestRule(rest, io, config);
       case 'run':
-        return await cmdRun(rest, config, logger);
+        return await cmdRun(rest, config, await logger());
       case 'backfill':
-        return await cmdBackfill(rest, io, config, logger);
+        return await cmdBackfill(rest, io, config, await logger());
       case 'status':
-        return await cmdStatus(io, config, logger);
+        return await cmdStatus(io, config, await logger());
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

@@ -10,7 +10,7 @@
  * same ids, as any overlapping execution: nothing is lost at a boundary and nothing doubles.
  * State per group is the events within one timespan, so memory is bounded by the busiest window.
  */
-import type { Primitive } from '../eql/fields.js';
+import type { Primitive } from './fields.js';
 import { compare, type CompareOp } from '../sigma/condition.js';
 import type { EventRecord, RuleMatch } from './events.js';
 

@@ -1,18 +1,15 @@
 /**
- * Runs one compiled EQL query over an ordered event stream. Events with the same timestamp are
+ * Runs one streamed query (rules/language.ts: its matcher) over an ordered event stream. Events with the same timestamp are
  * held back and fed in a fixed order (tiebreaker, then index, then id) so that the same events
  * always give the same matches, whatever order the cluster returned them in: alert ids depend
  * on it. Memory held is one timestamp's events plus the sequence state. Pipes apply to the
  * results: `head N` passes the first N, `tail N` holds the last N until the end of the stream.
  */
-import type { CompiledEql } from '../eql/compile.js';
-import { compileGetter, type Getter } from '../eql/fields.js';
+import { compileGetter, type Getter } from './fields.js';
+import type { CompiledQuery, StreamMatcher } from '../rules/language.js';
 import type { EventRecord, RuleMatch } from './events.js';
-import { SampleMatcher } from './sample.js';
-import { SigmaMatcher } from './sigma-matcher.js';
-import type { CompiledSigma } from '../sigma/compiled.js';
 import type { IndexNames } from '../search/index-names.js';
-import { SequenceMatcher, type SharedStart } from './sequence.js';
+import type { SharedStart } from './sequence.js';
 
 export interface EvaluatorOptions {
   /** Field that orders events with equal timestamps (the rule's tiebreaker_field). */
@@ -170,21 +167,22 @@ export class SharedFront {
 
 export class QueryEvaluator {
   private readonly order: EventOrder | SharedFront;
-  private readonly matcher: SequenceMatcher | SampleMatcher | SigmaMatcher | null;
+  private readonly matcher: StreamMatcher;
   private readonly emit: (m: RuleMatch) => void;
   private readonly finishers: (() => void)[] = [];
   /** Events fed to the query (after ordering). */
   eventsSeen = 0;
 
   constructor(
-    private readonly query: CompiledEql | CompiledSigma,
+    query: CompiledQuery,
     emit: (m: RuleMatch) => void,
     options: EvaluatorOptions = {},
   ) {
-    this.matcher = query.kind === 'sequence' ? new SequenceMatcher(query, options.sharedStart)
-      : query.kind === 'sample' ? new SampleMatcher(query, options.maxSamplesPerKey)
-      : query.kind === 'sigma' ? new SigmaMatcher(query, options.emitFrom, options.indexNames, options.onUnrouted)
-      : null;
+    if (query.plan !== 'streamed') throw new Error(`a ${query.language} ${query.kind} query aggregates on the server; it does not evaluate events`);
+    this.matcher = query.matcher({
+      emitFrom: options.emitFrom, maxSamplesPerKey: options.maxSamplesPerKey, sharedStart: options.sharedStart,
+      indexNames: options.indexNames, onUnrouted: options.onUnrouted,
+    });
     if (options.front) {
       options.front.join((e) => this.feed(e), options.onError ?? ((err) => {
         throw err;
@@ -215,7 +213,7 @@ export class QueryEvaluator {
   }
 
   get openPartials(): number {
-    return this.matcher?.openPartials ?? 0;
+    return this.matcher.openPartials;
   }
 
   /** Accepts events in ascending timestamp order; an older event than the last one is fed as it comes. */
@@ -226,20 +224,12 @@ export class QueryEvaluator {
   /** End of the stream: feeds what is held back and releases held results. */
   flush(): void {
     this.order.flush();
-    if (this.matcher instanceof SequenceMatcher || this.matcher instanceof SampleMatcher) this.matcher.finish(this.emit);
+    this.matcher.finish?.(this.emit);
     for (const f of this.finishers) f();
   }
 
   private feed(e: EventRecord): void {
     this.eventsSeen++;
-    if (this.matcher instanceof SampleMatcher) {
-      this.matcher.push(e);
-      return;
-    }
-    if (this.matcher) {
-      this.matcher.push(e, this.emit);
-      return;
-    }
-    if (this.query.kind === 'event' && this.query.stage.matches(e.source)) this.emit({ events: [e], joinKeys: [] });
+    this.matcher.push(e, this.emit);
   }
 }

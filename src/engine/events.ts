@@ -29,6 +29,18 @@ export interface RuleMatch {
    */
   readonly joinKeys: readonly (string | number | boolean | null)[];
   readonly correlation?: CorrelationResult;
+  /** A match from an aggregation (rules/language.ts AggregatedQuery): what the alert id is made of. */
+  readonly entity?: MatchEntity;
+}
+
+/** The entity an aggregated match stands for: its key is the alert id's input, so the same bucket is alerted once. */
+export interface MatchEntity {
+  /** A stable key of the entity within the rule (e.g. the bucket's terms as JSON). */
+  readonly key: string;
+  /** What the alert records about it (`lookout.entity`; e.g. terms, count). */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** The time the alert gives as `kibana.alert.original_time` (epoch ms), e.g. the bucket's first event. */
+  readonly timestamp: number;
 }
 
 /** A point in time: epoch milliseconds (rounded down) and the nanoseconds within that millisecond. */

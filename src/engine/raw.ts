@@ -4,8 +4,8 @@
  * placeholder), and the join keys. A user can check it against the event ids Elasticsearch
  * returns for the same query.
  */
-import type { CompiledEql } from '../eql/compile.js';
-import type { CompiledSigma } from '../sigma/compiled.js';
+import { asEql } from '../eql/compile.js';
+import type { CompiledQuery } from '../rules/language.js';
 import type { EventRecord, RuleMatch } from './events.js';
 
 export interface RawResult {
@@ -13,8 +13,9 @@ export interface RawResult {
   readonly joinKeys: RuleMatch['joinKeys'];
 }
 
-export function rawResult(query: CompiledEql | CompiledSigma, match: RuleMatch): RawResult {
-  if (query.kind !== 'sequence' || !query.stages.some((s) => s.missing)) return { events: match.events, joinKeys: match.joinKeys };
+export function rawResult(compiled: CompiledQuery, match: RuleMatch): RawResult {
+  const query = asEql(compiled);
+  if (query === null || query.kind !== 'sequence' || !query.stages.some((s) => s.missing)) return { events: match.events, joinKeys: match.joinKeys };
   const events: (EventRecord | null)[] = [];
   let next = 0;
   for (const s of query.stages) events.push(s.missing ? null : match.events[next++]);

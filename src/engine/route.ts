@@ -1,11 +1,10 @@
 /**
  * Routing for a shared read: each event goes only to the rules that have a stage for its event
- * category (read once per event), not to every rule. A rule with an `any` stage, or a Sigma rule,
- * takes every event. The lists are built once, so routing an event allocates nothing in the
+ * category (read once per event), not to every rule. A rule whose query has no routing (an EQL
+ * `any` stage, a Sigma rule: rules/language.ts `routing`) takes every event. The lists are built once, so routing an event allocates nothing in the
  * usual case (one category value).
  */
-import { acceptedCategories } from '../eql/compile.js';
-import { compileGetter, type Getter } from '../eql/fields.js';
+import { compileGetter, type Getter } from './fields.js';
 import type { Rule } from '../rules/model.js';
 
 export class EventRouter<T> {
@@ -17,21 +16,21 @@ export class EventRouter<T> {
     const always: T[] = [];
     const byField = new Map<string, Map<string, T[]>>();
     const accepted = targets.map(({ target, rule }) => {
-      const categories = rule.compiled.kind === 'sigma' ? null : acceptedCategories(rule.compiled);
-      if (categories === null) always.push(target);
-      return { target, rule, categories };
+      const routing = rule.compiled.plan === 'streamed' ? rule.compiled.routing : null;
+      if (routing === null) always.push(target);
+      return { target, routing };
     });
-    for (const { rule, categories } of accepted) {
-      if (categories === null || rule.compiled.kind === 'sigma') continue;
-      const field = rule.compiled.categoryField;
+    for (const { routing } of accepted) {
+      if (routing === null) continue;
+      const { field, categories } = routing;
       if (!byField.has(field)) byField.set(field, new Map());
       for (const c of categories) byField.get(field)!.set(c, []);
     }
     // Input order within each list: one event reaches the rules in the order they were given.
-    for (const { target, rule, categories } of accepted) {
+    for (const { target, routing } of accepted) {
       for (const [field, map] of byField) {
         for (const [c, list] of map) {
-          const takes = categories === null || (rule.compiled.kind !== 'sigma' && rule.compiled.categoryField === field && categories.has(c));
+          const takes = routing === null || (routing.field === field && routing.categories.has(c));
           if (takes) list.push(target);
         }
       }

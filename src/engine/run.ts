@@ -59,12 +59,13 @@ export class RuleRun {
   /** Alerts selected for writing whose outcome is not known yet (they count against the cap). */
   private selected = 0;
   private readonly seenIds = new Set<string>();
-  private readonly evaluator: QueryEvaluator;
+  /** Null for an aggregated query: its matches come in through `addMatches`. */
+  private readonly evaluator: QueryEvaluator | null;
   private readonly batchSize: number;
 
   constructor(private readonly rule: Rule, private readonly sink: AlertSink, private readonly options: RunOptions) {
     this.batchSize = options.batchSize ?? 500;
-    this.evaluator = new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), {
+    this.evaluator = rule.compiled.plan !== 'streamed' ? null : new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), {
       tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom, maxSamplesPerKey: rule.maxSamplesPerKey,
       front: options.shared?.front, sharedStart: options.shared?.sharedStart, onError: (err) => this.skip(err),
       indexNames: options.indexNames, onUnrouted: (index) => (this.counts.unrouted[index] = (this.counts.unrouted[index] ?? 0) + 1),
@@ -82,10 +83,16 @@ export class RuleRun {
     this.buffer.push(alert);
   }
 
+  /** Matches found without an event stream (an aggregated query): the same alert pipeline as streamed ones. */
+  addMatches(matches: Iterable<RuleMatch>): void {
+    for (const m of matches) this.onMatch(m);
+  }
+
   feed(event: EventRecord): void {
+    if (this.evaluator === null) throw new Error(`rule ${this.rule.ruleId} aggregates on the server; it takes matches, not events`);
     this.counts.eventsRead++;
     try {
-      if (this.rule.filters.matches(event.source)) this.evaluator.push(event);
+      if (this.rule.filters.matches(event.source) && !this.rule.exceptions?.excepts(event.source, this.options.now.getTime())) this.evaluator.push(event);
     } catch (err) {
       this.skip(err);
     }
@@ -111,7 +118,7 @@ export class RuleRun {
 
   /** End of the stream: what the evaluator held back is matched (alerts wait for a flush). */
   end(): void {
-    this.evaluator.flush();
+    this.evaluator?.flush();
   }
 
   /** Writes what is waiting (this rule alone; several runs share round trips with `flushRuns`). */

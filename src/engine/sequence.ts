@@ -30,7 +30,7 @@
  * unless the key is optional (`by ?field`): then null is its key value, joining other nulls.
  */
 import type { CompiledSequence, CompiledStage } from '../eql/compile.js';
-import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
+import { compileGetter, type Getter, type Primitive } from './fields.js';
 import { spanExceeds, type EventRecord, type RuleMatch } from './events.js';
 
 /** A join key value: null for an optional key field that is missing or null. */

@@ -7,7 +7,7 @@
  * and the first stage's partial sequences (SharedStart); each still extends, completes and
  * alerts on its own. Fifty variants of one rule kept fifty copies of the same partials before.
  */
-import { acceptedCategories, type CompiledSequence } from '../eql/compile.js';
+import { acceptedCategories, asEql, type CompiledSequence } from '../eql/compile.js';
 import type { Rule } from '../rules/model.js';
 import { SharedFront } from './evaluator.js';
 import { SharedStart } from './sequence.js';
@@ -39,12 +39,12 @@ export function shareEvaluation(rules: readonly Rule[]): Map<Rule, Shared> {
 }
 
 function signature(rule: Rule): string | undefined {
-  const q = rule.compiled;
-  if (q.kind !== 'sequence' || q.until !== null || q.stages.some((s) => s.missing) || q.stages.length < 2) return undefined;
+  const q = asEql(rule.compiled);
+  if (q === null || q.kind !== 'sequence' || q.until !== null || q.stages.some((s) => s.missing) || q.stages.length < 2) return undefined;
   const stage = q.stages[0];
   const categories = acceptedCategories(q);
   return JSON.stringify([
-    q.categoryField, rule.tiebreakerField ?? null, rule.filters.query ?? null,
+    q.categoryField, rule.tiebreakerField ?? null, rule.filters.query ?? null, rule.exceptions?.key ?? '',
     categories === null ? null : [...categories].sort(),
     stage.keyFields.map((k) => k.path),
     JSON.stringify(stage.query, (k, v) => (k === 'start' || k === 'end' ? undefined : v)),

@@ -3,13 +3,17 @@
  * fields it reads (for `_source` filtering). Features the engine does not run yet fail here with
  * their position, so a rule is rejected at load time with a reason rather than at run time.
  */
+import { SampleMatcher } from '../engine/sample.js';
+import { SequenceMatcher } from '../engine/sequence.js';
 import { EqlVerificationError } from '../errors.js';
+import type { AlertStyle, CompiledQuery, StreamedQuery, StreamMatcher } from '../rules/language.js';
 import type { EventQuery, Expr, FieldRef, Query, SequenceStage } from './ast.js';
 import { ConditionCompiler, type Predicate } from './evaluate.js';
 import { compileGetter, type Getter } from './fields.js';
 import { LineIndex } from './locations.js';
 import { parseEql } from './parser.js';
-import { typedGetter, type FieldTypeMap } from './types.js';
+import { eqlPushdown } from './pushdown.js';
+import { isTypedComparison, normalisesKeys, typedGetter, type FieldTypeMap } from './types.js';
 
 export interface CompiledStage {
   readonly query: EventQuery;
@@ -30,7 +34,15 @@ export interface CompiledPipe {
   readonly count: number;
 }
 
-export interface CompiledSequence {
+/** What every EQL query is to the rest of Lookout (rules/language.ts). */
+interface EqlQuery extends StreamedQuery {
+  readonly language: 'eql';
+  readonly ast: Query;
+  readonly pipes: readonly CompiledPipe[];
+  readonly categoryField: string;
+}
+
+export interface CompiledSequence extends EqlQuery {
   readonly kind: 'sequence';
   readonly ast: Query;
   readonly stages: readonly CompiledStage[];
@@ -41,7 +53,7 @@ export interface CompiledSequence {
   readonly categoryField: string;
 }
 
-export interface CompiledSample {
+export interface CompiledSample extends EqlQuery {
   readonly kind: 'sample';
   readonly ast: Query;
   readonly stages: readonly CompiledStage[];
@@ -50,7 +62,7 @@ export interface CompiledSample {
   readonly categoryField: string;
 }
 
-export interface CompiledEventQuery {
+export interface CompiledEventQuery extends EqlQuery {
   readonly kind: 'event';
   readonly ast: Query;
   readonly stage: CompiledStage;
@@ -61,18 +73,63 @@ export interface CompiledEventQuery {
 
 export type CompiledEql = CompiledSequence | CompiledSample | CompiledEventQuery;
 
-/**
- * The event categories an event must have for any stage of the query to match it (null: any
- * event may match). Used to route each event only to the rules that can use it.
- */
-export function acceptedCategories(q: CompiledEql): ReadonlySet<string> | null {
-  const stages = q.kind === 'event' ? [q.stage] : q.kind === 'sample' ? q.stages : [...q.stages, ...(q.until ? [q.until] : [])];
+/** The compiled query as EQL (null for another language): for EQL-only work such as `--raw` and shared sequences. */
+export function asEql(q: CompiledQuery): CompiledEql | null {
+  return q.language === 'eql' ? (q as CompiledEql) : null;
+}
+
+const EVENT_STYLE: AlertStyle = { category: 'Event Query Rule', noun: 'event', grouped: false };
+const SEQUENCE_STYLE: AlertStyle = { category: 'Event Correlation Rule', noun: 'sequence', grouped: true };
+
+/** A single event query matches each event its stage accepts. */
+function eventMatcher(stage: CompiledStage): StreamMatcher {
+  return {
+    openPartials: 0,
+    push(e, emit) {
+      if (stage.matches(e.source)) emit({ events: [e], joinKeys: [] });
+    },
+  };
+}
+
+/** The seam members every EQL query shares (rules/language.ts); `self` gives the query they belong to. */
+function seam(source: string, options: EqlCompileOptions, fields: readonly string[], stages: readonly CompiledStage[], self: () => CompiledEql) {
+  const categoryField = options.categoryField ?? 'event.category';
+  const categories = acceptedStages(stages);
+  return {
+    language: 'eql' as const,
+    plan: 'streamed' as const,
+    readBackMs: 0,
+    needsIndexNames: false,
+    namedFields: new Map([...new Set(fields)].map((f) => [f, [f]] as const)),
+    routing: categories === null ? null : { field: categoryField, categories },
+    pushdown: (pd: Parameters<StreamedQuery['pushdown']>[0]) => eqlPushdown(pd, self()),
+    withFieldTypes: (types: FieldTypeMap): CompiledQuery => {
+      const q = self();
+      const keyFields = new Set((q.kind === 'event' ? [] : q.stages).flatMap((s) => s.keyFields.map((k) => k.path)));
+      const matters = fields.some((f) => {
+        const t = types.get(f);
+        return t !== undefined && (isTypedComparison(t.type) || t.nullValue !== undefined || (keyFields.has(f) && normalisesKeys(t.type)));
+      });
+      return matters ? compileEql(source, { ...options, fieldTypes: types }) : self();
+    },
+  };
+}
+
+function acceptedStages(stages: readonly CompiledStage[]): ReadonlySet<string> | null {
   const out = new Set<string>();
   for (const s of stages) {
     if (s.category === null) return null;
     out.add(s.category);
   }
   return out;
+}
+
+/**
+ * The event categories an event must have for any stage of the query to match it (null: any
+ * event may match). Used to route each event only to the rules that can use it.
+ */
+export function acceptedCategories(q: CompiledEql): ReadonlySet<string> | null {
+  return acceptedStages(q.kind === 'event' ? [q.stage] : q.kind === 'sample' ? q.stages : [...q.stages, ...(q.until ? [q.until] : [])]);
 }
 
 export interface EqlCompileOptions {
@@ -121,14 +178,23 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
 
   if (ast.kind === 'query') {
     const s = stage({ query: ast.query, by: [], runs: 1, missing: false, start: ast.start, end: ast.end }, []);
-    return { kind: 'event', ast, stage: s, pipes, fields: [...fields], categoryField };
+    const q: CompiledEventQuery = {
+      kind: 'event', ast, stage: s, pipes, fields: [...fields], categoryField,
+      ...seam(source, options, [...fields], [s], () => q), overlapMs: 0, alert: EVENT_STYLE, matcher: () => eventMatcher(s),
+    };
+    return q;
   }
   if (ast.kind === 'sample') {
     if (ast.stages.length > 5) fail(ast.stages[5], 'sample takes at most 5 filters');
     for (const s of ast.stages) if (s.runs > 1) fail(s, 'runs is not allowed in sample');
     sameKeyCount(ast.stages, ast.by);
     if (ast.by.length + ast.stages[0].by.length === 0) fail(ast, 'sample needs at least one join key (sample by ...)');
-    return { kind: 'sample', ast, stages: ast.stages.map((s) => stage(s, ast.by)), pipes, fields: [...fields], categoryField };
+    const stages = ast.stages.map((s) => stage(s, ast.by));
+    const q: CompiledSample = {
+      kind: 'sample', ast, stages, pipes, fields: [...fields], categoryField,
+      ...seam(source, options, [...fields], stages, () => q), overlapMs: 0, alert: EVENT_STYLE, matcher: (o) => new SampleMatcher(q, o.maxSamplesPerKey),
+    };
+    return q;
   }
   const stages: CompiledStage[] = [];
   for (const s of ast.stages) {
@@ -141,7 +207,12 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
     if (ast.stages.every((s) => s.missing)) fail(ast, 'A sequence needs at least one stage that is not a missing event');
   }
   const until = ast.until ? stage(ast.until, ast.by) : null;
-  return { kind: 'sequence', ast, stages, until, maxspanMs: ast.maxspanMs, pipes, fields: [...fields], categoryField };
+  const q: CompiledSequence = {
+    kind: 'sequence', ast, stages, until, maxspanMs: ast.maxspanMs, pipes, fields: [...fields], categoryField,
+    ...seam(source, options, [...fields], [...stages, ...(until ? [until] : [])], () => q),
+    overlapMs: ast.maxspanMs ?? 0, alert: SEQUENCE_STYLE, matcher: (o) => new SequenceMatcher(q, o.sharedStart),
+  };
+  return q;
 }
 
 function collectFields(expr: Expr, out: Set<string>): void {

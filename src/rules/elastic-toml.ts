@@ -5,10 +5,10 @@
  */
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { parseDuration, parseLookback } from '../config/duration.js';
-import { compileEql } from '../eql/compile.js';
 import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
 import { compileFilters, FilterError, type CompiledFilters } from './filters.js';
 import type { Rule, SkippedRule } from './model.js';
+import { DEFAULT_REGISTRY, type QueryRegistry, type RuleType } from './registry.js';
 import { ruleFileSchema, type RuleFile } from './schema.js';
 import { locateKey } from './toml-positions.js';
 
@@ -45,16 +45,14 @@ type Locate = (key: string) => { line?: number; column?: number };
  */
 export function buildRule(
   file: string, r: RuleFields, at: Locate, inQuery: (err: EqlSyntaxError | EqlVerificationError) => { line?: number; column?: number },
-  webhooks: Rule['webhooks'] = [],
+  webhooks: Rule['webhooks'] = [], registry: QueryRegistry = DEFAULT_REGISTRY,
 ): LoadOutcome {
-  if (r.type !== 'eql') {
-    return { skipped: { file, ruleId: r.rule_id, name: r.name, reason: `rule type '${r.type}' is not run by Lookout yet` } };
-  }
-  if (r.language !== undefined && r.language !== 'eql') {
-    throw new RuleLoadError(file, `rule.language: type 'eql' needs language 'eql', found '${r.language}'`, at('language'));
-  }
-  if (!r.query) throw new RuleLoadError(file, 'rule.query: an EQL rule needs a query', at('type'));
-  if (!r.index) throw new RuleLoadError(file, 'rule.index: an EQL rule needs at least one index pattern', at('type'));
+  const found = registry.lookup(r.type, r.language);
+  if ('skipped' in found) return { skipped: { file, ruleId: r.rule_id, name: r.name, reason: found.skipped } };
+  if ('error' in found) throw new RuleLoadError(file, found.error, at('language'));
+  const kind = r.type === 'eql' ? 'an EQL' : `a ${r.type}`;
+  if (!r.query) throw new RuleLoadError(file, `rule.query: ${kind} rule needs a query`, at('type'));
+  if (!r.index) throw new RuleLoadError(file, `rule.index: ${kind} rule needs at least one index pattern`, at('type'));
   const lookbackMs = parseLookback(r.from);
   if (lookbackMs === undefined || lookbackMs <= 0) {
     throw new RuleLoadError(file, `rule.from: expected date math like "now-9m", found "${r.from}"`, at('from'));
@@ -64,17 +62,7 @@ export function buildRule(
     throw new RuleLoadError(file, `rule.interval: expected a duration of at least 1s like "5m", found "${r.interval}"`, at('interval'));
   }
   const eventCategoryField = r.event_category_override ?? 'event.category';
-  let compiled;
-  try {
-    compiled = compileEql(r.query, { categoryField: eventCategoryField });
-  } catch (err) {
-    if (err instanceof EqlSyntaxError || err instanceof EqlVerificationError) {
-      const pos = inQuery(err);
-      const message = err instanceof EqlSyntaxError ? `EQL syntax error: ${err.bareMessage}` : `EQL: ${err.message.replace(/ \(\d+:\d+\)$/, '')}`;
-      throw new RuleLoadError(file, `rule.query: ${message}`, { ...pos, cause: err });
-    }
-    throw err;
-  }
+  const compiled = found.entry.compile(r, { file, at, inQuery });
   if (r.max_samples_per_key !== undefined && compiled.kind !== 'sample') {
     throw new RuleLoadError(file, `rule.max_samples_per_key: only a sample query takes it; this query is a ${compiled.kind === 'event' ? 'single event query' : compiled.kind}`, at('max_samples_per_key'));
   }
@@ -92,7 +80,8 @@ export function buildRule(
     name: r.name,
     version: r.version,
     description: r.description.trim(),
-    type: 'eql',
+    type: r.type as RuleType,
+    language: found.language,
     query: r.query,
     compiled,
     indices: Object.freeze([...r.index]),
@@ -118,6 +107,7 @@ export function buildRule(
     ruleNameOverride: r.rule_name_override,
     enabled: r.enabled,
     filters,
+    exceptionsList: Object.freeze(r.exceptions_list),
     enrichments: [],
     webhooks: Object.freeze([...webhooks]),
   };

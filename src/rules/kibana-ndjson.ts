@@ -2,7 +2,7 @@
  * Loads Kibana's rule export (NDJSON, one rule per line, as the Security app's "Export rules"
  * writes it). Each line is validated on its own, so one bad line costs one rule; errors name
  * the file and the line. The export's summary line and exception-list lines are not rules and
- * are passed over.
+ * are passed over here; exceptions/ reads the exception lines and the rule set loader applies them.
  */
 import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
 import { buildRule, type LoadOutcome } from './elastic-toml.js';

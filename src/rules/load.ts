@@ -4,13 +4,14 @@
  * types Lookout does not run are listed as skipped with the reason.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { errorMessage, RuleLoadError } from '../errors.js';
 import { loadElasticToml } from './elastic-toml.js';
 import { loadKibanaNdjson, type LineOutcome } from './kibana-ndjson.js';
 import { SigmaLoader } from '../sigma/load.js';
 import { loadPipelines, type PipelineSet } from '../sigma/pipeline.js';
 import type { Rule, SkippedRule } from './model.js';
+import { attachExceptions, EXCEPTIONS_FILE, readKibanaExceptions, readNativeExceptions, type ExceptionList, type NativeExceptions } from '../exceptions/index.js';
 
 export interface RuleSet {
   readonly rules: readonly Rule[];
@@ -23,6 +24,8 @@ type Loader = (file: string, text: string) => LineOutcome[];
 export interface LoadOptions {
   /** Sigma field mapping pipelines; default: the files in mappings/sigma. */
   readonly sigmaPipelines?: PipelineSet | string;
+  /** Folder of value list files (`<list.id>.txt`); default: `value_lists` beside the file that uses the list. */
+  readonly valueListsDir?: string;
 }
 
 /** Rule file kinds by extension: Elastic's detection-rules TOML, Kibana's NDJSON export, Sigma YAML. */
@@ -67,11 +70,27 @@ async function listRuleFiles(path: string, errors: RuleLoadError[]): Promise<str
 export async function loadRules(paths: readonly string[], options: LoadOptions = {}): Promise<RuleSet> {
   const LOADERS = loaders(options);
   const errors: RuleLoadError[] = [];
-  const rules: Rule[] = [];
+  let rules: Rule[] = [];
   const skipped: SkippedRule[] = [];
   const seen = new Map<string, string>();
+  const kibana = new Map<string, readonly ExceptionList[]>();
+  const native: NativeExceptions[] = [];
+  let walkedTree = false;
   for (const root of paths) {
-    for (const file of await listRuleFiles(root, errors)) {
+    const files = await listRuleFiles(root, errors);
+    const isDir = files.length !== 1 || files[0] !== root;
+    walkedTree ||= isDir;
+    // A single rule file also picks up the exceptions files beside it.
+    if (!isDir) files.push(...(await readdir(dirname(root)).catch(() => [])).filter((f) => EXCEPTIONS_FILE.test(f)).sort().map((f) => join(dirname(root), f)));
+    for (const file of files) {
+      if (EXCEPTIONS_FILE.test(file)) {
+        try {
+          native.push(readNativeExceptions(file, await readFile(file, 'utf8')));
+        } catch (err) {
+          errors.push(err instanceof RuleLoadError ? err : new RuleLoadError(file, errorMessage(err), { cause: err }));
+        }
+        continue;
+      }
       const loader = LOADERS[extname(file)];
       if (!loader) {
         errors.push(new RuleLoadError(file, `unknown rule file type '${extname(file)}'; expected .toml, .ndjson, .yml or .yaml`));
@@ -79,7 +98,13 @@ export async function loadRules(paths: readonly string[], options: LoadOptions =
       }
       let outcomes: LineOutcome[];
       try {
-        outcomes = loader(file, await readFile(file, 'utf8'));
+        const text = await readFile(file, 'utf8');
+        outcomes = loader(file, text);
+        if (extname(file) === '.ndjson') {
+          const found = readKibanaExceptions(file, text);
+          kibana.set(file, found.lists);
+          errors.push(...found.errors);
+        }
       } catch (err) {
         errors.push(err instanceof RuleLoadError ? err : new RuleLoadError(file, errorMessage(err), { cause: err }));
         continue;
@@ -105,5 +130,10 @@ export async function loadRules(paths: readonly string[], options: LoadOptions =
       }
     }
   }
+  const attached = await attachExceptions(rules, {
+    kibana, native, valueListsDir: options.valueListsDir, knownRuleIds: walkedTree ? new Set([...seen.keys(), ...skipped.flatMap((s) => (s.ruleId ? [s.ruleId] : []))]) : undefined,
+  });
+  rules = [...attached.rules];
+  errors.push(...attached.errors);
   return { rules, skipped, errors };
 }

@@ -2,9 +2,10 @@
  * The validated rule that the engine runs: a read-only value made once by a loader. Run state
  * (last window, counts) lives in the state store, never here.
  */
-import type { CompiledEql } from '../eql/compile.js';
-import type { CompiledSigma } from '../sigma/compiled.js';
+import type { CompiledQuery, QueryLanguage } from './language.js';
+import type { RuleType } from './registry.js';
 import type { CompiledFilters } from './filters.js';
+import type { CompiledExceptions, ExceptionListRef } from '../exceptions/index.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 
@@ -40,10 +41,14 @@ export interface Rule {
   readonly name: string;
   readonly version: number;
   readonly description: string;
-  readonly type: 'eql' | 'sigma';
-  /** The EQL query, or the Sigma condition. */
+  /** The rule type (Elastic's `type`: eql, query, threshold, ...; Lookout's sigma): what kind of detection it is. */
+  readonly type: RuleType;
+  /** The language of its query (Elastic's `language`: eql, kuery, ...; sigma): which compiler read it. */
+  readonly language: QueryLanguage;
+  /** The query text (EQL, KQL, ...), or the Sigma condition. */
   readonly query: string;
-  readonly compiled: CompiledEql | CompiledSigma;
+  /** The compiled query, through the one interface every language implements (language.ts). */
+  readonly compiled: CompiledQuery;
   readonly indices: readonly string[];
   /** How far back each execution looks (from `from = "now-9m"`). */
   readonly lookbackMs: number;
@@ -71,6 +76,10 @@ export interface Rule {
   readonly enabled: boolean;
   /** Kibana filters every event must pass (in the search and in memory). */
   readonly filters: CompiledFilters;
+  /** Kibana's `exceptions_list` references of the rule document (resolved by the rule set loader). */
+  readonly exceptionsList?: readonly ExceptionListRef[];
+  /** Exception items: an event matching one is excepted (in the search where exact, and in memory). */
+  readonly exceptions?: CompiledExceptions;
   /** Enrichments applied to alerts (by name, from the enrichment registry). */
   readonly enrichments: readonly string[];
   /** Webhooks told about this rule's new alerts, besides the global one. */

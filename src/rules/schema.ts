@@ -4,6 +4,7 @@
  * upstream files load unchanged.
  */
 import { z } from 'zod';
+import { listRefSchema } from '../exceptions/model.js';
 
 const severity = z.enum(['low', 'medium', 'high', 'critical']);
 
@@ -61,6 +62,7 @@ export const ruleFileSchema = z.looseObject({
     building_block_type: z.string().optional(),
     rule_name_override: z.string().optional(),
     filters: z.array(z.unknown()).default([]),
+    exceptions_list: z.array(listRefSchema).default([]),
     threat: z.array(z.looseObject({
       framework: z.string(),
       tactic: threatRef,

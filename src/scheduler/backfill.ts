@@ -81,7 +81,7 @@ async function backfillGroup(deps: ExecuteDeps, rules: readonly Rule[], options:
   const page = Math.max(100, Math.floor(HITS_HELD / (2 * concurrency)));
   deps = { ...deps, pageSize: Math.min(deps.pageSize, page), maxPageSize: page };
   const step = options.stepMs ?? Math.max(3_600_000, ...rules.map((r) => r.lookbackMs));
-  const maxspan = Math.max(0, ...rules.map((r) => (r.compiled.kind === 'sequence' ? r.compiled.maxspanMs ?? 0 : 0)));
+  const maxspan = Math.max(0, ...rules.map((r) => r.compiled.overlapMs));
   const overlap = Math.min(maxspan, step / 2);
   const progress: RuleProgress[] = await Promise.all(rules.map(async (rule) => {
     const key = `${rule.ruleId}:${options.from}:${options.to}`;

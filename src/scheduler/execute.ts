@@ -16,7 +16,7 @@ import { AlertWriteError, errorMessage } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Rule } from '../rules/model.js';
 import { fetchFieldTypes, type FieldTypes } from '../search/field-caps.js';
-import { fieldTypesFromCaps } from '../search/mapping-types.js';
+import { fieldTypesFromCaps } from '../eql/mapping-types.js';
 import { withFieldTypes } from '../rules/typed.js';
 import { resolveIndexNames, type IndexNames } from '../search/index-names.js';
 import { missingFields } from '../search/missing-fields.js';
@@ -57,7 +57,7 @@ export function sourceFields(rule: Rule): string[] {
     ...(rule.tiebreakerField ? [rule.tiebreakerField] : []),
     ...rule.severityMapping.map((m) => m.field), ...rule.riskScoreMapping.map((m) => m.field),
     ...(rule.ruleNameOverride ? [rule.ruleNameOverride] : []),
-    ...filterFields(rule.filters.query),
+    ...filterFields(rule.filters.query), ...(rule.exceptions?.fields ?? []),
   ])];
 }
 
@@ -79,24 +79,27 @@ function filterFields(q: unknown): string[] {
  * `_field_caps`) is fetched unless given: rules sharing a read share one lookup.
  */
 export async function planRead(client: Client, rule: Rule, types?: FieldTypes): Promise<{ query: EsQuery | null; sourceIncludes: string[] }> {
-  types ??= await fetchFieldTypes(client, rule.indices, rule.compiled.fields);
+  types ??= await fetchFieldTypes(client, rule.indices, [...rule.compiled.fields, ...(rule.exceptions?.fields ?? [])]);
   return { query: pushedQuery(rule, types), sourceIncludes: sourceFields(rule) };
 }
 
 /** The rule's query (a superset of what it accepts) and its filters, for fields of these types. */
 export function pushedQuery(rule: Rule, types: FieldTypes): EsQuery | null {
-  const pushed = new Pushdown(types).query(rule.compiled, rule.eventCategoryField);
+  const pushed = rule.compiled.plan === 'streamed' ? rule.compiled.pushdown(new Pushdown(types)) : null;
   const filters = rule.filters.query;
-  return pushed && filters ? { bool: { filter: [pushed, filters] } } : (pushed ?? filters);
+  const query = pushed && filters ? { bool: { filter: [pushed, filters] } } : (pushed ?? filters);
+  const excepted = rule.exceptions?.mustNot(types) ?? [];
+  return excepted.length === 0 ? query : { bool: { ...(query ? { filter: [query] } : {}), must_not: excepted } };
 }
 
 /**
  * Rules can share one read when they read the same indices by the same timestamp over the same
- * window (and none reads back further, as correlations do): the key says which can.
+ * window (and none reads back further, as correlations do): the key says which can. A rule that
+ * aggregates on the server (rules/language.ts) reads nothing to share: it runs on its own.
  */
 export function shareKey(rule: Rule): string {
-  const readBack = rule.compiled.kind === 'sigma' ? rule.compiled.readBackMs : 0;
-  return JSON.stringify([[...rule.indices].sort(), rule.timestampField, rule.timestampFallback, readBack]);
+  if (rule.compiled.plan === 'aggregated') return JSON.stringify(['aggregated', rule.ruleId]);
+  return JSON.stringify([[...rule.indices].sort(), rule.timestampField, rule.timestampFallback, rule.compiled.readBackMs]);
 }
 
 export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window, kind: ExecutionRecord['kind']): Promise<ExecutionResult> {
@@ -169,7 +172,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
   if (rules.some((r) => shareKey(r) !== key)) throw new Error('executeRules: the rules do not share indices, timestamp and read-back');
   const clock = deps.clock ?? Date.now;
   const first = rules[0];
-  const readBack = first.compiled.kind === 'sigma' ? first.compiled.readBackMs : 0;
+  const readBack = first.compiled.readBackMs;
   const per: Member[] = rules.map((rule) => {
     const executionId = randomUUID();
     return {
@@ -192,52 +195,56 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
     }
   }
   try {
-    const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => r.compiled.fields))]);
+    const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => [...r.compiled.fields, ...(r.exceptions?.fields ?? [])]))]);
     const typeMap = fieldTypesFromCaps(types);
     for (const p of per) p.rule = withFieldTypes(p.rule, typeMap);
     for (const p of per) p.missing = missingFields(p.rule, types);
-    // Sigma rules route events by index: the names each index answers to, resolved once per read.
-    let indexNames: IndexNames | undefined;
-    if (rules.some((r) => r.compiled.kind === 'sigma')) {
-      const resolved = await resolveIndexNames(deps.client, first.indices);
-      if (resolved.error) deps.logger.warn(`cannot resolve ${first.indices.join(',')} to indices, aliases and data streams (backing indices are still recognised by name): ${resolved.error}`);
-      indexNames = resolved.names;
-    }
-    const plans = await Promise.all(per.map((p) => planRead(deps.client, p.rule, types)));
-    plans.forEach((plan, i) => (per[i].query = plan.query));
-    // Usually one read; more only when the union of the queries would pass the clause limit.
-    for (const pack of packReads(plans.map((p) => p.query))) {
-      const members = pack.members.map((i) => per[i]);
-      const shared = shareEvaluation(members.map((p) => p.rule));
-      for (const p of members) {
-        p.run = new RuleRun(p.rule, deps.sink, {
-          now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined,
-          enrich: enricherFor(deps.client, p.rule),
-          onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
-          shared: shared.get(p.rule),
-          indexNames,
-        });
+    if (first.compiled.plan === 'aggregated') {
+      await aggregateAndWrite(deps, per, window, types, clock);
+    } else {
+      // Queries that route events by index (Sigma): the names each index answers to, resolved once per read.
+      let indexNames: IndexNames | undefined;
+      if (rules.some((r) => r.compiled.plan === 'streamed' && r.compiled.needsIndexNames)) {
+        const resolved = await resolveIndexNames(deps.client, first.indices);
+        if (resolved.error) deps.logger.warn(`cannot resolve ${first.indices.join(',')} to indices, aliases and data streams (backing indices are still recognised by name): ${resolved.error}`);
+        indexNames = resolved.names;
       }
-      const read = newReadStats();
-      for (const p of members) p.read = read;
-      try {
-        await readAndEvaluate(deps, members, readEvents(deps.client, {
-          indices: first.indices,
-          timestampField: first.timestampField,
-          fallbackTimestampField: first.timestampFallback ? '@timestamp' : undefined,
-          // A correlation looks back twice its timespan and alerts only inside its own window.
-          from: window.start - readBack,
-          to: window.end,
-          query: pack.query,
-          cheaperQuery: cheaperThan(pack.query),
-          sourceIncludes: [...new Set(pack.members.flatMap((i) => plans[i].sourceIncludes))],
-          pageSize: deps.pageSize,
-          maxPageSize: deps.maxPageSize,
-          mode: deps.readMode,
-        }, read));
-      } catch (err) {
-        // The read failed: every rule of it that had not failed on its own fails with it.
-        for (const p of members) if (p.error === undefined) p.error = err;
+      const plans = await Promise.all(per.map((p) => planRead(deps.client, p.rule, types)));
+      plans.forEach((plan, i) => (per[i].query = plan.query));
+      // Usually one read; more only when the union of the queries would pass the clause limit.
+      for (const pack of packReads(plans.map((p) => p.query))) {
+        const members = pack.members.map((i) => per[i]);
+        const shared = shareEvaluation(members.map((p) => p.rule));
+        for (const p of members) {
+          p.run = new RuleRun(p.rule, deps.sink, {
+            now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined,
+            enrich: enricherFor(deps.client, p.rule),
+            onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
+            shared: shared.get(p.rule),
+            indexNames,
+          });
+        }
+        const read = newReadStats();
+        for (const p of members) p.read = read;
+        try {
+          await readAndEvaluate(deps, members, readEvents(deps.client, {
+            indices: first.indices,
+            timestampField: first.timestampField,
+            fallbackTimestampField: first.timestampFallback ? '@timestamp' : undefined,
+            // A correlation looks back twice its timespan and alerts only inside its own window.
+            from: window.start - readBack,
+            to: window.end,
+            query: pack.query,
+            cheaperQuery: cheaperThan(pack.query),
+            sourceIncludes: [...new Set(pack.members.flatMap((i) => plans[i].sourceIncludes))],
+            pageSize: deps.pageSize,
+            maxPageSize: deps.maxPageSize,
+            mode: deps.readMode,
+          }, read));
+        } catch (err) {
+          // The read failed: every rule of it that had not failed on its own fails with it.
+          for (const p of members) if (p.error === undefined) p.error = err;
+        }
       }
     }
   } catch (err) {
@@ -252,6 +259,33 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
   }
   for (const r of results) deps.onRecord?.(r.record);
   return results;
+}
+
+/**
+ * An aggregated query (rules/language.ts): the server finds the matches in the window, and they
+ * go through the same alert pipeline as a streamed rule's (RuleRun: dedup, max_signals, write).
+ * Such a rule runs alone (shareKey), so `members` is one rule.
+ */
+async function aggregateAndWrite(deps: ExecuteDeps, members: readonly Member[], window: Window, types: FieldTypes, clock: () => number): Promise<void> {
+  for (const p of members) {
+    const compiled = p.rule.compiled;
+    if (compiled.plan !== 'aggregated') throw new Error('aggregateAndWrite: a streamed rule');
+    try {
+      const matches = await compiled.aggregate({
+        client: deps.client, indices: p.rule.indices, timestampField: p.rule.timestampField,
+        from: window.start - compiled.readBackMs, to: window.end, filter: p.rule.filters.query ?? null, types,
+      });
+      p.run = new RuleRun(p.rule, deps.sink, {
+        now: new Date(clock()), executionId: p.executionId,
+        enrich: enricherFor(deps.client, p.rule),
+        onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
+      });
+      p.run.addMatches(matches);
+      await p.run.finish();
+    } catch (err) {
+      p.error = err;
+    }
+  }
 }
 
 /**

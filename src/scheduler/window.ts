@@ -26,8 +26,7 @@ export interface Window {
 }
 
 export function overlapMs(rule: Rule): number {
-  const maxspan = rule.compiled.kind === 'sequence' ? rule.compiled.maxspanMs ?? 0 : 0;
-  return Math.max(rule.lookbackMs - rule.intervalMs, maxspan, 0);
+  return Math.max(rule.lookbackMs - rule.intervalMs, rule.compiled.overlapMs, 0);
 }
 
 /**
@@ -35,8 +34,7 @@ export function overlapMs(rule: Rule): number {
  * one, the overlap of consecutive windows), a correlation's read-back.
  */
 export function gapMarginMs(rule: Rule): number {
-  const readBack = rule.compiled.kind === 'sigma' ? rule.compiled.readBackMs : 0;
-  return Math.max(overlapMs(rule), readBack);
+  return Math.max(overlapMs(rule), rule.compiled.readBackMs);
 }
 
 export function scheduledWindow(rule: Rule, now: number, lastSuccessEnd: number | undefined, maxCatchupMs: number): Window {

@@ -1,6 +1,9 @@
 /**
- * EQL conditions to Elasticsearch queries that select a SUPERSET of the events the in-memory
- * evaluator accepts: the evaluator re-checks every event, so pushdown only saves reading.
+ * Query DSL primitives for pushdown, knowing no rule language: a field-type-aware builder
+ * (term, terms, wildcard, range, CIDR, exists, and/or/not within a clause budget). Each language
+ * translates its own conditions with it (eql/pushdown.ts, sigma/detection.ts) into an
+ * Elasticsearch query that selects a SUPERSET of the events its in-memory evaluator accepts:
+ * the evaluator re-checks every event, so pushdown only saves reading.
  *
  * Each translation says whether it is exact (selects the same events as the evaluator) or only
  * a superset. Only exact translations may be negated (`must_not`), because the complement of a
@@ -17,13 +20,12 @@
  * query; a disjunction over CLAUSE_BUDGET clauses is left to the evaluator, and a conjunction
  * keeps its smallest parts within the budget and leaves the rest to the evaluator.
  */
-import type { CompiledEql, CompiledStage } from '../eql/compile.js';
-import type { CompiledSigma } from '../sigma/compiled.js';
-import type { Expr, Literal } from '../eql/ast.js';
-import { hasWildcard } from '../eql/wildcard.js';
 import { mayHave, type FieldTypes } from './field-caps.js';
 
 export type EsQuery = Record<string, unknown>;
+
+/** A value a term-like query compares with. */
+export type TermValue = string | number | boolean | null;
 
 export interface Translation {
   readonly query: EsQuery | null; // null: no constraint
@@ -54,6 +56,11 @@ const KEYWORD_TYPES = new Set(['keyword', 'constant_keyword', 'wildcard']);
 const NUMERIC_TYPES = new Set(['long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long']);
 const INTEGER_TYPES = new Set(['long', 'integer', 'short', 'byte', 'unsigned_long']);
 
+/** `*` or `?` in a pattern (both languages' wildcards). */
+function hasWildcard(pattern: string): boolean {
+  return pattern.includes('*') || pattern.includes('?');
+}
+
 function isAscii(s: string): boolean {
   return /^[\x00-\x7f]*$/.test(s);
 }
@@ -69,6 +76,11 @@ export class Pushdown {
   private typesOf(field: string): ReadonlySet<string> | undefined {
     const t = this.types.get(field);
     return t && t.size > 0 && !t.has('unmapped') ? t : undefined;
+  }
+
+  /** Whether every target index maps the field (with some type). */
+  mapped(field: string): boolean {
+    return this.typesOf(field) !== undefined;
   }
 
   /** Whether the field may hold values in any target index (one none maps is taken to be absent from every event). */
@@ -132,7 +144,7 @@ export class Pushdown {
   }
 
   /** term-like query on `field` for one literal; null when the types do not allow it. */
-  termFor(field: string, lit: Literal['value'], caseInsensitive: boolean): Translation {
+  termFor(field: string, lit: TermValue, caseInsensitive: boolean): Translation {
     if (typeof lit === 'string') {
       if (this.allIn(field, KEYWORD_TYPES)) {
         // A case-insensitive term for "" matches nothing on 7.17 (found by the property test);
@@ -151,122 +163,5 @@ export class Pushdown {
     }
     if (typeof lit === 'boolean' && this.allIn(field, new Set(['boolean']))) return { query: { term: { [field]: lit } }, exact: true };
     return NONE;
-  }
-
-  condition(expr: Expr): Translation {
-    switch (expr.kind) {
-      case 'and':
-        return this.allOf(expr.operands.map((e) => this.condition(e)));
-      case 'or':
-        return anyOf(expr.operands.map((e) => this.condition(e)));
-      case 'not': {
-        const inner = this.condition(expr.operand);
-        if (inner.query === null || !inner.exact) return NONE;
-        return { query: { bool: { must_not: [inner.query] } }, exact: true };
-      }
-      case 'literal':
-        if (expr.value === true) return { query: { match_all: {} }, exact: true };
-        if (expr.value === false || expr.value === null) return { query: { match_none: {} }, exact: true };
-        return NONE;
-      case 'compare': {
-        let { left, right } = expr;
-        let op = expr.op;
-        if (left.kind === 'literal' && right.kind === 'field') {
-          [left, right] = [right, left];
-          op = ({ '==': '==', '!=': '!=', '<': '>', '<=': '>=', '>': '<', '>=': '<=' } as const)[op];
-        }
-        if (left.kind !== 'field' || right.kind !== 'literal') return NONE;
-        const field = left.path;
-        const value = right.value;
-        if (value === null) {
-          const exists = { exists: { field } };
-          if (!this.typesOf(field)) return NONE;
-          // exists finds indexed values; a value in _source that was not indexed would be missed.
-          if (op === '==') return { query: { bool: { must_not: [exists] } }, exact: false };
-          return NONE;
-        }
-        if (op === '==' || op === '!=') {
-          const t = this.termFor(field, value, false);
-          if (op === '==') return t;
-          if (t.query === null || !t.exact) return NONE;
-          return { query: { bool: { must_not: [t.query] } }, exact: true };
-        }
-        if (typeof value === 'number' && this.allIn(field, NUMERIC_TYPES)) {
-          const key = op === '<' ? 'lt' : op === '<=' ? 'lte' : op === '>' ? 'gt' : 'gte';
-          return { query: { range: { [field]: { [key]: value } } }, exact: true };
-        }
-        return NONE;
-      }
-      case 'match': {
-        if (expr.value.kind !== 'field' || expr.op === 'regex') return NONE;
-        const field = expr.value.path;
-        const parts: Translation[] = [];
-        for (const p of expr.patterns) {
-          if (p.kind !== 'literal') return NONE;
-          if (typeof p.value === 'string' && hasWildcard(p.value)) {
-            if (!this.allIn(field, KEYWORD_TYPES)) return NONE;
-            const q = { wildcard: { [field]: { value: wildcardValue(p.value), ...(expr.caseInsensitive ? { case_insensitive: true } : {}) } } };
-            parts.push({ query: q, exact: !expr.caseInsensitive || isAscii(p.value) });
-          } else {
-            const t = this.termFor(field, p.value, expr.caseInsensitive && typeof p.value === 'string');
-            if (t.query === null) return NONE;
-            parts.push(t);
-          }
-        }
-        return anyOf(parts);
-      }
-      case 'in': {
-        if (expr.value.kind !== 'field') return NONE;
-        const field = expr.value.path;
-        const parts: Translation[] = [];
-        for (const item of expr.list) {
-          if (item.kind !== 'literal' || item.value === null) return NONE;
-          const t = this.termFor(field, item.value, expr.caseInsensitive && typeof item.value === 'string');
-          if (t.query === null) return NONE;
-          parts.push(t);
-        }
-        // Case-sensitive lists: one terms query instead of a clause per value.
-        const plain = parts.length > 1 && parts.every((p) => {
-          const term = (p.query as { term?: Record<string, unknown> }).term;
-          const v = term && Object.values(term)[0];
-          return v !== undefined && (typeof v !== 'object' || v === null);
-        });
-        const positive: Translation = plain
-          ? { query: { terms: { [field]: parts.map((p) => Object.values((p.query as { term: Record<string, unknown> }).term)[0]) } }, exact: parts.every((p) => p.exact) }
-          : anyOf(parts);
-        if (positive.query === null) return NONE;
-        if (!expr.negated) return positive;
-        if (!positive.exact) return NONE;
-        return { query: { bool: { must_not: [positive.query] } }, exact: true };
-      }
-      default:
-        return NONE;
-    }
-  }
-
-  /** One stage: its category (when the category field is keyword) and its condition. */
-  stage(stage: CompiledStage, categoryField: string): EsQuery | null {
-    const filters: EsQuery[] = [];
-    if (stage.query.category !== null) {
-      const t = this.termFor(categoryField, stage.query.category, false);
-      if (t.query) filters.push(t.query);
-    }
-    const c = this.condition(stage.query.condition);
-    if (c.query) filters.push(c.query);
-    for (const key of stage.keyFields) {
-      if (!key.optional && this.typesOf(key.path)) filters.push({ exists: { field: key.path } });
-    }
-    if (filters.length === 0) return null;
-    return filters.length === 1 ? filters[0] : { bool: { filter: filters } };
-  }
-
-  /** The whole query: any stage (or the until condition) may match. null: read everything. */
-  query(compiled: CompiledEql | CompiledSigma, categoryField: string): EsQuery | null {
-    if (compiled.kind === 'sigma') return compiled.pushdown(this);
-    const stages = compiled.kind === 'event' ? [compiled.stage] : [...new Set(compiled.stages)];
-    if (compiled.kind === 'sequence' && compiled.until) stages.push(compiled.until);
-    const parts = stages.map((s) => this.stage(s, categoryField));
-    if (parts.some((p) => p === null)) return null;
-    return parts.length === 1 ? parts[0] : { bool: { should: parts, minimum_should_match: 1 } };
   }
 }

@@ -16,7 +16,7 @@
  */
 import type { Client } from '@elastic/elasticsearch';
 import { parseEventTime, parseTimestamp, type EventRecord } from '../engine/events.js';
-import { compileGetter } from '../eql/fields.js';
+import { compileGetter } from '../engine/fields.js';
 import { errorMessage, SearchError } from '../errors.js';
 import { errorTypeOf, statusOf } from './client.js';
 import type { EsQuery } from './pushdown.js';

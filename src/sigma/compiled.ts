@@ -2,7 +2,7 @@
 import type { CorrelationSpec } from '../engine/correlation.js';
 import type { Getter } from '../eql/fields.js';
 import type { StringTest } from '../eql/wildcard.js';
-import type { EsQuery, Pushdown } from '../search/pushdown.js';
+import type { StreamedQuery } from '../rules/language.js';
 import type { CompiledDetection } from './detection.js';
 
 export interface SigmaRoute {
@@ -17,7 +17,8 @@ export interface SigmaRoute {
   readonly value: ReadonlyMap<string, Getter | undefined>;
 }
 
-export interface CompiledSigma {
+export interface CompiledSigma extends StreamedQuery {
+  readonly language: 'sigma';
   readonly kind: 'sigma';
   readonly routes: readonly SigmaRoute[];
   readonly correlation: CorrelationSpec | null;
@@ -27,7 +28,9 @@ export interface CompiledSigma {
   /** Per Sigma field the rule uses: the fields its candidates read, over every route (for reporting fields no index has). */
   readonly sigmaFields: ReadonlyMap<string, readonly string[]>;
   readonly pipes: readonly [];
-  /** How far before its window an execution must read (twice a correlation's timespan). */
-  readonly readBackMs: number;
-  pushdown(pd: Pushdown): EsQuery | null;
+}
+
+/** The compiled query as Sigma (null for another language). */
+export function asSigma(q: { readonly language: string }): CompiledSigma | null {
+  return q.language === 'sigma' ? (q as CompiledSigma) : null;
 }

@@ -16,6 +16,11 @@ import type { LineOutcome } from '../rules/kibana-ndjson.js';
 import type { Rule, Severity } from '../rules/model.js';
 import { anyOf, type Pushdown, type Translation } from '../search/pushdown.js';
 import type { CompiledSigma, SigmaRoute } from './compiled.js';
+import { SigmaMatcher } from '../engine/sigma-matcher.js';
+import type { AlertStyle } from '../rules/language.js';
+
+const SIGMA_STYLE: AlertStyle = { category: 'Sigma Rule', noun: 'event', grouped: false };
+const SIGMA_CORRELATION_STYLE: AlertStyle = { category: 'Sigma Correlation Rule', noun: 'event', grouped: false };
 import { ConditionError, parseCondition, type Aggregation, type Condition } from './condition.js';
 import { compileDetection, DetectionError, type CompiledDetection } from './detection.js';
 import { logsourceConditions, mapField, type PipelineSet } from './pipeline.js';
@@ -306,6 +311,8 @@ export class SigmaLoader {
     if (!lookbackMs) this.fail(file, at, ['lookout', 'from'], `expected date math like "now-6m", found "${look?.from}"`);
     const severity = SEVERITY[rule.level];
     const compiled: CompiledSigma = {
+      language: 'sigma',
+      plan: 'streamed',
       kind: 'sigma',
       routes,
       correlation,
@@ -313,7 +320,14 @@ export class SigmaLoader {
       fields: [...fields],
       sigmaFields: sigmaFieldsOf(routes),
       pipes: [],
+      namedFields: sigmaFieldsOf(routes),
+      /** How far before its window an execution must read (twice a correlation's timespan). */
       readBackMs: correlation ? 2 * correlation.timespanMs : 0,
+      overlapMs: 0,
+      routing: null,
+      needsIndexNames: true,
+      alert: correlation ? SIGMA_CORRELATION_STYLE : SIGMA_STYLE,
+      matcher: (o) => new SigmaMatcher(compiled, o.emitFrom, o.indexNames, o.onUnrouted),
       pushdown: (pd: Pushdown) => {
         // Each route reads its own indices (an `_index` query matches aliases, and `.ds-` names
         // stand for a data stream's backing indices); events of an index no route covers are
@@ -337,6 +351,7 @@ export class SigmaLoader {
       version: 1,
       description: rule.description.trim(),
       type: 'sigma',
+      language: 'sigma',
       query: correlation && correlation.rules[0] !== 'main'
         ? `${correlation.type} of ${correlation.rules.join(', ')} within ${correlation.timespanMs / 60_000}m`
         : String(dets[0].rule.detection.condition),

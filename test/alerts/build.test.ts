@@ -25,6 +25,11 @@ describe('alert documents', async () => {
     assert.equal(d['kibana.alert.rule.rule_id'], rule.ruleId);
     assert.equal(d['kibana.alert.rule.name'], rule.name);
     assert.equal(d['kibana.alert.rule.version'], 214);
+    // Kibana writes the security rule type and, apart, its alerting rule type id; the language on its own.
+    assert.equal(d['kibana.alert.rule.type'], 'eql');
+    assert.equal(d['kibana.alert.rule.rule_type_id'], 'siem.eqlRule');
+    assert.equal(d['kibana.alert.rule.language'], 'eql');
+    assert.equal(d['kibana.alert.rule.category'], 'Event Correlation Rule');
     assert.equal(d['kibana.alert.severity'], 'medium');
     assert.equal(d['kibana.alert.risk_score'], 47);
     assert.equal(d['kibana.alert.original_time'], '2026-11-25T10:00:00.000Z');

@@ -10,7 +10,7 @@ import { parseTimestamp, type EventRecord, type RuleMatch } from '../../src/engi
 import { QueryEvaluator } from '../../src/engine/evaluator.js';
 import { rawResult } from '../../src/engine/raw.js';
 import type { FieldTypeMap } from '../../src/eql/types.js';
-import { fieldTypesFromDocument } from '../../src/search/mapping-types.js';
+import { fieldTypesFromDocument } from '../../src/eql/mapping-types.js';
 
 function load(file: string): EventRecord[] {
   const lines = readFileSync(new URL(`../fixtures/eql-qa/${file}`, import.meta.url), 'utf8').split('\n').filter((l) => l.trim() !== '');

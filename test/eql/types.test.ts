@@ -5,7 +5,7 @@ import type { FieldTypeMap } from '../../src/eql/types.js';
 import type { EventRecord, RuleMatch } from '../../src/engine/events.js';
 import { QueryEvaluator } from '../../src/engine/evaluator.js';
 import { MappingFileError } from '../../src/errors.js';
-import { fieldTypesFromDocument } from '../../src/search/mapping-types.js';
+import { fieldTypesFromDocument } from '../../src/eql/mapping-types.js';
 
 const TYPES: FieldTypeMap = new Map([
   ['@timestamp', { type: 'date' }],

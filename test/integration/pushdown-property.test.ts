@@ -11,6 +11,7 @@ import { compileEql } from '../../src/eql/compile.js';
 import { fetchFieldTypes } from '../../src/search/field-caps.js';
 import { unionOf, widen } from '../../src/search/union.js';
 import { Pushdown } from '../../src/search/pushdown.js';
+import { eqlPushdown } from '../../src/eql/pushdown.js';
 import { testEnv, type TestEnv } from '../helpers/es.js';
 import { condition, makeEvents } from '../helpers/eql-arbitrary.js';
 
@@ -32,7 +33,7 @@ describe('pushdown is a superset of evaluation (property, real server)', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('process', 'network', 'any'), condition, async (category, cond) => {
         const q = compileEql(`${category} where ${cond}`);
-        const query = new Pushdown(types).query(q, 'event.category');
+        const query = eqlPushdown(new Pushdown(types), q);
         if (query) pushedSomething++;
         const res = await env.client.search({ index, size: 1000, query: (query ?? { match_all: {} }) as never, _source: false });
         const hits = new Set(res.hits.hits.map((h) => h._id));
@@ -53,7 +54,7 @@ describe('pushdown is a superset of evaluation (property, real server)', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom('process', 'network', 'any'), condition, condition, async (category, a, b) => {
         // Two rules' queries in a union, as a shared read builds them.
-        const queries = [a, b].map((cond) => new Pushdown(types).query(compileEql(`${category} where ${cond}`), 'event.category'));
+        const queries = [a, b].map((cond) => eqlPushdown(new Pushdown(types), compileEql(`${category} where ${cond}`)));
         const query = unionOf(queries);
         if (query === null) return;
         const wide = widen(query);

@@ -12,6 +12,7 @@ import { executeRule, planRead } from '../../src/scheduler/execute.js';
 import type { Rule } from '../../src/rules/model.js';
 import { alertsIn, testEnv, type TestEnv } from '../helpers/es.js';
 import { shippedRule } from '../helpers/rules.js';
+import { asEql } from '../../src/eql/compile.js';
 
 const T0 = Date.parse('2026-11-20T08:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -112,8 +113,9 @@ describe('the WinRM rule, clause by clause, on the real server', () => {
     const all = await env.client.search<Doc>({ index: `${env.prefix}-events-*`, size: 1000 });
     const pushed = await env.client.search<Doc>({ index: `${env.prefix}-events-*`, size: 1000, query: query as never });
     const pushedIds = new Set(pushed.hits.hits.map((h) => h._id));
-    if (rule.compiled.kind !== 'sequence') throw new Error('expected a sequence');
-    const stages = rule.compiled.stages;
+    const compiled = asEql(rule.compiled);
+    if (compiled?.kind !== 'sequence') throw new Error('expected a sequence');
+    const stages = compiled.stages;
     let accepted = 0;
     for (const h of all.hits.hits) {
       // What the engine uses: a stage accepts the event and the event has a join key.

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { compileEql } from '../../src/eql/compile.js';
 import { linePrefilter } from '../../src/search/line-prefilter.js';
 import { Pushdown } from '../../src/search/pushdown.js';
+import { eqlPushdown } from '../../src/eql/pushdown.js';
 import { condition, makeEvents } from '../helpers/eql-arbitrary.js';
 
 const keyword = new Map(['s', 'k', 'n', 'nested.t', 'missing', 'event.category'].map((f) => [f, new Set(['keyword'])]));
@@ -46,7 +47,7 @@ describe('line prefilter', () => {
       fc.property(fc.constantFrom('process', 'network', 'any'), condition, (category, cond) => {
         const q = compileEql(`${category} where ${cond}`);
         if (q.kind !== 'event') throw new Error('expected an event query');
-        const t = linePrefilter(new Pushdown(keyword).query(q, 'event.category'));
+        const t = linePrefilter(eqlPushdown(new Pushdown(keyword), q));
         if (!t) return;
         events.forEach((e, i) => {
           if (!t(lines[i])) {

@@ -10,6 +10,7 @@ import { Pushdown } from '../../src/search/pushdown.js';
 import { mapField, loadPipelines } from '../../src/sigma/pipeline.js';
 import { resolution } from '../../src/sigma/resolve.js';
 import { alertsOf, sigmaRule } from '../helpers/sigma.js';
+import { asSigma } from '../../src/sigma/compiled.js';
 
 const pipelines = loadPipelines();
 const winlogbeat = pipelines.pipelines.find((p) => p.name === 'windows-winlogbeat')!;
@@ -51,7 +52,7 @@ detection:
     CommandLine|contains: 'benign'
   condition: selection and not filter
 `);
-  const route = rule.compiled.kind === 'sigma' ? rule.compiled.routes.find((r) => r.pipeline === 'windows-winlogbeat')! : undefined;
+  const route = asSigma(rule.compiled) ? asSigma(rule.compiled)!.routes.find((r) => r.pipeline === 'windows-winlogbeat')! : undefined;
 
   test('a later candidate does not count when an earlier one is there', async () => {
     const sysmon = (data: Record<string, unknown>, ecs: Record<string, unknown>) => ({
@@ -94,7 +95,7 @@ detection:
     User: null
   condition: selection
 `);
-  const route = rule.compiled.kind === 'sigma' ? rule.compiled.routes.find((r) => r.pipeline === 'windows-winlogbeat')! : undefined;
+  const route = asSigma(rule.compiled) ? asSigma(rule.compiled)!.routes.find((r) => r.pipeline === 'windows-winlogbeat')! : undefined;
   const types = new Map(['winlog.channel', 'winlog.event_id', 'winlog.event_data.User', 'user.name', 'user.domain'].map((f) => [f, new Set(['keyword'])]));
   const text = JSON.stringify(route!.detections.get('main')!.translate(new Pushdown(types)).query);
   assert.ok(text.includes('{"exists":{"field":"winlog.event_data.User"}}'), text);

@@ -6,10 +6,10 @@
  * whose indices disagree on its type gets no type; aliases take their target's type.
  */
 import { MappingFileError } from '../errors.js';
-import type { Primitive } from '../eql/fields.js';
-import { dateParserFor } from '../eql/date-format.js';
-import type { FieldType, FieldTypeMap } from '../eql/types.js';
-import type { FieldTypes } from './field-caps.js';
+import type { Primitive } from './fields.js';
+import { dateParserFor } from './date-format.js';
+import type { FieldType, FieldTypeMap } from './types.js';
+import type { FieldTypes } from '../search/field-caps.js';
 
 /** From `fetchFieldTypes`: a field mapped with one type (where it is mapped) has that type. */
 export function fieldTypesFromCaps(types: FieldTypes): FieldTypeMap {

@@ -1,0 +1,134 @@
+/**
+ * Elasticsearch date math for date fields with the default format
+ * (`strict_date_optional_time||epoch_millis`) in UTC, as the server applies it to the range
+ * bounds Kibana sends: `now` or `<date>||` followed by `+N<unit>`, `-N<unit>` and `/<unit>`
+ * (units y M w d h H m s). A bound parsed "rounding up" (`gt` and `lte`) takes the last
+ * millisecond of the time of day it leaves out (`lte 2020-01-01` is the end of that day; but
+ * `lte 2020-01` the end of its first day, as the server parses it) and of a rounded unit
+ * (`lte now/M` the end of this month); `gte` and `lt` take the first. Returns null for text the
+ * server would refuse.
+ */
+
+const ISO = /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?$/;
+const EPOCH = /^-?\d+$/;
+
+function daysIn(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** A date in the default format; null when it is not one. */
+export function parseDate(text: string, roundUp: boolean): number | null {
+  const m = ISO.exec(text);
+  if (m) {
+    const year = Number(m[1]);
+    // Rounding up fills the time of day only: a missing month or day is the first, as the
+    // server's round-up parser defaults them (so `lte 2024-05` ends on 2024-05-01, measured).
+    const month = m[2] === undefined ? 1 : Number(m[2]);
+    if (month < 1 || month > 12) return null;
+    const maxDay = daysIn(year, month);
+    const day = m[3] === undefined ? 1 : Number(m[3]);
+    if (day < 1 || day > maxDay) return null;
+    const hour = m[4] === undefined ? (roundUp ? 23 : 0) : Number(m[4]);
+    const minute = m[5] === undefined ? (roundUp ? 59 : 0) : Number(m[5]);
+    const second = m[6] === undefined ? (roundUp ? 59 : 0) : Number(m[6]);
+    if (hour > 23 || minute > 59 || second > 59) return null;
+    const frac = m[7] === undefined ? '' : m[7];
+    const ms = Number((frac + (roundUp ? '999' : '000')).slice(0, 3));
+    let t = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    if (year < 100) t = new Date(t).setUTCFullYear(year);
+    const zone = m[8];
+    if (zone && zone !== 'Z') {
+      const sign = zone[0] === '-' ? -1 : 1;
+      const digits = zone.slice(1).replace(':', '');
+      const offset = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0');
+      t -= sign * offset * 60_000;
+    }
+    return t;
+  }
+  if (EPOCH.test(text)) return Number(text);
+  return null;
+}
+
+type Unit = 'y' | 'M' | 'w' | 'd' | 'h' | 'm' | 's';
+
+function add(t: number, unit: Unit, n: number): number {
+  const d = new Date(t);
+  switch (unit) {
+    case 'y':
+      return d.setUTCFullYear(d.getUTCFullYear() + n);
+    case 'M':
+      return d.setUTCMonth(d.getUTCMonth() + n);
+    case 'w':
+      return t + n * 7 * 86_400_000;
+    case 'd':
+      return t + n * 86_400_000;
+    case 'h':
+      return t + n * 3_600_000;
+    case 'm':
+      return t + n * 60_000;
+    case 's':
+      return t + n * 1000;
+  }
+}
+
+function roundDown(t: number, unit: Unit): number {
+  const d = new Date(t);
+  switch (unit) {
+    case 'y':
+      return Date.UTC(d.getUTCFullYear(), 0, 1);
+    case 'M':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    case 'w': {
+      const day = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+      return day - ((d.getUTCDay() + 6) % 7) * 86_400_000; // weeks start on Monday
+    }
+    case 'd':
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+    case 'h':
+      return t - (((t % 3_600_000) + 3_600_000) % 3_600_000);
+    case 'm':
+      return t - (((t % 60_000) + 60_000) % 60_000);
+    case 's':
+      return t - (((t % 1000) + 1000) % 1000);
+  }
+}
+
+function unitOf(c: string | undefined): Unit | null {
+  if (c === 'H') return 'h';
+  return c !== undefined && 'yMwdhms'.includes(c) ? (c as Unit) : null;
+}
+
+/** A range bound or an exact date in date math; null when the server would refuse it. */
+export function parseDateMath(text: string, roundUp: boolean, now: number): number | null {
+  let time: number | null;
+  let math: string;
+  if (text.startsWith('now')) {
+    time = now;
+    math = text.slice(3);
+  } else {
+    const at = text.indexOf('||');
+    if (at < 0) return parseDate(text, roundUp);
+    time = parseDate(text.slice(0, at), false);
+    math = text.slice(at + 2);
+  }
+  if (time === null) return null;
+  let i = 0;
+  while (i < math.length) {
+    const op = math[i++];
+    if (op === '/') {
+      const unit = unitOf(math[i++]);
+      if (unit === null) return null;
+      time = roundDown(time, unit);
+      if (roundUp) time = add(time, unit, 1) - 1;
+    } else if (op === '+' || op === '-') {
+      let digits = '';
+      while (i < math.length && math[i] >= '0' && math[i] <= '9') digits += math[i++];
+      const unit = unitOf(math[i++]);
+      if (unit === null) return null;
+      time = add(time, unit, (op === '-' ? -1 : 1) * (digits === '' ? 1 : Number(digits)));
+    } else {
+      return null;
+    }
+  }
+  return time;
+}
