@@ -197,6 +197,7 @@ export function buildAlert(rule: Rule, match: RuleMatch, ctx: AlertContext): Ale
     doc['kibana.alert.group.index'] = 0;
   }
   if (rule.buildingBlockType) doc['kibana.alert.building_block_type'] = rule.buildingBlockType;
+  for (const [k, v] of Object.entries(match.entity?.alertFields ?? {})) doc[k] = v;
   for (const k of Object.keys(doc)) if (doc[k] === undefined) delete doc[k];
   // Copied fields that do not fit the alerts index are kept aside, never cost the alert.
   return { id, doc: fitToTemplate(doc) };

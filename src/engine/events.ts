@@ -41,6 +41,8 @@ export interface MatchEntity {
   readonly fields: Readonly<Record<string, unknown>>;
   /** The time the alert gives as `kibana.alert.original_time` (epoch ms), e.g. the bucket's first event. */
   readonly timestamp: number;
+  /** Fields the alert carries as Kibana's rule type writes them (`kibana.alert.threshold_result`, `kibana.alert.new_terms`). */
+  readonly alertFields?: Readonly<Record<string, unknown>>;
 }
 
 /** A point in time: epoch milliseconds (rounded down) and the nanoseconds within that millisecond. */

@@ -14,7 +14,7 @@ import { locateKey } from './toml-positions.js';
 
 export type LoadOutcome = { readonly rule: Rule } | { readonly skipped: SkippedRule };
 
-export function loadElasticToml(file: string, text: string): LoadOutcome {
+export function loadElasticToml(file: string, text: string, registry: QueryRegistry = DEFAULT_REGISTRY): LoadOutcome {
   let data: unknown;
   try {
     data = parseToml(text);
@@ -33,7 +33,7 @@ export function loadElasticToml(file: string, text: string): LoadOutcome {
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
     throw new RuleLoadError(file, `${path || 'document'}: ${issue.message}${more}`, { line: pos?.line, column: pos?.column });
   }
-  return buildRule(file, parsed.data.rule, (key) => locateKey(text, ['rule', key]) ?? {}, (err) => queryPosition(text, parsed.data.rule.query ?? '', err), parsed.data.lookout?.webhooks ?? []);
+  return buildRule(file, parsed.data.rule, (key) => locateKey(text, ['rule', key]) ?? {}, (err) => queryPosition(text, parsed.data.rule.query ?? '', err), parsed.data.lookout?.webhooks ?? [], registry);
 }
 
 type RuleFields = RuleFile['rule'];

@@ -22,6 +22,7 @@ import type { FieldTypeMap } from '../eql/types.js';
 import type { FieldTypes } from '../search/field-caps.js';
 import type { IndexNames } from '../search/index-names.js';
 import type { EsQuery, Pushdown } from '../search/pushdown.js';
+import type { StateStore } from '../state/store.js';
 
 /** The language of a rule's query (Kibana's `language`, plus Lookout's `sigma`). */
 export type QueryLanguage = 'eql' | 'kuery' | 'lucene' | 'esql' | 'sigma';
@@ -110,6 +111,19 @@ export interface AggregateContext {
   readonly filter: EsQuery | null;
   /** Field types of the indices (from `_field_caps`), for the query DSL builder. */
   readonly types: FieldTypes;
+  /** Events that lack `timestampField` are taken by this one (the timestamp override's fallback). */
+  readonly fallbackTimestampField?: string;
+  /** The rule's id: the key of its state in the state store. */
+  readonly ruleId: string;
+  /** The rule's max_signals: more matches than this are not needed. */
+  readonly maxSignals: number;
+  /** Per-rule state that outlives an execution (a threshold rule's signal history). */
+  readonly store: StateStore;
+  /**
+   * Work to do once the execution's alerts are written (state that must follow them, such as the
+   * signal history: saved before the alerts, a failed write would lose them for good).
+   */
+  afterWrite(f: () => Promise<void>): void;
 }
 
 /** A match from the server: events are optional (e.g. a bucket's sample), the entity is not. */

@@ -271,9 +271,12 @@ async function aggregateAndWrite(deps: ExecuteDeps, members: readonly Member[], 
     const compiled = p.rule.compiled;
     if (compiled.plan !== 'aggregated') throw new Error('aggregateAndWrite: a streamed rule');
     try {
+      const afterWrite: (() => Promise<void>)[] = [];
       const matches = await compiled.aggregate({
         client: deps.client, indices: p.rule.indices, timestampField: p.rule.timestampField,
+        fallbackTimestampField: p.rule.timestampFallback ? '@timestamp' : undefined,
         from: window.start - compiled.readBackMs, to: window.end, filter: p.rule.filters.query ?? null, types,
+        ruleId: p.rule.ruleId, maxSignals: p.rule.maxSignals, store: deps.store, afterWrite: (f) => afterWrite.push(f),
       });
       p.run = new RuleRun(p.rule, deps.sink, {
         now: new Date(clock()), executionId: p.executionId,
@@ -282,6 +285,7 @@ async function aggregateAndWrite(deps: ExecuteDeps, members: readonly Member[], 
       });
       p.run.addMatches(matches);
       await p.run.finish();
+      for (const f of afterWrite) await f();
     } catch (err) {
       p.error = err;
     }
