@@ -6,13 +6,14 @@
  */
 import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
 import { buildRule, type LoadOutcome } from './elastic-toml.js';
+import { DEFAULT_REGISTRY, type QueryRegistry } from './registry.js';
 import { ruleFileSchema } from './schema.js';
 
 export type LineOutcome = LoadOutcome | { readonly error: RuleLoadError };
 
 const ruleSchema = ruleFileSchema.shape.rule;
 
-export function loadKibanaNdjson(file: string, text: string): LineOutcome[] {
+export function loadKibanaNdjson(file: string, text: string, registry: QueryRegistry = DEFAULT_REGISTRY): LineOutcome[] {
   const out: LineOutcome[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = i + 1;
@@ -41,7 +42,7 @@ export function loadKibanaNdjson(file: string, text: string): LineOutcome[] {
       out.push(buildRule(file, parsed.data, () => ({ line, column: 1 }), (err: EqlSyntaxError | EqlVerificationError) => {
         const m = /\((\d+):(\d+)\)$/.exec(err.message);
         return { line, column: m && Number(m[1]) === 1 ? Number(m[2]) : 1 };
-      }));
+      }, [], registry));
     } catch (err) {
       if (err instanceof RuleLoadError) out.push({ error: err });
       else throw err;

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { indexEvents } from '../../src/demo/load.js';
 import { aggregatedEntries, MATCH_ALL_ONLY } from '../../src/rules/aggregated.js';
 import { loadElasticToml } from '../../src/rules/elastic-toml.js';
+import { loadKibanaNdjson } from '../../src/rules/kibana-ndjson.js';
 import type { Rule } from '../../src/rules/model.js';
 import { DEFAULT_ENTRIES, QueryRegistry } from '../../src/rules/registry.js';
 import { executeRule } from '../../src/scheduler/execute.js';
@@ -123,6 +124,19 @@ value = "now-7d"
     assert.throws(() => load(nt('["a"]', 'now-5m')), /rule\.new_terms\.history_window_start: "now-5m" must be earlier than the rule's from \("now-10m"\)/);
     assert.throws(() => load(nt('["a"]', 'last week')), /expected date math like "now-7d", found "last week"/);
     assert.throws(() => load(nt('[]', 'now-7d')), /rule\.new_terms\.value: expected 1 to 3 field names, found \[\]/);
+    // A Kibana export: threshold.field as one string, new_terms_fields and history_window_start at the top.
+    const common = { description: 'd', risk_score: 21, severity: 'low', language: 'kuery', query: '*', index: ['logs-*'], from: 'now-6m', interval: '5m' };
+    const lines = [
+      { ...common, rule_id: 't', name: 'T', type: 'threshold', threshold: { field: 'host.name', value: 5, cardinality: [] } },
+      { ...common, rule_id: 'n', name: 'N', type: 'new_terms', new_terms_fields: ['host.name', 'user.name'], history_window_start: 'now-14d' },
+      { ...common, rule_id: 'b', name: 'B', type: 'new_terms', new_terms_fields: ['a', 'b', 'c', 'd'], history_window_start: 'now-14d' },
+    ].map((l) => JSON.stringify(l)).join('\n');
+    const got = loadKibanaNdjson('export.ndjson', lines, registry);
+    assert.deepEqual(got.map((o) => ('rule' in o ? [o.rule.type, o.rule.compiled.kind, o.rule.compiled.fields] : 'error' in o ? o.error.message : o.skipped.reason)), [
+      ['threshold', 'threshold', ['host.name']],
+      ['new_terms', 'new_terms', ['host.name', 'user.name']],
+      'export.ndjson:3:1: rule.new_terms_fields: expected 1 to 3 field names, found ["a","b","c","d"]',
+    ]);
     // Without the entries (the default registry, until KQL lands) both types are skipped, as before.
     const skipped = loadElasticToml('test.toml', nt('["a"]', 'now-7d'));
     assert.ok('skipped' in skipped && /not run by Lookout yet/.test(skipped.skipped.reason));
