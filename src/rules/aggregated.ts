@@ -23,12 +23,23 @@ import type { EsQuery } from '../search/pushdown.js';
 import type { AggregateContext, AggregatedMatch, AggregatedQuery, QueryLanguage } from './language.js';
 import type { Place, QueryEntry, RuleFields } from './registry.js';
 
-/** A rule's query, compiled once at load: query DSL for the indices' field types (null: every event). */
-export type QueryTranslator = (query: string, language: QueryLanguage, place: Place) => (types: FieldTypes) => EsQuery | null;
+/** A rule's query, compiled once at load. */
+export interface TranslatedQuery {
+  /** The fields the query reads (their types are asked of `_field_caps` for `toDsl`). */
+  readonly fields: readonly string[];
+  /** Query DSL for the indices' field types; null: every event. */
+  toDsl(types: FieldTypes): EsQuery | null;
+}
+
+/**
+ * Compiles a rule's query (throwing RuleLoadError placed with `place`). The KQL module plugs in
+ * as `(q, _l, place) => { const c = compileKql(q, ...); return { fields: c.fields, toDsl: (t) => c.toDsl(t) }; }`.
+ */
+export type QueryTranslator = (query: string, language: QueryLanguage, place: Place) => TranslatedQuery;
 
 /** Until the KQL module plugs in: `*` (or an empty query) is every event; any other query is refused at load. */
 export const MATCH_ALL_ONLY: QueryTranslator = (query, language, place) => {
-  if (query.trim() === '' || query.trim() === '*' || query.trim() === '*:*') return () => null;
+  if (query.trim() === '' || query.trim() === '*' || query.trim() === '*:*') return { fields: [], toDsl: () => null };
   throw new RuleLoadError(place.file, `rule.query: ${language} queries other than "*" are not translated yet`, place.at('query'));
 };
 
@@ -66,14 +77,14 @@ const base = (language: QueryLanguage, kind: string, fields: readonly string[]) 
   namedFields: new Map(fields.map((f) => [f, [f]] as [string, string[]])), readBackMs: 0, overlapMs: 0,
 });
 
-export function thresholdQuery(spec: ThresholdSpec, language: QueryLanguage, query: (types: FieldTypes) => EsQuery | null): AggregatedQuery {
+export function thresholdQuery(spec: ThresholdSpec, language: QueryLanguage, query: TranslatedQuery): AggregatedQuery {
   const card = spec.cardinality?.[0];
   return {
-    ...base(language, 'threshold', [...spec.fields, ...(card ? [card.field] : [])]),
+    ...base(language, 'threshold', [...spec.fields, ...(card ? [card.field] : []), ...query.fields]),
     alert: { category: 'Threshold Rule', noun: 'threshold', grouped: false },
     async aggregate(ctx) {
       const history = await ctx.store.thresholdHistory(ctx.ruleId);
-      const result = await findThresholdMatches(ctx.client, scopeOf(ctx, query(ctx.types)), spec, { history, maxMatches: ctx.maxSignals }, newAggregateStats());
+      const result = await findThresholdMatches(ctx.client, scopeOf(ctx, query.toDsl(ctx.types)), spec, { history, maxMatches: ctx.maxSignals }, newAggregateStats());
       // Entries ending before this window can exclude nothing any more (Kibana drops them too).
       if (result.history.size > 0) ctx.afterWrite(() => ctx.store.saveThresholdHistory(ctx.ruleId, result.history, ctx.from).then(() => undefined));
       return result.matches.map(thresholdAlert);
@@ -95,14 +106,14 @@ function thresholdAlert(m: ThresholdMatch): AggregatedMatch {
   };
 }
 
-export function newTermsQuery(fields: readonly string[], historyWindowStart: string, language: QueryLanguage, query: (types: FieldTypes) => EsQuery | null): AggregatedQuery {
+export function newTermsQuery(fields: readonly string[], historyWindowStart: string, language: QueryLanguage, query: TranslatedQuery): AggregatedQuery {
   return {
-    ...base(language, 'new_terms', fields),
+    ...base(language, 'new_terms', [...fields, ...query.fields]),
     alert: { category: 'New Terms Rule', noun: 'new terms', grouped: false },
     async aggregate(ctx) {
       // Kibana resolves history_window_start against the execution's end.
       const historyStart = resolveDateMath(historyWindowStart, ctx.to)!;
-      const result = await findNewTerms(ctx.client, scopeOf(ctx, query(ctx.types)), { fields, historyStart }, { maxMatches: ctx.maxSignals }, newAggregateStats());
+      const result = await findNewTerms(ctx.client, scopeOf(ctx, query.toDsl(ctx.types)), { fields, historyStart }, { maxMatches: ctx.maxSignals }, newAggregateStats());
       return result.matches.map(newTermsAlert);
     },
   };
@@ -116,7 +127,7 @@ function newTermsAlert(m: NewTermsMatch): AggregatedMatch {
   };
 }
 
-function compileQuery(r: RuleFields, language: QueryLanguage, place: Place, translate: QueryTranslator): (types: FieldTypes) => EsQuery | null {
+function compileQuery(r: RuleFields, language: QueryLanguage, place: Place, translate: QueryTranslator): TranslatedQuery {
   return translate(r.query ?? '', language, place);
 }
 

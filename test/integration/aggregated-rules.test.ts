@@ -114,6 +114,24 @@ value = "now-7d"
     assert.equal(alerts[0]['kibana.alert.rule.category'], 'New Terms Rule');
   });
 
+  test('the query part is pluggable: a translator narrows the events the aggregation counts', async () => {
+    const index = `${env.prefix}-events-q`;
+    const ev = (id: string, action: string, t: number) => ({ index, id, source: { '@timestamp': new Date(t).toISOString(), host: { name: 'hq' }, event: { action } } });
+    await indexEvents(env.client, [ev('q1', 'logon', now - 8 * MIN), ev('q2', 'logon', now - 7 * MIN), ev('q3', 'logoff', now - 6 * MIN)]);
+    // A hand translator for `field:value` (the KQL module's place).
+    const hand = new QueryRegistry([...DEFAULT_ENTRIES, ...aggregatedEntries((q) => {
+      const [field, value] = q.split(':');
+      return { fields: [field], toDsl: () => ({ term: { [field]: value } }) };
+    })]);
+    const text = (value: number) => toml(index, 'threshold', `[rule.threshold]\nfield = ["host.name"]\nvalue = ${value}\n`, 'event.action:logon').replace('agg-threshold', `agg-q${value}`);
+    const load2 = (t: string) => { const o = loadElasticToml('q.toml', t, hand); if (!('rule' in o)) throw new Error('skipped'); return o.rule; };
+    assert.deepEqual(load2(text(2)).compiled.fields, ['host.name', 'event.action']);
+    const two = await executeRule(env.deps, load2(text(2)), { start: now - 10 * MIN, end: now }, 'scheduled');
+    assert.equal(two.record.matches, 1, two.record.error);
+    const three = await executeRule(env.deps, load2(text(3)), { start: now - 10 * MIN, end: now }, 'scheduled');
+    assert.equal(three.record.matches, 0, 'the logoff event is not counted');
+  });
+
   test('load errors name the key', () => {
     const index = 'x';
     assert.throws(() => load(toml(index, 'threshold', '[rule.threshold]\nfield = ["a"]\nvalue = 0\n')), /test\.toml:\d+:\d+: rule\.threshold\.value: /);
