@@ -262,6 +262,17 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
 }
 
 /**
+ * The filters and exceptions of a rule that aggregates on the server: no event comes back to be
+ * checked in memory, so every exception item active now goes into the search, as Kibana sends it.
+ */
+function aggregatedFilter(rule: Rule, now: number): EsQuery | null {
+  const filters = rule.filters.query ?? null;
+  const excepted = rule.exceptions?.serverClauses(now) ?? [];
+  if (excepted.length === 0) return filters;
+  return { bool: { ...(filters ? { filter: [filters] } : {}), must_not: excepted } };
+}
+
+/**
  * An aggregated query (rules/language.ts): the server finds the matches in the window, and they
  * go through the same alert pipeline as a streamed rule's (RuleRun: dedup, max_signals, write).
  * Such a rule runs alone (shareKey), so `members` is one rule.
@@ -275,7 +286,7 @@ async function aggregateAndWrite(deps: ExecuteDeps, members: readonly Member[], 
       const matches = await compiled.aggregate({
         client: deps.client, indices: p.rule.indices, timestampField: p.rule.timestampField,
         fallbackTimestampField: p.rule.timestampFallback ? '@timestamp' : undefined,
-        from: window.start - compiled.readBackMs, to: window.end, filter: p.rule.filters.query ?? null, types,
+        from: window.start - compiled.readBackMs, to: window.end, filter: aggregatedFilter(p.rule, clock()), types,
         ruleId: p.rule.ruleId, maxSignals: p.rule.maxSignals, store: deps.store, afterWrite: (f) => afterWrite.push(f),
       });
       p.run = new RuleRun(p.rule, deps.sink, {
