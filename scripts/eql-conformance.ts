@@ -133,7 +133,8 @@ async function main(): Promise<void> {
         rows.push({ file: shortName, kind: '?', parsed: `no: ${set.errors[0].message.replace(/^.*?: /, '')}`, pushed: '', executed: '', matched: '' });
         continue;
       }
-      if (set.rules.length === 1) loaded.push({ file: shortName, rule: set.rules[0] });
+      // Other languages (threshold and new_terms rules with KQL) load too; this table is EQL's.
+      if (set.rules.length === 1 && set.rules[0].language === 'eql') loaded.push({ file: shortName, rule: set.rules[0] });
     }
     // Generated events for every rule in one index, then each rule runs over its own minute.
     const ops: unknown[] = [];

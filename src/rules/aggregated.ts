@@ -5,19 +5,18 @@
  * the server by search/aggregate/, and alerts shaped as Kibana's
  * (`kibana.alert.threshold_result`, `kibana.alert.new_terms`).
  *
- * The rule's query is KQL (or Lucene): a QueryTranslator turns it into query DSL for the indices'
- * field types. The KQL module plugs in there; MATCH_ALL_ONLY, until it does, takes `*` (every
- * event) and refuses any other query at load. The entries are not in the default registry until a
- * translator for real queries is: `aggregatedEntries(translate)` makes them.
+ * The rule's query is KQL: a QueryTranslator turns it into query DSL for the indices' field types
+ * (KQL_TRANSLATOR, with src/kql/, as Kibana translates it; MATCH_ALL_ONLY takes `*` alone, for
+ * tests). `aggregatedEntries(translate)` makes the registry entries; the default registry has
+ * them with KQL. Lucene queries are not translated: such rules are skipped with the reason.
  */
 import { z } from 'zod';
 import { parseLookback, resolveDateMath } from '../config/duration.js';
 import type { EventRecord } from '../engine/events.js';
-import { RuleLoadError } from '../errors.js';
-import {
-  findNewTerms, findThresholdMatches, newAggregateStats, validateThreshold, AggregateSpecError,
-  type AggregateScope, type NewTermsMatch, type ThresholdMatch, type ThresholdSpec,
-} from '../search/aggregate/index.js';
+import { KqlSyntaxError, RuleLoadError } from '../errors.js';
+import { compileKql } from '../kql/compile.js';
+import type { AggregateScope, NewTermsMatch, ThresholdMatch } from '../search/aggregate/index.js';
+import { AggregateSpecError, validateThreshold, type ThresholdSpec } from '../search/aggregate/spec.js';
 import type { FieldTypes } from '../search/field-caps.js';
 import type { EsQuery } from '../search/pushdown.js';
 import type { AggregateContext, AggregatedMatch, AggregatedQuery, QueryLanguage } from './language.js';
@@ -37,7 +36,20 @@ export interface TranslatedQuery {
  */
 export type QueryTranslator = (query: string, language: QueryLanguage, place: Place) => TranslatedQuery;
 
-/** Until the KQL module plugs in: `*` (or an empty query) is every event; any other query is refused at load. */
+/** KQL as Kibana translates it (src/kql/); a syntax error is a load error on `rule.query`, with its place in the query. */
+export const KQL_TRANSLATOR: QueryTranslator = (query, _language, place) => {
+  try {
+    const c = compileKql(query);
+    return { fields: c.searchesAllFields ? [...c.fields, '*'] : c.fields, toDsl: (types) => c.toDsl(types) };
+  } catch (err) {
+    if (err instanceof KqlSyntaxError) {
+      throw new RuleLoadError(place.file, `rule.query: KQL syntax error: ${err.bareMessage} (query ${err.line}:${err.column})`, { ...place.at('query'), cause: err });
+    }
+    throw err;
+  }
+};
+
+/** For tests: `*` (or an empty query) is every event; any other query is refused at load. */
 export const MATCH_ALL_ONLY: QueryTranslator = (query, language, place) => {
   if (query.trim() === '' || query.trim() === '*' || query.trim() === '*:*') return { fields: [], toDsl: () => null };
   throw new RuleLoadError(place.file, `rule.query: ${language} queries other than "*" are not translated yet`, place.at('query'));
@@ -74,7 +86,8 @@ function scopeOf(ctx: AggregateContext, query: EsQuery | null): AggregateScope {
 
 const base = (language: QueryLanguage, kind: string, fields: readonly string[]) => ({
   language, kind, plan: 'aggregated' as const, fields: [...new Set(fields)],
-  namedFields: new Map(fields.map((f) => [f, [f]] as [string, string[]])), readBackMs: 0, overlapMs: 0,
+  // Wildcard names (and `*`, field-less terms) are for `_field_caps` only, never reported missing.
+  namedFields: new Map(fields.filter((f) => !f.includes('*')).map((f) => [f, [f]] as [string, string[]])), readBackMs: 0, overlapMs: 0,
 });
 
 export function thresholdQuery(spec: ThresholdSpec, language: QueryLanguage, query: TranslatedQuery): AggregatedQuery {
@@ -83,6 +96,8 @@ export function thresholdQuery(spec: ThresholdSpec, language: QueryLanguage, que
     ...base(language, 'threshold', [...spec.fields, ...(card ? [card.field] : []), ...query.fields]),
     alert: { category: 'Threshold Rule', noun: 'threshold', grouped: false },
     async aggregate(ctx) {
+      // Loaded when a rule runs: `validate` and `--help` never load the Elasticsearch client.
+      const { findThresholdMatches, newAggregateStats } = await import('../search/aggregate/index.js');
       const history = await ctx.store.thresholdHistory(ctx.ruleId);
       const result = await findThresholdMatches(ctx.client, scopeOf(ctx, query.toDsl(ctx.types)), spec, { history, maxMatches: ctx.maxSignals }, newAggregateStats());
       // Entries ending before this window can exclude nothing any more (Kibana drops them too).
@@ -113,6 +128,7 @@ export function newTermsQuery(fields: readonly string[], historyWindowStart: str
     async aggregate(ctx) {
       // Kibana resolves history_window_start against the execution's end.
       const historyStart = resolveDateMath(historyWindowStart, ctx.to)!;
+      const { findNewTerms, newAggregateStats } = await import('../search/aggregate/index.js');
       const result = await findNewTerms(ctx.client, scopeOf(ctx, query.toDsl(ctx.types)), { fields, historyStart }, { maxMatches: ctx.maxSignals }, newAggregateStats());
       return result.matches.map(newTermsAlert);
     },

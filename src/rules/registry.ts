@@ -9,6 +9,7 @@
  * `place`, for a bad query. Add it to DEFAULT_ENTRIES (or pass a registry to the loader).
  */
 import { compileEql } from '../eql/compile.js';
+import { aggregatedEntries, KQL_TRANSLATOR } from './aggregated.js';
 import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
 import type { CompiledQuery, QueryLanguage } from './language.js';
 import type { RuleFile } from './schema.js';
@@ -74,7 +75,8 @@ export const EQL_ENTRY: QueryEntry = {
   },
 };
 
-export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY];
+/** threshold and new_terms (rules/aggregated.ts), KQL queries. */
+export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY, ...aggregatedEntries(KQL_TRANSLATOR)];
 
 export type Lookup =
   | { readonly entry: QueryEntry; readonly language: QueryLanguage }

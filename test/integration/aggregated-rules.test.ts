@@ -11,12 +11,12 @@ import { aggregatedEntries, MATCH_ALL_ONLY } from '../../src/rules/aggregated.js
 import { loadElasticToml } from '../../src/rules/elastic-toml.js';
 import { loadKibanaNdjson } from '../../src/rules/kibana-ndjson.js';
 import type { Rule } from '../../src/rules/model.js';
-import { DEFAULT_ENTRIES, QueryRegistry } from '../../src/rules/registry.js';
+import { EQL_ENTRY, QueryRegistry } from '../../src/rules/registry.js';
 import { executeRule } from '../../src/scheduler/execute.js';
 import { alertsIn, testEnv, type TestEnv } from '../helpers/es.js';
 
 const MIN = 60_000;
-const registry = new QueryRegistry([...DEFAULT_ENTRIES, ...aggregatedEntries(MATCH_ALL_ONLY)]);
+const registry = new QueryRegistry([EQL_ENTRY, ...aggregatedEntries(MATCH_ALL_ONLY)]);
 
 function toml(index: string, type: string, body: string, query = '*'): string {
   return `[metadata]
@@ -84,6 +84,7 @@ value = 2
     });
     assert.equal(a['kibana.alert.original_time'], new Date(now - 6 * MIN).toISOString());
     assert.equal(a['kibana.alert.rule.type'], 'threshold');
+    assert.equal(a['kibana.alert.rule.rule_type_id'], 'siem.thresholdRule');
     assert.equal(a['kibana.alert.rule.category'], 'Threshold Rule');
     assert.equal(a['kibana.alert.rule.language'], 'kuery');
   });
@@ -119,7 +120,7 @@ value = "now-7d"
     const ev = (id: string, action: string, t: number) => ({ index, id, source: { '@timestamp': new Date(t).toISOString(), host: { name: 'hq' }, event: { action } } });
     await indexEvents(env.client, [ev('q1', 'logon', now - 8 * MIN), ev('q2', 'logon', now - 7 * MIN), ev('q3', 'logoff', now - 6 * MIN)]);
     // A hand translator for `field:value` (the KQL module's place).
-    const hand = new QueryRegistry([...DEFAULT_ENTRIES, ...aggregatedEntries((q) => {
+    const hand = new QueryRegistry([EQL_ENTRY, ...aggregatedEntries((q) => {
       const [field, value] = q.split(':');
       return { fields: [field], toDsl: () => ({ term: { [field]: value } }) };
     })]);
@@ -130,6 +131,15 @@ value = "now-7d"
     assert.equal(two.record.matches, 1, two.record.error);
     const three = await executeRule(env.deps, load2(text(3)), { start: now - 10 * MIN, end: now }, 'scheduled');
     assert.equal(three.record.matches, 0, 'the logoff event is not counted');
+    // The same with the KQL module (the default registry).
+    const viaKql = (value: number, query: string) => {
+      const o = loadElasticToml('k.toml', toml(index, 'threshold', `[rule.threshold]\nfield = ["host.name"]\nvalue = ${value}\n`, query).replace('agg-threshold', `agg-k${value}-${query.length}`));
+      if (!('rule' in o)) throw new Error('skipped');
+      return o.rule;
+    };
+    assert.equal((await executeRule(env.deps, viaKql(2, 'event.action:logon'), { start: now - 10 * MIN, end: now }, 'scheduled')).record.matches, 1);
+    assert.equal((await executeRule(env.deps, viaKql(3, 'event.action:logon'), { start: now - 10 * MIN, end: now }, 'scheduled')).record.matches, 0);
+    assert.equal((await executeRule(env.deps, viaKql(3, 'event.action:(logon or logoff)'), { start: now - 10 * MIN, end: now }, 'scheduled')).record.matches, 1);
   });
 
   test('load errors name the key', () => {
@@ -155,8 +165,12 @@ value = "now-7d"
       ['new_terms', 'new_terms', ['host.name', 'user.name']],
       'export.ndjson:3:1: rule.new_terms_fields: expected 1 to 3 field names, found ["a","b","c","d"]',
     ]);
-    // Without the entries (the default registry, until KQL lands) both types are skipped, as before.
-    const skipped = loadElasticToml('test.toml', nt('["a"]', 'now-7d'));
-    assert.ok('skipped' in skipped && /not run by Lookout yet/.test(skipped.skipped.reason));
+    // The default registry runs them with KQL; Lucene queries are not translated, so skipped with the reason.
+    const kql = loadElasticToml('test.toml', toml(index, 'threshold', '[rule.threshold]\nfield = ["a"]\nvalue = 2\n', 'event.action:"logon" and not user.name:admin*'));
+    assert.ok('rule' in kql && kql.rule.compiled.plan === 'aggregated');
+    assert.deepEqual('rule' in kql && kql.rule.compiled.fields, ['a', 'event.action', 'user.name']);
+    const lucene = loadElasticToml('test.toml', nt('["a"]', 'now-7d').replace('language = "kuery"', 'language = "lucene"'));
+    assert.ok('skipped' in lucene && /rule type 'new_terms' with language 'lucene' is not run by Lookout yet/.test(lucene.skipped.reason));
+    assert.throws(() => loadElasticToml('test.toml', toml(index, 'threshold', '[rule.threshold]\nfield = ["a"]\nvalue = 2\n', 'event.action:(logon')), /test\.toml:\d+:\d+: rule\.query: KQL syntax error: .* \(query 1:\d+\)/);
   });
 });

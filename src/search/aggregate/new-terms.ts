@@ -25,7 +25,7 @@ import {
   aggregateSearch, compositeSources, filtered, firstEventAggs, firstHitOf, nextAfter, termsKey, termsOfKey, timeRange,
   type AggregateScope, type AggregateStats, type Term, type TermValue,
 } from './common.js';
-import { AggregateSpecError } from './threshold.js';
+import { AggregateSpecError } from './spec.js';
 
 export interface NewTermsSpec {
   /** `new_terms_fields`: 1 to 3 fields. */

@@ -17,21 +17,14 @@
  * cluster's clause count. Entries ending before the window cannot exclude anything and are ignored.
  */
 import type { Client } from '@elastic/elasticsearch';
-import { LookoutError } from '../../errors.js';
 import type { EsQuery } from '../pushdown.js';
 import {
   aggregateSearch, compositeSources, filtered, nextAfter, termsKey, termsOfKey, timeAggs, timeRange, timesOf,
   type AggregateScope, type AggregateStats, type Term,
 } from './common.js';
+import { validateThreshold, type ThresholdSpec } from './spec.js';
 
-export interface ThresholdSpec {
-  /** `threshold.field`: 0 to 3 fields; none makes the whole window one bucket. */
-  readonly fields: readonly string[];
-  /** `threshold.value`: a bucket matches with at least this many events (>= 1). */
-  readonly value: number;
-  /** `threshold.cardinality`: at most one entry, the distinct values of `field` a bucket must reach. */
-  readonly cardinality?: readonly { readonly field: string; readonly value: number }[];
-}
+export { AggregateSpecError, validateThreshold, type ThresholdSpec } from './spec.js';
 
 export interface ThresholdMatch {
   readonly terms: readonly Term[];
@@ -70,25 +63,6 @@ export interface ThresholdResult {
   readonly history: Map<string, number>;
   /** More buckets matched than maxMatches. */
   readonly truncated: boolean;
-}
-
-export class AggregateSpecError extends LookoutError {
-  constructor(message: string) {
-    super('AGGREGATE_INVALID', message);
-  }
-}
-
-export function validateThreshold(spec: ThresholdSpec): void {
-  if (spec.fields.length > 3) throw new AggregateSpecError(`threshold.field: at most 3 fields, found ${spec.fields.length} (${spec.fields.join(', ')})`);
-  if (new Set(spec.fields).size !== spec.fields.length) throw new AggregateSpecError(`threshold.field: a field appears twice (${spec.fields.join(', ')})`);
-  if (spec.fields.some((f) => f.trim() === '')) throw new AggregateSpecError('threshold.field: an empty field name');
-  if (!Number.isInteger(spec.value) || spec.value < 1) throw new AggregateSpecError(`threshold.value: expected an integer of at least 1, found ${spec.value}`);
-  const card = spec.cardinality ?? [];
-  if (card.length > 1) throw new AggregateSpecError(`threshold.cardinality: at most one entry, found ${card.length}`);
-  for (const c of card) {
-    if (!c.field || c.field.trim() === '') throw new AggregateSpecError('threshold.cardinality[0].field: an empty field name');
-    if (!Number.isInteger(c.value) || c.value < 1) throw new AggregateSpecError(`threshold.cardinality[0].value: expected an integer of at least 1, found ${c.value}`);
-  }
 }
 
 interface Bucket {
