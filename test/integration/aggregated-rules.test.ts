@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { indexEvents } from '../../src/demo/load.js';
+import { compileExceptions } from '../../src/exceptions/index.js';
 import { aggregatedEntries, MATCH_ALL_ONLY } from '../../src/rules/aggregated.js';
 import { loadElasticToml } from '../../src/rules/elastic-toml.js';
 import { loadKibanaNdjson } from '../../src/rules/kibana-ndjson.js';
@@ -140,6 +141,23 @@ value = "now-7d"
     assert.equal((await executeRule(env.deps, viaKql(2, 'event.action:logon'), { start: now - 10 * MIN, end: now }, 'scheduled')).record.matches, 1);
     assert.equal((await executeRule(env.deps, viaKql(3, 'event.action:logon'), { start: now - 10 * MIN, end: now }, 'scheduled')).record.matches, 0);
     assert.equal((await executeRule(env.deps, viaKql(3, 'event.action:(logon or logoff)'), { start: now - 10 * MIN, end: now }, 'scheduled')).record.matches, 1);
+  });
+
+  test('exceptions apply to both types in the search: an excepted event is not counted, and is no new term', async () => {
+    const index = `${env.prefix}-events-exc`;
+    const ev = (id: string, host: string, user: string, t: number) => ({ index, id, source: { '@timestamp': new Date(t).toISOString(), host: { name: host }, user: { name: user } } });
+    await indexEvents(env.client, [ev('x1', 'hx', 'alice', now - 8 * MIN), ev('x2', 'hx', 'svc-backup', now - 7 * MIN), ev('x3', 'hy', 'svc-backup', now - 6 * MIN)]);
+    const exceptions = compileExceptions([], [{ source: 'test', itemId: 'i1', osTypes: [], entries: [{ field: 'user.name', operator: 'included', type: 'wildcard', value: 'svc-*' }] }], new Map());
+    const thr = { ...load(toml(index, 'threshold', '[rule.threshold]\nfield = ["host.name"]\nvalue = 2\n').replace('agg-threshold', 'agg-exc-t')), exceptions };
+    const without = await executeRule(env.deps, { ...thr, ruleId: 'agg-exc-t0', exceptions: undefined }, { start: now - 10 * MIN, end: now }, 'scheduled');
+    assert.equal(without.record.matches, 1, 'without the exception hx has two events');
+    const withExc = await executeRule(env.deps, thr, { start: now - 10 * MIN, end: now }, 'scheduled');
+    assert.equal(withExc.record.matches, 0, withExc.record.error);
+    const nt = { ...load(toml(index, 'new_terms', '[rule.new_terms]\nfield = "new_terms_fields"\nvalue = ["host.name"]\n[[rule.new_terms.history_window_start]]\nfield = "history_window_start"\nvalue = "now-7d"\n').replace('agg-new_terms', 'agg-exc-n')), exceptions };
+    const r = await executeRule(env.deps, nt, { start: now - 10 * MIN, end: now }, 'scheduled');
+    assert.equal(r.record.matches, 1, r.record.error);
+    const alerts = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a['kibana.alert.rule.rule_id'] === 'agg-exc-n');
+    assert.deepEqual(alerts.map((a) => [a['kibana.alert.new_terms'], a['kibana.alert.ancestors'][0].id]), [[['hx'], 'x1']]);
   });
 
   test('load errors name the key', () => {
