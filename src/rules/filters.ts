@@ -3,8 +3,7 @@
  * as Kibana applies them to the rule's search. Lookout sends them to Elasticsearch with the
  * pushed-down query and also checks them in memory, so `lookout test-rule` applies them too.
  * The in-memory check understands the clauses Kibana's filter bar writes: match_phrase, match,
- * term, terms, exists, range, wildcard (`*`, `?`, `\` escapes; `case_insensitive`) and bool (must,
- * filter, should, must_not), as some prebuilt threshold and new_terms rules write; a rule with another
+ * term, terms, exists, range, and bool (must, filter, should, must_not); a rule with another
  * clause is refused at load time, naming it. Disabled filters are ignored; negated ones invert.
  */
 import { compileGetter, type Primitive } from '../eql/fields.js';
@@ -49,21 +48,6 @@ function compare(v: Primitive, bound: unknown): number | undefined {
   }
   return undefined;
 }
-
-/** Elasticsearch's wildcard pattern: `*` any characters, `?` one, `\` takes the next one as it is. */
-function wildcardPattern(pattern: string, caseInsensitive: boolean): RegExp {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\' && i + 1 < pattern.length) out += escapeRe(pattern[++i]);
-    else if (c === '*') out += '.*';
-    else if (c === '?') out += '.';
-    else out += escapeRe(c);
-  }
-  return new RegExp(`^${out}$`, caseInsensitive ? 'si' : 's');
-}
-
-const escapeRe = (c: string) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** Compiles one query DSL clause to a predicate over event documents. */
 export function compileDsl(q: unknown): EventPredicate {
@@ -113,15 +97,6 @@ export function compileDsl(q: unknown): EventPredicate {
       }
       return (doc) => get(doc).some((v) => tests.every((t) => t(v)));
     }
-    case 'wildcard': {
-      if (!isObject(body)) throw new FilterError('wildcard needs a field');
-      const [field, spec] = only(body, 'wildcard');
-      const pattern = isObject(spec) ? (spec.value ?? spec.wildcard) : spec;
-      if (typeof pattern !== 'string') throw new FilterError('wildcard needs a pattern');
-      const re = wildcardPattern(pattern, isObject(spec) && spec.case_insensitive === true);
-      const get = compileGetter(field);
-      return (doc) => get(doc).some((v) => typeof v === 'string' && re.test(v));
-    }
     case 'bool': {
       if (!isObject(body)) throw new FilterError('bool needs clauses');
       const list = (k: string) => {
@@ -136,7 +111,7 @@ export function compileDsl(q: unknown): EventPredicate {
         (minShould === 0 || should.filter((p) => p(doc)).length >= minShould);
     }
     default:
-      throw new FilterError(`filter clause '${kind}' is not supported (supported: match_phrase, match, term, terms, exists, range, wildcard, bool)`);
+      throw new FilterError(`filter clause '${kind}' is not supported (supported: match_phrase, match, term, terms, exists, range, bool)`);
   }
 }
 
