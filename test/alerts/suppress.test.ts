@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { instanceId, suppressionTerms } from '../../src/alerts/suppress.js';
 import { MemoryAlertSink } from '../../src/alerts/writer.js';
-import { runRule } from '../../src/engine/run.js';
+import { RuleRun, runRule } from '../../src/engine/run.js';
+import type { CompiledQuery } from '../../src/rules/language.js';
 import type { RuleMatch } from '../../src/engine/events.js';
 import { loadRules } from '../../src/rules/load.js';
 import type { AlertSuppression } from '../../src/rules/suppression.js';
@@ -179,6 +180,44 @@ describe('folding alerts (in memory)', () => {
     assert.equal(c2.alertsWritten, 1, 'h2 now');
     assert.equal(c2.suppressed, 1, 'd into h1');
     assert.deepEqual(docs(sink).map((d) => [d['kibana.alert.suppression.terms'][0].value, d['kibana.alert.suppression.docs_count']]), [['h1', 2], ['h2', 0]]);
+  });
+});
+
+describe('folding sequences and aggregated matches', () => {
+  test('an EQL sequence: groups by the values its events share; a field they differ on is null', async () => {
+    const r = await suppressedRule({
+      ruleId: 's-seq', indices: ['events'], suppression: 'group_by = ["host.name", "user.name"]',
+      query: 'sequence by host.name [process where process.name == "a.exe"] [process where process.name == "b.exe"]',
+    });
+    const p = (id: string, ms: number, name: string, user: string) => beacon(id, ms, 'h1', { process: { name }, user: { name: user } });
+    const sink = new MemoryAlertSink();
+    const counts = await runRule(r, [p('a1', T0, 'a.exe', 'u1'), p('b1', T0 + 1000, 'b.exe', 'u1'), p('a2', T0 + 2000, 'a.exe', 'u1'), p('b2', T0 + 3000, 'b.exe', 'u1'),
+      p('a3', T0 + 4000, 'a.exe', 'u1'), p('b3', T0 + 5000, 'b.exe', 'u2')], sink, { now: new Date(T0 + MIN) });
+    assert.equal(counts.matches, 3);
+    assert.equal(counts.alertsWritten, 2);
+    assert.deepEqual(sink.alerts.map((a) => [(a.doc as any)['kibana.alert.suppression.terms'], (a.doc as any)['kibana.alert.suppression.docs_count']]), [
+      [[{ field: 'host.name', value: 'h1' }, { field: 'user.name', value: 'u1' }], 1],
+      [[{ field: 'host.name', value: 'h1' }, { field: 'user.name', value: null }], 0],
+    ]);
+    assert.equal((sink.alerts[0].doc as any)['kibana.alert.suppression.end'], new Date(T0 + 3000).toISOString());
+  });
+
+  test('an aggregated (threshold) match: its bucket terms are the group, across executions within the duration', async () => {
+    const base = await suppressedRule({ ruleId: 's-agg', indices: ['events'], suppression: 'group_by = ["host.name"]' });
+    const compiled = { ...base.compiled, plan: 'aggregated', aggregate: async () => [] } as unknown as CompiledQuery;
+    const r = { ...base, type: 'threshold' as const, compiled, alertSuppression: { groupBy: [], durationMs: 60 * MIN, missingFields: 'suppress' as const } };
+    const bucket = (key: string, ms: number, ip: string): RuleMatch => ({ events: [], joinKeys: [], entity: { key, timestamp: ms, fields: { terms: [{ field: 'source.ip', value: ip }], count: 5 } } });
+    const sink = new MemoryAlertSink();
+    const once = async (matches: RuleMatch[], now: number) => {
+      const run = new RuleRun(r, sink, { now: new Date(now) });
+      run.addMatches(matches);
+      return run.finish();
+    };
+    await once([bucket('w1-a', T0, '10.0.0.1'), bucket('w1-b', T0, '10.0.0.2')], T0 + 5 * MIN);
+    const c2 = await once([bucket('w2-a', T0 + 10 * MIN, '10.0.0.1')], T0 + 15 * MIN);
+    assert.equal(c2.alertsWritten, 0);
+    assert.equal(c2.suppressed, 1);
+    assert.deepEqual(sink.alerts.map((a) => (a.doc as any)['kibana.alert.suppression.docs_count']), [1, 0]);
   });
 });
 

@@ -13,12 +13,14 @@ export interface SuppressionOptions {
   readonly suppression: string;
   readonly from?: string;
   readonly interval?: string;
+  /** Default SUPPRESSION_QUERY. */
+  readonly query?: string;
 }
 
 export const SUPPRESSION_QUERY = 'process where process.name == "beacon.exe"';
 
 export async function suppressedRuleFile(o: SuppressionOptions): Promise<string> {
-  const file = await writeRuleFile({ ruleId: o.ruleId, query: SUPPRESSION_QUERY, indices: o.indices, from: o.from ?? 'now-10m', interval: o.interval ?? '5m' });
+  const file = await writeRuleFile({ ruleId: o.ruleId, query: o.query ?? SUPPRESSION_QUERY, indices: o.indices, from: o.from ?? 'now-10m', interval: o.interval ?? '5m' });
   await appendFile(file, `\n[rule.alert_suppression]\n${o.suppression}\n`);
   return file;
 }
