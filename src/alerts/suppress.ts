@@ -16,9 +16,12 @@
  *   `duration` after the open alert's first event (Kibana: the open alert was created less than
  *   `duration` before this execution; event time keeps backfills and replays the same).
  * - Without: only alerts of the same execution fold together (Kibana's per rule execution).
- * - An alert whose event is not after the end of the group's open alert from an earlier
- *   execution was counted already (an overlapping look-back reads it again): it is a duplicate,
- *   as in Kibana. Its own alert id is checked before this too (run.ts), as for every alert.
+ * - An alert whose event lies between the start and the end of the group's alert from an
+ *   earlier execution was counted already (an overlapping look-back reads it again): it is a
+ *   duplicate, as in Kibana (which checks only the end). Its own alert id is checked before this
+ *   too (run.ts), as for every alert. The alert looked up is the group's latest that starts no
+ *   later than the batch's events, so a backfill of older data neither folds into nor is
+ *   counted by a live alert of the same group.
  * - A group_by field an event lacks is a null term; under `doNotSuppress` such an alert is
  *   written on its own, without suppression fields (Kibana writes it as an unsuppressed alert).
  * - Values: several values of a field are one term, sorted (Kibana's EQL event queries and
@@ -62,8 +65,8 @@ export interface SuppressionUpdate {
 
 /** Where the open alerts of groups are found and updated (the alerts index, or memory). */
 export interface SuppressionStore {
-  /** The latest alert (by suppression start) of each group, not closed, whose suppression started at or after `since`. */
-  latest(ruleId: string, instanceIds: readonly string[], since: number): Promise<Map<string, OpenAlert>>;
+  /** The latest alert (by suppression start) of each group, not closed, whose suppression started in [since, until]. */
+  latest(ruleId: string, instanceIds: readonly string[], since: number, until: number): Promise<Map<string, OpenAlert>>;
   /** Writes the updates; returns those it could not write, with the reason. */
   update(updates: readonly SuppressionUpdate[], now: Date): Promise<{ id: string; reason: string }[]>;
 }
@@ -173,14 +176,17 @@ export class Suppressor {
     const times = (a: AlertDocument) => ({ start: Date.parse(String(a.doc[F.start])), end: Date.parse(String(a.doc[F.end])) });
     const unknown = new Set<string>();
     let since = Infinity;
+    let until = -Infinity;
     for (const a of batch) {
       const iid = a.doc[F.instance];
       if (typeof iid !== 'string' || this.groups.has(iid)) continue;
       unknown.add(iid);
       since = Math.min(since, times(a).start - this.windowMs);
+      until = Math.max(until, times(a).start);
     }
     if (unknown.size > 0 && this.store) {
-      const found = await this.store.latest(this.rule.ruleId, [...unknown], since);
+      // Not after the batch's events: a backfill of older data does not meet the live alerts.
+      const found = await this.store.latest(this.rule.ruleId, [...unknown], since, until);
       for (const [iid, open] of found) {
         this.groups.set(iid, { id: open.id, start: open.start, end: open.end, docsCount: open.docsCount, fromRun: false, priorEnd: open.end, pending: false });
       }
@@ -198,11 +204,12 @@ export class Suppressor {
       }
       const { start, end } = times(a);
       const g = this.groups.get(iid);
-      if (g && !g.fromRun && g.priorEnd !== undefined && start <= g.priorEnd) {
+      // Counted by an earlier execution: within what its alert took in (an event before the alert's start was not).
+      if (g && !g.fromRun && g.priorEnd !== undefined && start >= g.start && start <= g.priorEnd) {
         counted++;
         continue;
       }
-      const takes = g !== undefined && (this.s.durationMs === undefined ? g.fromRun : start - g.start <= this.s.durationMs);
+      const takes = g !== undefined && (this.s.durationMs === undefined ? g.fromRun : start - g.start <= this.s.durationMs && (g.fromRun || start >= g.start));
       if (g && takes) {
         g.docsCount += 1 + Number(a.doc[F.count] ?? 0);
         g.start = Math.min(g.start, start);
@@ -250,7 +257,7 @@ export class Suppressor {
 export class ElasticSuppressionStore implements SuppressionStore {
   constructor(private readonly client: Client, private readonly index: string) {}
 
-  async latest(ruleId: string, instanceIds: readonly string[], since: number): Promise<Map<string, OpenAlert>> {
+  async latest(ruleId: string, instanceIds: readonly string[], since: number, until: number): Promise<Map<string, OpenAlert>> {
     const out = new Map<string, OpenAlert>();
     if (instanceIds.length === 0) return out;
     try {
@@ -262,7 +269,7 @@ export class ElasticSuppressionStore implements SuppressionStore {
           filter: [
             { term: { [F.ruleId]: ruleId } },
             { terms: { [F.instance]: [...instanceIds] } },
-            { range: { [F.start]: { gte: iso(Number.isFinite(since) ? since : 0) } } },
+            { range: { [F.start]: { gte: iso(since), lte: iso(until) } } },
           ],
           must_not: [{ term: { [F.workflow]: 'closed' } }],
         } },
@@ -302,14 +309,14 @@ export class ElasticSuppressionStore implements SuppressionStore {
 export class MemorySuppressionStore implements SuppressionStore {
   constructor(private readonly alerts: AlertDocument[]) {}
 
-  async latest(ruleId: string, instanceIds: readonly string[], since: number): Promise<Map<string, OpenAlert>> {
+  async latest(ruleId: string, instanceIds: readonly string[], since: number, until: number): Promise<Map<string, OpenAlert>> {
     const wanted = new Set(instanceIds);
     const out = new Map<string, OpenAlert>();
     for (const { id, doc } of this.alerts) {
       const iid = doc[F.instance];
       if (typeof iid !== 'string' || !wanted.has(iid) || doc[F.ruleId] !== ruleId || doc[F.workflow] === 'closed') continue;
       const start = Date.parse(String(doc[F.start]));
-      if (start < since || (out.get(iid)?.start ?? -Infinity) > start) continue;
+      if (start < since || start > until || (out.get(iid)?.start ?? -Infinity) > start) continue;
       out.set(iid, { id, instanceId: iid, start, end: Date.parse(String(doc[F.end])), docsCount: Number(doc[F.count] ?? 0) });
     }
     return out;

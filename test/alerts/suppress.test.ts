@@ -161,6 +161,21 @@ describe('folding alerts (in memory)', () => {
       [[new Date(T0).toISOString(), 2], [new Date(T0 + 31 * MIN).toISOString(), 1]]);
   });
 
+  test('a backfill of older events neither folds into nor is counted by the live alert of the group', async () => {
+    const r = await rule('group_by = ["host.name"]\nduration = { value = 30, unit = "m" }');
+    const sink = new MemoryAlertSink();
+    await run(r, sink, [beacon('live1', T0 + 60 * MIN, 'h1'), beacon('live2', T0 + 61 * MIN, 'h1')], T0 + 65 * MIN);
+    const back = await run(r, sink, [beacon('old1', T0, 'h1'), beacon('old2', T0 + MIN, 'h1')], T0 + 70 * MIN);
+    assert.equal(back.duplicates, 0);
+    assert.equal(back.alertsWritten, 1);
+    assert.deepEqual(docs(sink).map((d) => [d['kibana.alert.suppression.start'], d['kibana.alert.suppression.docs_count']]),
+      [[new Date(T0 + 60 * MIN).toISOString(), 1], [new Date(T0).toISOString(), 1]]);
+    // The backfill again: counted once.
+    const again = await run(r, sink, [beacon('old1', T0, 'h1'), beacon('old2', T0 + MIN, 'h1')], T0 + 75 * MIN);
+    assert.equal(again.duplicates, 2);
+    assert.equal(sink.alerts.length, 2);
+  });
+
   test('a closed alert suppresses nothing', async () => {
     const r = await rule('group_by = ["host.name"]\nduration = { value = 1, unit = "h" }');
     const sink = new MemoryAlertSink();
