@@ -16,6 +16,7 @@ import { statusOf } from '../search/client.js';
 import { ensureIndex } from '../search/indices.js';
 import type { AlertDocument } from './build.js';
 import { COPIED_ROOTS, takeCopiedField, withUnmapped } from './fit.js';
+import { ElasticSuppressionStore, MemorySuppressionStore, type SuppressionStore } from './suppress.js';
 
 export interface AlertSink {
   /** Ids among `ids` that were already written. */
@@ -25,6 +26,8 @@ export interface AlertSink {
    * not be written with the reason (a failure is reported, never thrown away or thrown).
    */
   write(alerts: readonly AlertDocument[]): Promise<WriteResult>;
+  /** Finds and updates the open alert of a suppression group (alerts/suppress.ts); absent: alerts fold only within a batch. */
+  readonly suppression?: SuppressionStore;
 }
 
 export interface WriteResult {
@@ -68,13 +71,17 @@ export async function installAlertsTemplate(client: Client, index: string): Prom
 }
 
 export class ElasticAlertSink implements AlertSink {
+  readonly suppression: SuppressionStore;
+
   constructor(
     private readonly client: Client,
     private readonly index: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
     private readonly refresh: boolean | 'wait_for' = false,
     private readonly bulkBytes: number = DEFAULT_BULK_BYTES,
-  ) {}
+  ) {
+    this.suppression = new ElasticSuppressionStore(client, index);
+  }
 
   async existing(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
@@ -218,6 +225,7 @@ interface Serialized {
 /** Collects alerts in memory: `lookout test-rule` and tests use it. Nothing is a duplicate. */
 export class MemoryAlertSink implements AlertSink {
   readonly alerts: AlertDocument[] = [];
+  readonly suppression: SuppressionStore = new MemorySuppressionStore(this.alerts);
 
   async existing(ids: readonly string[]): Promise<Set<string>> {
     const have = new Set(this.alerts.map((a) => a.id));

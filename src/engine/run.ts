@@ -11,7 +11,9 @@
  * picks them up.
  */
 import { buildAlert, type AlertDocument } from '../alerts/build.js';
+import { Suppressor, withSuppression } from '../alerts/suppress.js';
 import { writeError, type AlertSink, type WriteResult } from '../alerts/writer.js';
+import { AlertWriteError } from '../errors.js';
 import type { Rule } from '../rules/model.js';
 import type { EventRecord, RuleMatch } from './events.js';
 import { QueryEvaluator } from './evaluator.js';
@@ -27,6 +29,8 @@ export interface RunCounts {
   duplicates: number;
   /** New alerts not written because of max_signals. */
   truncated: number;
+  /** Alerts folded into another alert of their group (alert suppression, alerts/suppress.ts). */
+  suppressed: number;
   /** Events whose index fits none of a Sigma rule's pipelines, per index: read, not evaluated. */
   unrouted: Record<string, number>;
 }
@@ -54,7 +58,7 @@ export interface RunOptions {
  * can share one read of Elasticsearch (see scheduler/execute.ts).
  */
 export class RuleRun {
-  readonly counts: RunCounts = { eventsRead: 0, eventsSkipped: 0, skippedReasons: {}, matches: 0, alertsWritten: 0, duplicates: 0, truncated: 0, unrouted: {} };
+  readonly counts: RunCounts = { eventsRead: 0, eventsSkipped: 0, skippedReasons: {}, matches: 0, alertsWritten: 0, duplicates: 0, truncated: 0, suppressed: 0, unrouted: {} };
   private buffer: AlertDocument[] = [];
   /** Alerts selected for writing whose outcome is not known yet (they count against the cap). */
   private selected = 0;
@@ -62,9 +66,12 @@ export class RuleRun {
   /** Null for an aggregated query: its matches come in through `addMatches`. */
   private readonly evaluator: QueryEvaluator | null;
   private readonly batchSize: number;
+  /** Folds alerts of one group when the rule suppresses alerts. */
+  private readonly suppressor: Suppressor | null;
 
   constructor(private readonly rule: Rule, private readonly sink: AlertSink, private readonly options: RunOptions) {
     this.batchSize = options.batchSize ?? 500;
+    this.suppressor = rule.alertSuppression ? new Suppressor(rule, rule.alertSuppression, sink.suppression) : null;
     this.evaluator = rule.compiled.plan !== 'streamed' ? null : new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), {
       tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom, maxSamplesPerKey: rule.maxSamplesPerKey,
       front: options.shared?.front, sharedStart: options.shared?.sharedStart, onError: (err) => this.skip(err),
@@ -80,7 +87,7 @@ export class RuleRun {
       return;
     }
     this.seenIds.add(alert.id);
-    this.buffer.push(alert);
+    this.buffer.push(this.suppressor ? withSuppression(this.rule, alert, m) : alert);
   }
 
   /** Matches found without an event stream (an aggregated query): the same alert pipeline as streamed ones. */
@@ -137,11 +144,25 @@ export class RuleRun {
   /** Drops what already exists, applies the cap and enrichment: what this run will write. */
   async select(batch: readonly AlertDocument[], existing: ReadonlySet<string>): Promise<AlertDocument[]> {
     const { counts, options } = this;
-    const fresh = batch.filter((a) => !existing.has(a.id));
+    let fresh = batch.filter((a) => !existing.has(a.id));
     counts.duplicates += batch.length - fresh.length;
+    const folded = this.suppressor ? await this.suppressor.fold(fresh) : undefined;
+    if (folded) {
+      fresh = folded.creates;
+      counts.duplicates += folded.counted;
+    }
     const room = Math.max(0, this.rule.maxSignals - counts.alertsWritten - this.selected);
     let toWrite = fresh.slice(0, room);
     counts.truncated += fresh.length - toWrite.length;
+    if (folded) {
+      this.suppressor!.settle(fresh.slice(room), new Set());
+      // Folding into alerts already written is not a new alert: the cap does not apply.
+      const failed = await this.suppressor!.update(folded.updates, options.now);
+      counts.suppressed += folded.suppressed;
+      if (failed.length > 0) {
+        throw new AlertWriteError(`${failed.length} suppressed alert(s) not updated: ${failed.map((f) => `${f.id} (${f.reason})`).join(', ')}`, failed.map((f) => f.id));
+      }
+    }
     if (options.enrich && toWrite.length > 0) toWrite = await options.enrich(toWrite);
     this.selected += toWrite.length;
     return toWrite;
@@ -154,6 +175,7 @@ export class RuleRun {
     const mine = new Set(toWrite.map((a) => a.id));
     const created = result.created.filter((id) => mine.has(id));
     const failed = writeError(result, mine);
+    this.suppressor?.settle(toWrite, new Set(failed ? toWrite.map((a) => a.id).filter((id) => !failed.alertIds.includes(id)) : toWrite.map((a) => a.id)));
     counts.alertsWritten += created.length;
     counts.duplicates += toWrite.length - created.length - (failed?.alertIds.length ?? 0);
     if (options.onCreated && created.length > 0) {

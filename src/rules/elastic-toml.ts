@@ -11,6 +11,7 @@ import type { Rule, SkippedRule } from './model.js';
 import { DEFAULT_REGISTRY, type QueryRegistry, type RuleType } from './registry.js';
 import { ruleFileSchema, type RuleFile } from './schema.js';
 import { locateKey } from './toml-positions.js';
+import { buildAlertSuppression } from './suppression.js';
 
 export type LoadOutcome = { readonly rule: Rule } | { readonly skipped: SkippedRule };
 
@@ -73,6 +74,7 @@ export function buildRule(
     if (err instanceof FilterError) throw new RuleLoadError(file, `rule.${err.message}`, at('filters'));
     throw err;
   }
+  const alertSuppression = r.alert_suppression && buildAlertSuppression(file, r.type, r.alert_suppression, at);
   const timestampField = r.timestamp_override ?? r.timestamp_field ?? '@timestamp';
   const rule: Rule = {
     file,
@@ -108,6 +110,7 @@ export function buildRule(
     enabled: r.enabled,
     filters,
     exceptionsList: Object.freeze(r.exceptions_list),
+    ...(alertSuppression ? { alertSuppression } : {}),
     enrichments: [],
     webhooks: Object.freeze([...webhooks]),
   };

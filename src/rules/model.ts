@@ -6,6 +6,7 @@ import type { CompiledQuery, QueryLanguage } from './language.js';
 import type { RuleType } from './registry.js';
 import type { CompiledFilters } from './filters.js';
 import type { CompiledExceptions, ExceptionListRef } from '../exceptions/index.js';
+import type { AlertSuppression } from './suppression.js';
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 
@@ -80,6 +81,8 @@ export interface Rule {
   readonly exceptionsList?: readonly ExceptionListRef[];
   /** Exception items: an event matching one is excepted (in the search where exact, and in memory). */
   readonly exceptions?: CompiledExceptions;
+  /** Kibana's alert suppression: alerts of one group are folded into one (alerts/suppress.ts). */
+  readonly alertSuppression?: AlertSuppression;
   /** Enrichments applied to alerts (by name, from the enrichment registry). */
   readonly enrichments: readonly string[];
   /** Webhooks told about this rule's new alerts, besides the global one. */

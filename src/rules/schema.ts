@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { listRefSchema } from '../exceptions/model.js';
+import { alertSuppressionSchema } from './suppression.js';
 
 const severity = z.enum(['low', 'medium', 'high', 'critical']);
 
@@ -63,6 +64,7 @@ export const ruleFileSchema = z.looseObject({
     rule_name_override: z.string().optional(),
     filters: z.array(z.unknown()).default([]),
     exceptions_list: z.array(listRefSchema).default([]),
+    alert_suppression: alertSuppressionSchema.optional(),
     threat: z.array(z.looseObject({
       framework: z.string(),
       tactic: threatRef,

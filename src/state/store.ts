@@ -29,6 +29,8 @@ export interface ExecutionRecord {
   readonly matches: number;
   readonly alertsWritten: number;
   readonly duplicatesSkipped: number;
+  /** Alerts folded into an alert of their group (alert suppression), when any were. */
+  readonly alertsSuppressed?: number;
   readonly truncated: boolean;
   readonly notWritten: number;
   /** Events read whose index fits none of a Sigma rule's pipelines, per index (not evaluated). */
@@ -88,6 +90,7 @@ function executionDoc(rec: ExecutionRecord): Record<string, unknown> {
     matches: rec.matches,
     alerts_written: rec.alertsWritten,
     duplicates_skipped: rec.duplicatesSkipped,
+    ...(rec.alertsSuppressed !== undefined ? { alerts_suppressed: rec.alertsSuppressed } : {}),
     truncated: rec.truncated,
     not_written: rec.notWritten,
     duration_ms: rec.finishedAt - rec.startedAt,
