@@ -70,6 +70,44 @@ export class EqlVerificationError extends LookoutError {
   }
 }
 
+/** An ES|QL query is not well-formed. `offset` is 0-based in the query text; line/column 1-based. */
+export class EsqlSyntaxError extends LookoutError {
+  readonly offset: number;
+  readonly line: number;
+  readonly column: number;
+  readonly bareMessage: string;
+  constructor(message: string, offset: number, line: number, column: number) {
+    super('ESQL_SYNTAX', `${message} (${line}:${column})`);
+    this.offset = offset;
+    this.line = line;
+    this.column = column;
+    this.bareMessage = message;
+  }
+}
+
+/**
+ * A well-formed ES|QL query that Lookout cannot run: a command or function it does not support
+ * (`reason` starts with "not supported: <name>"), an unknown column, a wrong argument count.
+ */
+export class EsqlVerificationError extends LookoutError {
+  readonly reason: string;
+  readonly line: number;
+  readonly column: number;
+  constructor(reason: string, line: number, column: number) {
+    super('ESQL_UNSUPPORTED', `${reason} (${line}:${column})`);
+    this.reason = reason;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/** An ES|QL query failed while running (a STATS group bound exceeded). */
+export class EsqlRuntimeError extends LookoutError {
+  constructor(message: string) {
+    super('ESQL_RUNTIME', message);
+  }
+}
+
 /** Elasticsearch could not be reached or answered with an error. */
 export class SearchError extends LookoutError {
   readonly statusCode?: number;
