@@ -111,7 +111,7 @@ export const AGGREGATES: Readonly<Record<string, AggregateFunction>> = {
   },
   TOP: {
     min: 3, max: 3,
-    create: ([limit, order]) => {
+    create: ([, limit, order]) => {
       const n = Number(limit);
       const desc = String(order).toLowerCase() === 'desc';
       let kept: Scalar[] = [];
