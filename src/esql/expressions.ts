@@ -253,7 +253,7 @@ export class ExprCompiler {
     if (e.star) return this.fail(e.start, `${e.name}(*) is not allowed`);
     if (e.args.length < fn.min || e.args.length > fn.max) {
       const want = fn.min === fn.max ? `${fn.min}` : fn.max === Infinity ? `at least ${fn.min}` : `${fn.min} to ${fn.max}`;
-      return this.fail(e.start, `${e.name} takes ${want} argument${want === '1' ? '' : 's'}, got ${e.args.length}`);
+      return this.fail(e.start, `${e.name} takes ${want} argument${fn.max === 1 ? '' : 's'}, got ${e.args.length}`);
     }
     const args = e.args.map((a) => this.compile(a));
     const ctx = this.o.ctx;

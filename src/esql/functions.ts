@@ -233,7 +233,7 @@ export const FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
       return i < args.length ? args[i] : null;
     },
   },
-  CONCAT: { min: 1, max: Infinity, call: concatArgs },
+  CONCAT: { min: 2, max: Infinity, call: concatArgs },
   TO_LOWER: { ...perValue((v) => str(v).toLowerCase()) },
   TO_UPPER: { ...perValue((v) => str(v).toUpperCase()) },
   TO_STRING: { ...perValue((v) => scalarToString(v)) },
