@@ -36,7 +36,7 @@ export interface ExprCompilerOptions {
 
 const TIME_CASTS: Record<string, string> = {
   long: 'TO_LONG', integer: 'TO_INTEGER', int: 'TO_INTEGER', double: 'TO_DOUBLE', keyword: 'TO_STRING', string: 'TO_STRING', text: 'TO_STRING',
-  ip: 'TO_IP', datetime: 'TO_DATETIME', date: 'TO_DATETIME', boolean: 'TO_BOOLEAN', bool: 'TO_BOOLEAN',
+  ip: 'TO_IP', geo_point: 'TO_GEOPOINT', datetime: 'TO_DATETIME', date: 'TO_DATETIME', boolean: 'TO_BOOLEAN', bool: 'TO_BOOLEAN',
 };
 
 export class ExprCompiler {
@@ -60,7 +60,7 @@ export class ExprCompiler {
       case 'cast':
         return e.type === 'double';
       case 'call':
-        if (['TO_DOUBLE', 'AVG'].includes(e.name)) return true;
+        if (['TO_DOUBLE', 'AVG', 'ST_DISTANCE', 'ST_X', 'ST_Y'].includes(e.name)) return true;
         if (['MAX', 'MIN', 'SUM', 'ROUND', 'ABS', 'MV_FIRST', 'MV_LAST', 'MV_MIN', 'MV_MAX', 'MV_SUM', 'COALESCE', 'VALUES', 'TOP'].includes(e.name)) return e.args.some((a) => this.isDouble(a));
         if (e.name === 'CASE') return e.args.some((a, i) => (i % 2 === 1 || i === e.args.length - 1) && this.isDouble(a));
         return false;
@@ -257,6 +257,10 @@ export class ExprCompiler {
     }
     const args = e.args.map((a) => this.compile(a));
     const ctx = this.o.ctx;
+    if (e.name === 'TO_STRING' && this.isDouble(e.args[0])) {
+      // A double prints with its fraction, as Java does: 1.0, not 1.
+      return (row) => mv(toList(args[0](row)).map((v) => scalarToString(v, true)));
+    }
     if (fn.raw) return (row) => fn.call(args.map((a) => a(row)), ctx);
     const name = e.name;
     return (row) => {

@@ -5,7 +5,7 @@
  * take multi-values. Unknown names are refused by the compiler with "not supported: NAME".
  */
 import { javaRegex, PatternError } from './regex.js';
-import { compareScalars, isMulti, mv, type Scalar, TimeSpanValue, toDate, toList, type Value } from './values.js';
+import { compareScalars, GeoPoint, isMulti, mv, parseGeoPoint, type Scalar, TimeSpanValue, toDate, toList, type Value } from './values.js';
 
 export interface FnContext {
   readonly now: Date;
@@ -430,6 +430,25 @@ export const FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
       return terms(str(field)).some((t) => q.has(t));
     },
   },
+  TO_GEOPOINT: perValue((v, ctx) => {
+    const p = parseGeoPoint(v);
+    if (p === null) ctx.warn(`TO_GEOPOINT: cannot parse [${String(v)}]`);
+    return p;
+  }),
+  ST_X: { min: 1, max: 1, call: ([p]) => (p instanceof GeoPoint ? p.lon : null) },
+  ST_Y: { min: 1, max: 1, call: ([p]) => (p instanceof GeoPoint ? p.lat : null) },
+  ST_DISTANCE: {
+    min: 2, max: 2, double: true,
+    call: ([a, b]) => {
+      if (!(a instanceof GeoPoint) || !(b instanceof GeoPoint)) return null;
+      // Great-circle (haversine) distance in meters on Elasticsearch's mean earth radius.
+      const rad = Math.PI / 180;
+      const dLat = (b.lat - a.lat) * rad;
+      const dLon = (b.lon - a.lon) * rad;
+      const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+      return 2 * 6371008.7714 * Math.asin(Math.min(1, Math.sqrt(h)));
+    },
+  },
   MV_FIRST: { min: 1, max: 1, raw: true, call: ([v]) => toList(v)[0] ?? null },
   MV_LAST: { min: 1, max: 1, raw: true, call: ([v]) => toList(v).at(-1) ?? null },
   MV_COUNT: { min: 1, max: 1, raw: true, call: ([v]) => (v === null ? null : toList(v).length) },
@@ -499,12 +518,13 @@ export const FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
 /** A key for set membership: type-tagged so "1" and 1 differ, dates by instant. */
 export function key(v: Scalar): string {
   if (v instanceof Date) return `d${v.getTime()}`;
+  if (v instanceof GeoPoint) return `g${v.lon},${v.lat}`;
   if (v instanceof TimeSpanValue) return `t${v.amount}${v.unit}`;
   return `${typeof v}:${String(v)}`;
 }
 
 /** Functions Elasticsearch has that Lookout refuses (named in the reason). */
-export const KNOWN_UNSUPPORTED = new Set(['COMPLETION', 'TO_GEOPOINT', 'ST_DISTANCE', 'ST_X', 'ST_Y', 'ST_INTERSECTS', 'ST_CONTAINS', 'ST_WITHIN', 'ST_CENTROID_AGG', 'ST_EXTENT_AGG', 'TO_GEOSHAPE', 'TO_CARTESIANPOINT', 'RERANK', 'QSTR', 'SCORE', 'KNN', 'TERM', 'CATEGORIZE', 'BUCKET', 'PERCENTILE', 'MEDIAN', 'MEDIAN_ABSOLUTE_DEVIATION', 'STD_DEV', 'WEIGHTED_AVG', 'RATE']);
+export const KNOWN_UNSUPPORTED = new Set(['COMPLETION', 'ST_INTERSECTS', 'ST_CONTAINS', 'ST_WITHIN', 'ST_CENTROID_AGG', 'ST_EXTENT_AGG', 'TO_GEOSHAPE', 'TO_CARTESIANPOINT', 'RERANK', 'QSTR', 'SCORE', 'KNN', 'TERM', 'CATEGORIZE', 'BUCKET', 'PERCENTILE', 'MEDIAN', 'MEDIAN_ABSOLUTE_DEVIATION', 'STD_DEV', 'WEIGHTED_AVG', 'RATE']);
 
 export function isMultiValue(v: Value): boolean {
   return isMulti(v);

@@ -7,7 +7,32 @@
  * do (keywords sorted and deduplicated, numbers sorted), which matters to MV_FIRST and MV_LAST.
  */
 
-export type Scalar = string | number | boolean | Date | TimeSpanValue;
+export type Scalar = string | number | boolean | Date | TimeSpanValue | GeoPoint;
+
+/** A geo_point (ES|QL prints it as WKT `POINT (lon lat)`). */
+export class GeoPoint {
+  constructor(readonly lon: number, readonly lat: number) {}
+  toString(): string {
+    return `POINT (${this.lon} ${this.lat})`;
+  }
+}
+
+/** A geo_point as `_source` may hold it: {lat, lon}, [lon, lat], "lat,lon" or WKT "POINT (lon lat)". */
+export function parseGeoPoint(v: unknown): GeoPoint | null {
+  if (v instanceof GeoPoint) return v;
+  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return new GeoPoint(v[0], v[1]);
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.lat === 'number' && typeof o.lon === 'number') return new GeoPoint(o.lon, o.lat);
+    return null;
+  }
+  if (typeof v !== 'string') return null;
+  const wkt = /^\s*POINT\s*\(\s*(-?[\d.]+(?:[eE][-+]?\d+)?)\s+(-?[\d.]+(?:[eE][-+]?\d+)?)\s*\)\s*$/i.exec(v);
+  if (wkt) return new GeoPoint(Number(wkt[1]), Number(wkt[2]));
+  const pair = /^\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*$/.exec(v);
+  if (pair) return new GeoPoint(Number(pair[2]), Number(pair[1]));
+  return null;
+}
 export type Value = Scalar | readonly Scalar[] | null;
 export type Row = Map<string, Value>;
 
@@ -71,17 +96,34 @@ function readerFor(types: ReadonlySet<string> | undefined): { read: Reader; sort
   return null;
 }
 
-function collectLeaves(value: unknown, path: string, out: Map<string, Scalar[]>): void {
+function collectLeaves(value: unknown, path: string, out: Map<string, Scalar[]>, types?: ReadonlyMap<string, ReadonlySet<string>>): void {
   if (value === null || value === undefined) return;
+  const geo = types?.get(path)?.has('geo_point') ?? false;
+  if (geo && !(Array.isArray(value) && value.length > 0 && typeof value[0] !== 'number')) {
+    const point = parseGeoPoint(value);
+    if (point) {
+      let list = out.get(path);
+      if (!list) out.set(path, (list = []));
+      list.push(point);
+      return;
+    }
+  }
   if (Array.isArray(value)) {
-    for (const v of value) collectLeaves(v, path, out);
+    for (const v of value) collectLeaves(v, path, out, types);
     return;
   }
-  if (typeof value === 'object') {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) collectLeaves(v, path ? `${path}.${k}` : k, out);
+  if (typeof value === 'object' && !(value instanceof GeoPoint)) {
+    const o = value as Record<string, unknown>;
+    const keys = Object.keys(o);
+    // Without a mapping, an object of exactly lat and lon numbers is read as a geo_point (ECS *.geo.location).
+    if (!types?.has(path) && keys.length === 2 && typeof o.lat === 'number' && typeof o.lon === 'number') {
+      collectLeaves(new GeoPoint(o.lon, o.lat) as unknown, path, out, types);
+      return;
+    }
+    for (const [k, v] of Object.entries(o)) collectLeaves(v, path ? `${path}.${k}` : k, out, types);
     return;
   }
-  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return;
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean' && !(value instanceof GeoPoint)) return;
   let list = out.get(path);
   if (!list) out.set(path, (list = []));
   list.push(value);
@@ -103,7 +145,7 @@ export function rowFromSource(
   types?: ReadonlyMap<string, ReadonlySet<string>>,
 ): Row {
   const leaves = new Map<string, Scalar[]>();
-  collectLeaves(source, '', leaves);
+  collectLeaves(source, '', leaves, types);
   const row: Row = new Map();
   for (const name of [...leaves.keys()].sort()) {
     let values: Scalar[] = leaves.get(name) ?? [];
@@ -129,5 +171,6 @@ export function toJson(v: Value): unknown {
   if (Array.isArray(v)) return v.map((x) => toJson(x));
   if (v instanceof Date) return v.toISOString();
   if (v instanceof TimeSpanValue) return `${v.amount} ${v.unit}${v.amount === 1 ? '' : 's'}`;
+  if (v instanceof GeoPoint) return v.toString();
   return v;
 }

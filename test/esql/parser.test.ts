@@ -99,7 +99,7 @@ describe('ES|QL parser', () => {
   const refused: [string, string][] = [
     ['FROM x | COMPLETION r = p WITH { "inference_id": "x" }', 'not supported: COMPLETION (1:10)'],
     ['FROM x | LOOKUP JOIN t ON k', 'not supported: LOOKUP JOIN (1:10)'],
-    ['FROM x | EVAL p = TO_GEOPOINT(s)', 'not supported: TO_GEOPOINT (1:19)'],
+    ['FROM x | EVAL p = ST_INTERSECTS(s, t)', 'not supported: ST_INTERSECTS (1:19)'],
     ['FROM x | EVAL p = FOO_BAR(s)', 'not supported: FOO_BAR (unknown function) (1:19)'],
     ['FROM x | WHERE KQL("a:b")', 'not supported: KQL (no KQL evaluator was given to the ES|QL compiler) (1:16)'],
     ['FROM x | EVAL c = COUNT(*)', 'aggregate function COUNT is only allowed in STATS (1:19)'],
