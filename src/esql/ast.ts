@@ -93,7 +93,13 @@ export interface Cast extends Span {
   readonly type: string;
 }
 
-export type Expr = Literal | TimeSpan | FieldRef | Call | Binary | Logical | Not | Negate | Like | In | IsNull | Cast;
+/** `{ "fuzziness": 1 }`: named options, the last argument of functions such as MATCH. */
+export interface MapLiteral extends Span {
+  readonly kind: 'map';
+  readonly entries: ReadonlyMap<string, LiteralValue>;
+}
+
+export type Expr = Literal | TimeSpan | FieldRef | Call | Binary | Logical | Not | Negate | Like | In | IsNull | Cast | MapLiteral;
 
 /** `name = expr`, or a bare `expr` whose column name is its source text. */
 export interface Field extends Span {

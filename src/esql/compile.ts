@@ -269,7 +269,8 @@ function buildPipeline(
   const sourceReads = new Set<string>();
   let reads = sourceReads;
   const lineColumn = (o: number) => lines.lineColumn(o);
-  const compiler = (aggregateSlot?: (c: Call) => string) => new ExprCompiler({ ctx, kql: options.kql, doubles, lineColumn, aggregateSlot, reads });
+  const keywordFields = new Set([...(options.fieldTypes ?? [])].filter(([, t]) => [...t].every((x) => x === 'keyword' || x === 'constant_keyword')).map(([n]) => n));
+  const compiler = (aggregateSlot?: (c: Call) => string) => new ExprCompiler({ ctx, kql: options.kql, doubles, lineColumn, aggregateSlot, reads, keywordFields });
   const ops: Operator[] = [];
   const commands = query.commands.slice(1);
   for (let i = 0; i < commands.length; i++) {

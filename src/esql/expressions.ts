@@ -32,6 +32,8 @@ export interface ExprCompilerOptions {
   readonly aggregateSlot?: (call: Call) => string;
   /** Every column read. */
   readonly reads: Set<string>;
+  /** Fields mapped as keyword (MATCH compares their whole value). */
+  readonly keywordFields?: ReadonlySet<string>;
 }
 
 const TIME_CASTS: Record<string, string> = {
@@ -165,6 +167,8 @@ export class ExprCompiler {
       }
       case 'call':
         return this.compileCall(e);
+      case 'map':
+        return this.fail(e.start, 'options { ... } are only allowed as the last argument of MATCH');
     }
   }
 
@@ -245,6 +249,7 @@ export class ExprCompiler {
       return (row) => row.get(slot) ?? null;
     }
     if (e.name === 'KQL') return this.compileKql(e);
+    if (e.name === 'MATCH') return this.compileMatch(e);
     const fn = FUNCTIONS[e.name];
     if (!fn) {
       if (KNOWN_UNSUPPORTED.has(e.name)) return this.fail(e.start, `not supported: ${e.name}`);
@@ -275,6 +280,53 @@ export class ExprCompiler {
         values.push(v);
       }
       return fn.call(values, ctx);
+    };
+  }
+
+  /**
+   * MATCH(field, query[, options]) and `field : query`: full-text match, approximated in memory
+   * with the standard analyzer's word splitting (or the whole value on a keyword field); any
+   * query term matching a value term is a match (operator OR), AND needs all. `fuzziness` (0, 1, 2
+   * or AUTO) allows that many edits (Damerau-Levenshtein, as Lucene's fuzzy query).
+   */
+  private compileMatch(e: Call): Evaluator {
+    const [field, query, options] = e.args;
+    if (e.args.length < 2 || e.args.length > 3) return this.fail(e.start, `MATCH takes 2 or 3 arguments, got ${e.args.length}`);
+    const target = field.kind === 'cast' ? field.operand : field;
+    if (target.kind !== 'field') return this.fail(field.start, 'MATCH needs a field (or a cast of one) as its first argument');
+    let fuzziness: number | 'auto' = 0;
+    let all = false;
+    if (options !== undefined) {
+      if (options.kind !== 'map') return this.fail(options.start, 'the third argument of MATCH must be options { ... }');
+      for (const [k, v] of options.entries) {
+        if (k === 'fuzziness') {
+          if (typeof v === 'string' && v.toUpperCase() === 'AUTO') fuzziness = 'auto';
+          else if (typeof v === 'number' && [0, 1, 2].includes(v)) fuzziness = v;
+          else if (typeof v === 'string' && ['0', '1', '2'].includes(v)) fuzziness = Number(v);
+          else return this.fail(options.start, `not supported: MATCH fuzziness ${String(v)}`);
+        } else if (k === 'operator') {
+          all = String(v).toUpperCase() === 'AND';
+        } else if (k === 'max_expansions' || k === 'boost' || k === 'lenient' || k === 'fuzzy_transpositions' && v === true) {
+          // max_expansions bounds the index terms a fuzzy query expands to; one value has a handful.
+        } else return this.fail(options.start, `not supported: MATCH option ${k}`);
+      }
+    }
+    const keyword = field.kind === 'field' && (this.o.keywordFields?.has(field.name) ?? false);
+    const value = this.compile(field);
+    const q = this.compile(query);
+    const terms = (t: string) => (keyword ? [t] : (t.toLowerCase().match(/[\p{L}\p{N}_]+(?:['.][\p{L}\p{N}_]+)*/gu) ?? []));
+    const close = (a: string, b: string) => {
+      const edits = fuzziness === 'auto' ? (b.length <= 2 ? 0 : b.length <= 5 ? 1 : 2) : fuzziness;
+      return edits === 0 ? a === b : editDistance(a, b, edits) <= edits;
+    };
+    return (row) => {
+      const v = value(row);
+      const text = q(row);
+      if (v === null || text === null || isMulti(text)) return v === null ? false : null;
+      const wanted = terms(scalarToString(text as Scalar));
+      const have = toList(v).flatMap((x) => terms(scalarToString(x)));
+      const hit = (w: string) => have.some((h) => close(h, w));
+      return wanted.length > 0 && (all ? wanted.every(hit) : wanted.some(hit));
     };
   }
 
@@ -335,3 +387,27 @@ export function addSpan(d: Date, span: TimeSpanValue, sign: 1 | -1): Date {
 }
 
 export { toList };
+
+/** Optimal string alignment distance (Levenshtein with adjacent transpositions), stopping early above `max`. */
+export function editDistance(a: string, b: string, max: number): number {
+  const x = [...a];
+  const y = [...b];
+  if (Math.abs(x.length - y.length) > max) return max + 1;
+  let prev2: number[] = [];
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let d = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d = Math.min(d, prev2[j - 2] + 1);
+      cur.push(d);
+      rowMin = Math.min(rowMin, d);
+    }
+    if (rowMin > max) return max + 1;
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[y.length];
+}

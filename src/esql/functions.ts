@@ -421,15 +421,6 @@ export const FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
       return typeof doc === 'string' ? doc : JSON.stringify(doc);
     },
   },
-  MATCH: {
-    min: 2, max: 2,
-    call: ([field, query]) => {
-      // Standard analyzer approximation: lower-cased runs of letters and digits; any query term matches.
-      const terms = (t: string) => t.toLowerCase().match(/[\p{L}\p{N}_']+/gu) ?? [];
-      const q = new Set(terms(str(query)));
-      return terms(str(field)).some((t) => q.has(t));
-    },
-  },
   TO_GEOPOINT: perValue((v, ctx) => {
     const p = parseGeoPoint(v);
     if (p === null) ctx.warn(`TO_GEOPOINT: cannot parse [${String(v)}]`);

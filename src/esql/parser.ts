@@ -506,6 +506,23 @@ class Parser {
     return { kind: 'literal', value: values, double, start, end: this.lastEnd };
   }
 
+  private parseMap(): Expr {
+    const start = this.take().start;
+    const entries = new Map<string, string | number | boolean | null>();
+    if (!this.isOp('}')) {
+      for (;;) {
+        const k = this.expectString('an option name');
+        this.expectOp(':');
+        const v = this.parseUnary();
+        if (v.kind !== 'literal' || Array.isArray(v.value)) this.fail('Expected a constant option value', this.tok);
+        entries.set(k.value, v.value as string | number | boolean | null);
+        if (!this.eatOp(',')) break;
+      }
+    }
+    this.lastEnd = this.expectOp('}').end;
+    return { kind: 'map', entries, start, end: this.lastEnd };
+  }
+
   private parseFieldRef(): Expr {
     const start = this.tok.start;
     const name = this.parseQualifiedName();
@@ -524,8 +541,7 @@ class Parser {
     const args: Expr[] = [];
     if (!this.isOp(')')) {
       for (;;) {
-        if (this.isOp('{')) this.fail(`not supported: named parameters in ${name}`);
-        args.push(this.parseExpr());
+        args.push(this.isOp('{') ? this.parseMap() : this.parseExpr());
         if (!this.eatOp(',')) break;
       }
     }

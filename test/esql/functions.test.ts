@@ -82,6 +82,19 @@ const cases: [string, Record<string, unknown>, unknown][] = [
   ['a + 1', { a: [1, 2] }, null],
   ['"10"::long + 1', {}, 11],
   ['SPACE(3)', {}, '   '],
+  // docs: TO_LOWER of a multi-value; MV_CONTAINS
+  ['TO_LOWER(["Some", "Text"])', {}, ['some', 'text']],
+  ['MV_CONTAINS(["a", "b", "c"], "a")', {}, true],
+  ['MV_CONTAINS(["a", "b", "c"], ["a", "c"])', {}, true],
+  ['MV_CONTAINS(["a", "c"], ["a", "b", "c"])', {}, false],
+  // MATCH and `:`: words of the standard analyzer, fuzziness as Lucene's fuzzy query
+  ['MATCH(m, "rahc|metsys")', { m: 'Invoke metsys now' }, true],
+  ['m : "rahc|metsys"', { m: 'invoke system now' }, false],
+  ['MATCH(p, "svchost.exe", { "fuzziness": 1, "max_expansions": 10 })', { p: 'svch0st.exe' }, true],
+  ['MATCH(p, "svchost.exe", { "fuzziness": 1 })', { p: 'svhcost.exe' }, true],
+  ['MATCH(p, "svchost.exe", { "fuzziness": 1 })', { p: 'scvh0st.exe' }, false],
+  ['MATCH(p, "svchost.exe")', { p: 'svch0st.exe' }, false],
+  ['MATCH(m::STRING, "refusing to allow")', { m: 'Refusing to create' }, true],
   ['TO_STRING(1.0)', {}, '1.0'],
   ['TO_STRING(x * 2.5)', { x: 2 }, '5.0'],
   // geo: ST_X / ST_Y of a _source {lat, lon}, TO_GEOPOINT of WKT
