@@ -351,13 +351,20 @@ function buildOperator(
     case 'drop': {
       const tests = c.patterns.map(namePattern);
       if (c.kind === 'drop') return streaming({ push: (r, emit) => emit(new Map([...r].filter(([k]) => !tests.some((t) => t(k))))), finish: noop });
+      // Each column goes to the pattern that claims it with the highest precedence: an exact name,
+      // then a partial wildcard, then `*`; the rightmost among equals. Columns come out in pattern order.
+      const rank = c.patterns.map((p) => (!p.includes('*') ? 3 : p === '*' ? 1 : 2));
       return streaming({
         push: (r, emit) => {
-          const out: Row = new Map();
-          for (const t of tests) for (const [k, v] of r) if (!out.has(k) && t(k)) out.set(k, v);
+          const buckets: [string, Value][][] = c.patterns.map(() => []);
+          for (const [k, v] of r) {
+            let best = -1;
+            tests.forEach((t, i) => { if (t(k) && (best < 0 || rank[i] >= rank[best])) best = i; });
+            if (best >= 0) buckets[best].push([k, v]);
+          }
           // A column named exactly but missing is null, as a mapped but absent field would be.
-          c.patterns.forEach((p) => { if (!p.includes('*') && !out.has(p)) out.set(p, null); });
-          emit(out);
+          c.patterns.forEach((p, i) => { if (rank[i] === 3 && buckets[i].length === 0) buckets[i].push([p, null]); });
+          emit(new Map(buckets.flat()));
         },
         finish: noop,
       });

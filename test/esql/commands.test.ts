@@ -67,6 +67,12 @@ describe('ES|QL commands', () => {
     assert.deepEqual(rows, [{ h: 'a', 'Esql.a': 2, 'Esql.b': 3 }]);
   });
 
+  test('KEEP precedence: exact names over partial wildcards over *, columns in pattern order', () => {
+    const src = [{ a1: 1, a2: 2, b: 3, c: 4 }];
+    assert.deepEqual(run('FROM x | KEEP a*, b, a1', src).rows.map((r) => Object.keys(r)), [['a2', 'b', 'a1']]);
+    assert.deepEqual(run('FROM x | KEEP *, a*, c', src).rows.map((r) => Object.keys(r)), [['b', 'a1', 'a2', 'c']]);
+  });
+
   test('MV_EXPAND emits a row per value', () => {
     assert.deepEqual(run('FROM x | WHERE n == 1 | MV_EXPAND tags | KEEP tags', events).rows, [{ tags: 'x' }, { tags: 'y' }]);
   });
