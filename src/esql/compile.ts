@@ -85,9 +85,12 @@ export interface CompiledEsql {
   readonly query: Query;
   readonly sources: readonly string[];
   readonly metadata: readonly string[];
-  /** Source columns the query's expressions read (before any STATS). */
+  /**
+   * Source columns the query needs: those its expressions read, KEEP names and RENAME sources,
+   * before the first STATS (a superset: columns made by EVAL, GROK or DISSECT may be listed).
+   */
   readonly fields: readonly string[];
-  /** True if result rows carry source columns through (no STATS or KEEP): read the whole _source. */
+  /** True if result rows may carry any source column (no STATS, and no KEEP of exact names only): read the whole _source. */
   readonly wholeSource: boolean;
   /** The conjuncts of the WHERE commands right after FROM. */
   readonly leadingConjuncts: readonly LeadingConjunct[];
@@ -121,7 +124,14 @@ export function compileEsql(source: string, options: EsqlCompileOptions = {}): C
     for (const e of conjuncts(c.condition)) leading.push({ text: source.slice(e.start, e.end), condition: toPushdown(e, source) });
   }
   const aggregating = query.commands.some((c) => c.kind === 'stats' && !c.inline);
-  const wholeSource = !query.commands.some((c) => (c.kind === 'stats' && !c.inline) || c.kind === 'keep');
+  const firstStats = query.commands.findIndex((c) => c.kind === 'stats' && !c.inline);
+  const beforeStats = firstStats < 0 ? query.commands : query.commands.slice(0, firstStats);
+  const wholeSource = firstStats < 0 && !query.commands.some((c) => c.kind === 'keep' && c.patterns.every((p) => !p.includes('*')));
+  for (const c of beforeStats) {
+    if (c.kind === 'keep') for (const p of c.patterns) if (!p.includes('*')) built.sourceReads.add(p);
+    if (c.kind === 'rename') for (const { from } of c.pairs) built.sourceReads.add(from);
+  }
+  for (const m of first.metadata) built.sourceReads.delete(m);
   return {
     query,
     sources: first.sources,

@@ -52,6 +52,8 @@ test('command_and_control_cobalt_strike_beacon: a non-aggregating rule, one row 
   assert.equal(q.aggregating, false);
   assert.deepEqual(q.metadata, ['_id', '_version', '_index']);
   assert.equal(q.leadingConjuncts.length, 2);
+  assert.equal(q.wholeSource, false);
+  assert.deepEqual(q.fields, ['@timestamp', 'data_stream.dataset', 'destination.domain', 'destination.ip', 'event.category', 'network.protocol', 'source.ip']);
   const r = q.start({ now: NOW });
   const tls = { event: { category: ['network'] }, network: { protocol: 'tls' } };
   const rows = [
