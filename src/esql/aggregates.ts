@@ -36,16 +36,24 @@ function extreme(sign: 1 | -1): AggregateFunction {
   };
 }
 
-function distinct(): { add(v: Value): void; values: Map<string, Scalar> } {
-  const values = new Map<string, Scalar>();
+/** Distinct values: primitives keyed by themselves (so "1" and 1 differ), others by their type-tagged key. */
+function distinct(): { add(v: Value): void; size(): number; values(): Scalar[] } {
+  const primitives = new Set<string | number | boolean>();
+  const others = new Map<string, Scalar>();
+  const one = (x: Scalar) => {
+    if (typeof x === 'object') {
+      const k = key(x);
+      if (!others.has(k)) others.set(k, x);
+    } else primitives.add(x);
+  };
   return {
-    values,
     add(v: Value) {
-      for (const x of toList(v)) {
-        const k = key(x);
-        if (!values.has(k)) values.set(k, x);
-      }
+      if (v === null) return;
+      if (Array.isArray(v)) for (const x of v as readonly Scalar[]) one(x);
+      else one(v as Scalar);
     },
+    size: () => primitives.size + others.size,
+    values: () => [...primitives, ...others.values()],
   };
 }
 
@@ -79,14 +87,14 @@ export const AGGREGATES: Readonly<Record<string, AggregateFunction>> = {
     min: 1, max: 2,
     create: () => {
       const d = distinct();
-      return { add: ([v]) => d.add(v), result: () => d.values.size };
+      return { add: ([v]) => d.add(v), result: () => d.size() };
     },
   },
   VALUES: {
     min: 1, max: 1,
     create: () => {
       const d = distinct();
-      return { add: ([v]) => d.add(v), result: () => mv([...d.values.values()].sort(compareScalars)) };
+      return { add: ([v]) => d.add(v), result: () => mv(d.values().sort(compareScalars)) };
     },
   },
   MAX: extreme(1),

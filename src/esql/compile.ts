@@ -290,19 +290,24 @@ function buildPipeline(
     if (c.kind === 'stats' && !c.inline) reads = new Set();
   }
   void ctx;
-  const chain = (index: number, emit: (r: Row) => void): ((r: Row) => void) => {
-    if (index >= ops.length) return emit;
-    const op = ops[index];
-    const downstream = chain(index + 1, emit);
-    return (r) => op.push(r, downstream);
-  };
+  // The chain is built once; the final sink is swapped per call.
+  let sink: (r: Row) => void = () => undefined;
+  const stages: ((r: Row) => void)[] = [];
+  stages[ops.length] = (r) => sink(r);
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i];
+    const downstream = stages[i + 1];
+    stages[i] = (r) => op.push(r, downstream);
+  }
   return {
     sourceReads,
     push(row, emit) {
-      chain(0, emit)(row);
+      sink = emit;
+      stages[0](row);
     },
     finish(emit) {
-      for (let i = 0; i < ops.length; i++) ops[i].finish(chain(i + 1, emit));
+      sink = emit;
+      for (let i = 0; i < ops.length; i++) ops[i].finish(stages[i + 1]);
     },
     full() {
       // Done when a LIMIT is full and nothing before it holds rows back.
@@ -546,9 +551,11 @@ function buildStats(
   const table = new Map<string, Group>();
   const buffered: { row: Row; keys: string[] }[] = [];
   const keyCombos = (row: Row): Value[][] => {
+    const single = groups.map((g) => g.f(row));
+    if (!single.some((v) => Array.isArray(v))) return [single];
     let combos: Value[][] = [[]];
-    for (const g of groups) {
-      const values = toList(g.f(row));
+    for (const v of single) {
+      const values = toList(v);
       const choices: Value[] = values.length === 0 ? [null] : [...values];
       combos = combos.flatMap((prefix) => choices.map((v) => [...prefix, v]));
     }
