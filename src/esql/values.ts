@@ -174,3 +174,22 @@ export function toJson(v: Value): unknown {
   if (v instanceof GeoPoint) return v.toString();
   return v;
 }
+
+/** A row as a plain object for an alert or a printed table (see toJson). */
+export function rowToObject(row: Row): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of row) out[k] = toJson(v);
+  return out;
+}
+
+/** The ES|QL type name of a value as it stands (without a mapping: `keyword` for strings, `long` or `double` for numbers). */
+export function typeOfValue(v: Value): string {
+  const x = Array.isArray(v) ? (v as readonly Scalar[])[0] : (v as Scalar | null);
+  if (x === null || x === undefined) return 'null';
+  if (x instanceof Date) return 'datetime';
+  if (x instanceof GeoPoint) return 'geo_point';
+  if (x instanceof TimeSpanValue) return x.fixedMs() === null ? 'date_period' : 'time_duration';
+  if (typeof x === 'number') return Number.isInteger(x) ? 'long' : 'double';
+  if (typeof x === 'boolean') return 'boolean';
+  return 'keyword';
+}

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileEsql } from '../../src/esql/compile.js';
 import { EsqlRuntimeError } from '../../src/errors.js';
+import { typeOfValue } from '../../src/esql/values.js';
 import { run } from './helpers.js';
 
 const events = [
@@ -50,6 +51,13 @@ describe('ES|QL commands', () => {
       { s: 11, a: 2.5, m: '2024-05-01T10:00:00.000Z', b: 2 },
     ]);
     assert.deepEqual(run('FROM x | STATS COUNT(user.name), TOP(n, 2, "desc")', events).rows, [{ 'COUNT(user.name)': 3, 'TOP(n, 2, "desc")': [4, 3] }]);
+  });
+
+  test('aggregates over multi-values (docs: COUNT and COUNT_DISTINCT of SPLIT("foo;bar;baz;qux;quux;foo", ";") are 6 and 5)', () => {
+    const { rows } = run('FROM x | STATS word_count = COUNT(SPLIT(words, ";")), distinct_word_count = COUNT_DISTINCT(SPLIT(words, ";"))', [
+      { words: 'foo;bar;baz;qux;quux;foo' },
+    ]);
+    assert.deepEqual(rows, [{ word_count: 6, distinct_word_count: 5 }]);
   });
 
   test('INLINE STATS adds the group aggregate to every row', () => {
@@ -117,6 +125,14 @@ describe('ES|QL commands', () => {
     r.push({ _source: { n: 1 } });
     r.push({ _source: { n: 2 } });
     assert.throws(() => r.push({ _source: { n: 3 } }), EsqlRuntimeError);
+  });
+
+  test('value types for a printed table', () => {
+    const r = compileEsql('FROM x | EVAL d = @timestamp, i = n, f = n / 2.0, s = TO_STRING(n), b = n > 1, p = TO_GEOPOINT("POINT(1 2)"), z = NULL, m = [1.5, 2.5] | KEEP d, i, f, s, b, p, z, m').start();
+    const [row] = [...r.push({ _source: { '@timestamp': '2024-01-01T00:00:00Z', n: 3 } }), ...r.finish()];
+    assert.deepEqual([...row].map(([k, v]) => [k, typeOfValue(v)]), [
+      ['d', 'datetime'], ['i', 'long'], ['f', 'double'], ['s', 'keyword'], ['b', 'boolean'], ['p', 'geo_point'], ['z', 'null'], ['m', 'double'],
+    ]);
   });
 
   test('the implicit LIMIT 1000', () => {

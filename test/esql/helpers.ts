@@ -1,5 +1,5 @@
 import { compileEsql, type EsqlCompileOptions, type EsqlEvent } from '../../src/esql/compile.js';
-import { toJson } from '../../src/esql/values.js';
+import { rowToObject } from '../../src/esql/values.js';
 
 export const NOW = new Date('2024-05-01T12:00:00.000Z');
 
@@ -10,7 +10,7 @@ export function run(query: string, events: readonly (Record<string, unknown> | E
   const rows = [];
   for (const e of events) rows.push(...r.push('_source' in e ? (e as EsqlEvent) : { _source: e }));
   rows.push(...r.finish());
-  return { rows: rows.map((row) => Object.fromEntries([...row].map(([k, v]) => [k, toJson(v)]))), stats: r.stats() };
+  return { rows: rows.map(rowToObject), stats: r.stats() };
 }
 
 /** The value of one expression over one event. */
