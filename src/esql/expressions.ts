@@ -9,7 +9,8 @@ import { EsqlVerificationError } from '../errors.js';
 import { AGGREGATES } from './aggregates.js';
 import type { Call, Expr } from './ast.js';
 import { FUNCTIONS, type FnContext, KNOWN_UNSUPPORTED, scalarToString } from './functions.js';
-import { compileLike, compileRlike, PatternError } from './regex.js';
+import { compileRlike } from './lucene-regex.js';
+import { compileLike, PatternError } from './regex.js';
 import { compareScalars, isMulti, mv, parseDate, type Row, type Scalar, TimeSpanValue, toDate, toList, type Value } from './values.js';
 
 export type Evaluator = (row: Row) => Value;

@@ -1,11 +1,10 @@
 /**
  * Pattern matching for ES|QL. `LIKE`: `*` any run, `?` one character, `\` escapes the next
  * character; the whole value must match. `RLIKE`: Lucene regular expressions (as Elasticsearch's
- * regexp query), whole value, run with re2js (linear time). `REPLACE` and `GROK`: Java regular
+ * regexp query): see lucene-regex.ts. `REPLACE` and `GROK`: Java regular
  * expressions, run as JavaScript RegExps after translating what differs (leading inline flags,
  * possessive quantifiers, named groups whose names JavaScript refuses).
  */
-import { RE2JS } from 're2js';
 
 export class PatternError extends Error {}
 
@@ -39,106 +38,6 @@ export function compileLike(pattern: string): StringTest {
   }
   const re = likeToRegExp(pattern);
   return (t) => re.test(t);
-}
-
-const RE2_SPECIAL = new Set(['\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$']);
-
-function lit(ch: string): string {
-  return RE2_SPECIAL.has(ch) ? `\\${ch}` : ch;
-}
-
-/** Lucene regex to RE2 syntax. */
-export function luceneToRe2(pattern: string): string {
-  let out = '';
-  const chars = [...pattern];
-  let atStart = true;
-  for (let i = 0; i < chars.length; i++) {
-    const c = chars[i];
-    const wasStart = atStart;
-    atStart = false;
-    switch (c) {
-      case '\\': {
-        if (i + 1 >= chars.length) throw new PatternError('regex ends with a lone backslash');
-        const e = chars[++i];
-        out += /[dDsSwW]/.test(e) ? `\\${e}` : lit(e);
-        break;
-      }
-      case '"': {
-        const end = chars.indexOf('"', i + 1);
-        if (end < 0) throw new PatternError('unterminated quoted string in regex');
-        out += chars.slice(i + 1, end).map(lit).join('');
-        i = end;
-        break;
-      }
-      case '[': {
-        let j = i + 1;
-        let cls = '[';
-        if (chars[j] === '^') {
-          cls += '^';
-          j++;
-        }
-        let first = true;
-        for (; j < chars.length && (chars[j] !== ']' || first); j++) {
-          first = false;
-          const d = chars[j];
-          if (d === '\\') {
-            if (j + 1 >= chars.length) throw new PatternError('regex ends with a lone backslash');
-            const e = chars[++j];
-            cls += /[dDsSwW]/.test(e) ? `\\${e}` : `\\${e}`;
-          } else if (d === '[' || d === '^') cls += `\\${d}`;
-          else cls += d;
-        }
-        if (j >= chars.length) throw new PatternError('unterminated character class in regex');
-        out += `${cls}]`;
-        i = j;
-        break;
-      }
-      case '*':
-      case '+':
-      case '?':
-      case '{':
-        // Lucene reads a repetition with nothing to repeat as the character itself.
-        out += wasStart ? `\\${c}` : c;
-        break;
-      case '(':
-      case '|':
-        out += c;
-        atStart = true;
-        break;
-      case '@':
-        out += '(?:.*)';
-        break;
-      case '#':
-        out += '[^\\x00-\\x{10FFFF}]';
-        break;
-      case '~':
-        throw new PatternError("Lucene's complement operator '~' is not supported in RLIKE");
-      case '&':
-        throw new PatternError("Lucene's intersection operator '&' is not supported in RLIKE");
-      case '<':
-        if (/^<\d+-\d+>/.test(chars.slice(i).join(''))) throw new PatternError("Lucene's numeric interval '<n-m>' is not supported in RLIKE");
-        out += '<';
-        break;
-      case '^':
-      case '$':
-        out += `\\${c}`;
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-export function compileRlike(pattern: string): StringTest {
-  let re: RE2JS;
-  try {
-    re = RE2JS.compile(`^(?:${luceneToRe2(pattern)})$`, RE2JS.DOTALL);
-  } catch (err) {
-    if (err instanceof PatternError) throw err;
-    throw new PatternError(`invalid regex "${pattern}": ${err instanceof Error ? err.message : String(err)}`);
-  }
-  return (t) => re.matches(t);
 }
 
 /** A Java regex as a JavaScript RegExp (flags `g` added by callers that need it). Group names are mapped to g0, g1, ... */

@@ -106,7 +106,9 @@ describe('ES|QL parser', () => {
     ['FROM x | STATS c = x', 'expected an aggregate function in STATS: x (1:16)'],
     ['FROM x | EVAL a = CONCAT()', 'CONCAT takes at least 2 arguments, got 0 (1:19)'],
     ['FROM x | GROK a "%{FOO:b}"', 'not supported: grok pattern %{FOO} (1:17)'],
-    ['FROM x | WHERE a RLIKE "a&b"', "Lucene's intersection operator '&' is not supported in RLIKE (1:16)"],
+    ['FROM x | WHERE a RLIKE ".*a&.*b"', "Lucene's intersection operator '&' between two infinite languages is not supported in RLIKE (1:16)"],
+    ['FROM x | WHERE a RLIKE "~a"', "Lucene's complement operator '~' is not supported in RLIKE (1:16)"],
+    ['FROM x | WHERE a RLIKE "(a"', `invalid RLIKE pattern "(a": expected ')' at position 2 (1:16)`],
   ];
   for (const [q, message] of refused) {
     test(`refused: ${q}`, () => {
