@@ -151,7 +151,8 @@ export function compileEsql(source: string, options: EsqlCompileOptions = {}): C
         },
       };
       const groupCounter = { max: 0 };
-      const p = buildPipeline(query, source, lines, options, ctx, { maxGroups: runOptions.maxGroups ?? 100_000, groupCounter });
+      const sources = new WeakMap<Row, Readonly<Record<string, unknown>>>();
+      const p = buildPipeline(query, source, lines, options, ctx, { maxGroups: runOptions.maxGroups ?? 100_000, groupCounter, sources });
       const limit = runOptions.defaultLimit ?? 1000;
       let emitted = 0;
       let events = 0;
@@ -172,6 +173,7 @@ export function compileEsql(source: string, options: EsqlCompileOptions = {}): C
           const meta: Record<string, unknown> = {};
           for (const m of metadataNames) meta[m] = (event as unknown as Record<string, unknown>)[m];
           const row = rowFromSource(event._source, meta, options.fieldTypes);
+          sources.set(row, event._source);
           return run((emit) => p.push(row, emit));
         },
         finish(): Row[] {
@@ -272,7 +274,7 @@ function buildPipeline(
   lines: LineIndex,
   options: EsqlCompileOptions,
   ctx: ExprContext,
-  bounds: { maxGroups?: number; groupCounter?: { max: number } },
+  bounds: { maxGroups?: number; groupCounter?: { max: number }; sources?: WeakMap<Row, Readonly<Record<string, unknown>>> },
 ): Built {
   const doubles = new Set<string>();
   for (const [name, types] of options.fieldTypes ?? []) if ([...types].every((t) => DOUBLE_TYPES.has(t))) doubles.add(name);
@@ -280,7 +282,8 @@ function buildPipeline(
   let reads = sourceReads;
   const lineColumn = (o: number) => lines.lineColumn(o);
   const keywordFields = new Set([...(options.fieldTypes ?? [])].filter(([, t]) => [...t].every((x) => x === 'keyword' || x === 'constant_keyword')).map(([n]) => n));
-  const compiler = (aggregateSlot?: (c: Call) => string) => new ExprCompiler({ ctx, kql: options.kql, doubles, lineColumn, aggregateSlot, reads, keywordFields });
+  const sourceOf = (row: Row) => bounds.sources?.get(row);
+  const compiler = (aggregateSlot?: (c: Call) => string) => new ExprCompiler({ ctx, kql: options.kql, doubles, lineColumn, aggregateSlot, reads, keywordFields, sourceOf });
   const ops: Operator[] = [];
   const commands = query.commands.slice(1);
   for (let i = 0; i < commands.length; i++) {

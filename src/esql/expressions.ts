@@ -15,8 +15,11 @@ import { compareScalars, isMulti, mv, parseDate, type Row, type Scalar, TimeSpan
 
 export type Evaluator = (row: Row) => Value;
 
-/** Evaluates `KQL("...")` over a row of the source's leaf fields. */
-export type KqlPredicate = (row: Row) => boolean;
+/**
+ * Evaluates `KQL("...")` for one row: the row of the event's leaf fields and, when the row is
+ * still the one FROM made (KQL stands in a WHERE right after FROM), the event's `_source`.
+ */
+export type KqlPredicate = (row: Row, source: Readonly<Record<string, unknown>> | undefined) => boolean;
 /** Turns a KQL query text into a predicate; throws a LookoutError with a reason when it cannot. */
 export type KqlPredicateFactory = (query: string) => KqlPredicate;
 
@@ -33,6 +36,8 @@ export interface ExprCompilerOptions {
   readonly aggregateSlot?: (call: Call) => string;
   /** Every column read. */
   readonly reads: Set<string>;
+  /** The `_source` a row was made from, while it is that row. */
+  readonly sourceOf?: (row: Row) => Readonly<Record<string, unknown>> | undefined;
   /** Fields mapped as keyword (MATCH compares their whole value). */
   readonly keywordFields?: ReadonlySet<string>;
 }
@@ -341,7 +346,8 @@ export class ExprCompiler {
     } catch (err) {
       return this.fail(e.start, `KQL query cannot be used: ${err instanceof Error ? err.message : String(err)}`);
     }
-    return (row) => p(row);
+    const sourceOf = this.o.sourceOf ?? (() => undefined);
+    return (row) => p(row, sourceOf(row));
   }
 }
 

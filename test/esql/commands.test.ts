@@ -141,7 +141,8 @@ describe('ES|QL commands', () => {
   });
 
   test('KQL runs through the injected factory', () => {
-    const kql = (q: string) => (row: Map<string, unknown>) => row.get('host.name') === q.split(':')[1].trim();
+    const kql = (q: string) => (row: Map<string, unknown>, source: Readonly<Record<string, unknown>> | undefined) =>
+      row.get('host.name') === q.split(':')[1].trim() && (source?.host as { name?: string } | undefined)?.name === row.get('host.name');
     assert.deepEqual(run('FROM x | WHERE KQL("host.name: b") | KEEP n', events, { kql }).rows, [{ n: 3 }, { n: 4 }]);
   });
 });
