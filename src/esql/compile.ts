@@ -92,7 +92,11 @@ export interface CompiledEsql {
   readonly fields: readonly string[];
   /** True if result rows may carry any source column (no STATS, and no KEEP of exact names only): read the whole _source. */
   readonly wholeSource: boolean;
-  /** The conjuncts of the WHERE commands right after FROM. */
+  /**
+   * The WHERE conjuncts that filter events as they come from the source: in the WHERE commands
+   * before any that changes the set of rows (STATS, MV_EXPAND, LIMIT), and reading only source
+   * columns (none made or renamed by EVAL, GROK, DISSECT or RENAME before them).
+   */
   readonly leadingConjuncts: readonly LeadingConjunct[];
   /** Has STATS (an alert per result row carries its columns) rather than one row per event. */
   readonly aggregating: boolean;
@@ -118,11 +122,7 @@ export function compileEsql(source: string, options: EsqlCompileOptions = {}): C
   }
   // A dry build verifies every expression and collects what is read.
   const built = buildPipeline(query, source, lines, options, { now: new Date(0), warn: () => undefined }, {});
-  const leading: LeadingConjunct[] = [];
-  for (const c of query.commands.slice(1)) {
-    if (c.kind !== 'where') break;
-    for (const e of conjuncts(c.condition)) leading.push({ text: source.slice(e.start, e.end), condition: toPushdown(e, source) });
-  }
+  const leading = leadingConjuncts(query, source);
   const aggregating = query.commands.some((c) => c.kind === 'stats' && !c.inline);
   const firstStats = query.commands.findIndex((c) => c.kind === 'stats' && !c.inline);
   const beforeStats = firstStats < 0 ? query.commands : query.commands.slice(0, firstStats);
@@ -191,6 +191,54 @@ export function compileEsql(source: string, options: EsqlCompileOptions = {}): C
 function verification(lines: LineIndex, offset: number, reason: string): EsqlVerificationError {
   const { line, column } = lines.lineColumn(offset);
   return new EsqlVerificationError(reason, line, column);
+}
+
+function leadingConjuncts(query: Query, source: string): LeadingConjunct[] {
+  const out: LeadingConjunct[] = [];
+  const made = new Set<string>();
+  for (const c of query.commands.slice(1)) {
+    switch (c.kind) {
+      case 'where':
+        for (const e of conjuncts(c.condition)) {
+          if (fieldRefs(e).every((f) => !made.has(f))) out.push({ text: source.slice(e.start, e.end), condition: toPushdown(e, source) });
+        }
+        break;
+      case 'eval':
+        for (const f of c.fields) made.add(f.name);
+        break;
+      case 'grok':
+        for (const col of compileGrok(c.pattern).columns) made.add(col.name);
+        break;
+      case 'dissect':
+        for (const col of compileDissect(c.pattern, c.appendSeparator).columns) made.add(col);
+        break;
+      case 'rename':
+        for (const { from, to } of c.pairs) {
+          made.add(to);
+          made.add(from);
+        }
+        break;
+      case 'keep':
+      case 'drop':
+      case 'sort':
+        break;
+      default:
+        return out;
+    }
+  }
+  return out;
+}
+
+function fieldRefs(e: Expr): string[] {
+  switch (e.kind) {
+    case 'field': return [e.name];
+    case 'literal': case 'timespan': case 'map': return [];
+    case 'call': return e.args.flatMap(fieldRefs);
+    case 'compare': case 'arith': case 'and': case 'or': return [...fieldRefs(e.left), ...fieldRefs(e.right)];
+    case 'not': case 'neg': case 'isnull': case 'cast': return fieldRefs(e.operand);
+    case 'like': return fieldRefs(e.value);
+    case 'in': return [...fieldRefs(e.value), ...e.list.flatMap(fieldRefs)];
+  }
 }
 
 function conjuncts(e: Expr): Expr[] {
