@@ -331,7 +331,9 @@ function buildPipeline(
   const lineColumn = (o: number) => lines.lineColumn(o);
   const keywordFields = new Set([...(options.fieldTypes ?? [])].filter(([, t]) => [...t].every((x) => x === 'keyword' || x === 'constant_keyword')).map(([n]) => n));
   const sourceOf = (row: Row) => bounds.sources?.get(row);
-  const compiler = (aggregateSlot?: (c: Call) => string) => new ExprCompiler({ ctx, kql: options.kql, doubles, lineColumn, aggregateSlot, reads, keywordFields, sourceOf });
+  const schema: Schema = { known: null };
+  const compiler = (aggregateSlot?: (c: Call) => string) =>
+    new ExprCompiler({ ctx, kql: options.kql, doubles, lineColumn, aggregateSlot, reads, keywordFields, sourceOf, known: schema.known });
   const ops: Operator[] = [];
   const commands = query.commands.slice(1);
   for (let i = 0; i < commands.length; i++) {
@@ -339,6 +341,7 @@ function buildPipeline(
     const next = commands[i + 1];
     ops.push(buildOperator(c, next, compiler, source, lines, doubles, bounds));
     if (c.kind === 'stats' && !c.inline) reads = new Set();
+    updateSchema(schema, c);
   }
   void ctx;
   // The chain is built once; the final sink is swapped per call.
@@ -373,6 +376,52 @@ function buildPipeline(
 
 type CompilerFactory = (aggregateSlot?: (c: Call) => string) => ExprCompiler;
 
+/** The columns a row has: unknown (null) until a STATS fixes them, as without a mapping Lookout cannot list source columns. */
+interface Schema {
+  known: Set<string> | null;
+}
+
+function updateSchema(schema: Schema, c: Command): void {
+  if (c.kind === 'stats' && !c.inline) {
+    schema.known = new Set([...c.aggregates.map((a) => a.name), ...c.groups.map((g) => g.name)]);
+    return;
+  }
+  const known = schema.known;
+  if (!known) return;
+  switch (c.kind) {
+    case 'stats':
+      for (const a of c.aggregates) known.add(a.name);
+      break;
+    case 'eval':
+      for (const f of c.fields) known.add(f.name);
+      break;
+    case 'grok':
+      for (const col of compileGrok(c.pattern).columns) known.add(col.name);
+      break;
+    case 'dissect':
+      for (const col of compileDissect(c.pattern, c.appendSeparator).columns) known.add(col);
+      break;
+    case 'rename':
+      for (const { from, to } of c.pairs) {
+        known.delete(from);
+        known.add(to);
+      }
+      break;
+    case 'keep': {
+      const tests = c.patterns.map(namePattern);
+      schema.known = new Set([...known].filter((k) => tests.some((t) => t(k))));
+      break;
+    }
+    case 'drop': {
+      const tests = c.patterns.map(namePattern);
+      for (const k of [...known]) if (tests.some((t) => t(k))) known.delete(k);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
 function streaming(op: Operator): Operator {
   return Object.assign(op, { streaming: true });
 }
@@ -396,6 +445,7 @@ function buildOperator(
       const cc = compiler();
       const fields = c.fields.map((fd) => {
         const f = cc.compile(fd.expr);
+        cc.declare(fd.name);
         if (cc.isDouble(fd.expr)) doubles.add(fd.name);
         else doubles.delete(fd.name);
         return { name: fd.name, f };

@@ -36,6 +36,8 @@ export interface ExprCompilerOptions {
   readonly aggregateSlot?: (call: Call) => string;
   /** Every column read. */
   readonly reads: Set<string>;
+  /** The columns that exist, once a STATS has fixed them (null before: any source column may). */
+  readonly known?: Set<string> | null;
   /** The `_source` a row was made from, while it is that row. */
   readonly sourceOf?: (row: Row) => Readonly<Record<string, unknown>> | undefined;
   /** Fields mapped as keyword (MATCH compares their whole value). */
@@ -49,6 +51,11 @@ const TIME_CASTS: Record<string, string> = {
 
 export class ExprCompiler {
   constructor(private readonly o: ExprCompilerOptions) {}
+
+  /** A column an EVAL made, visible to the next expressions of the same EVAL. */
+  declare(name: string): void {
+    this.o.known?.add(name);
+  }
 
   fail(offset: number, reason: string): never {
     const { line, column } = this.o.lineColumn(offset);
@@ -90,6 +97,7 @@ export class ExprCompiler {
       }
       case 'field': {
         const name = e.name;
+        if (this.o.known && !this.o.known.has(name)) return this.fail(e.start, `Unknown column [${name}]`);
         this.o.reads.add(name);
         return (row) => row.get(name) ?? null;
       }
