@@ -227,7 +227,12 @@ export class ExprCompiler {
           ctx.warn(`${op}: unsupported operands for a date`);
           return null;
         }
-        return addSpan(date, span, op === '-' ? -1 : 1);
+        const out = addSpan(date, span, op === '-' ? -1 : 1);
+        if (Number.isNaN(out.getTime())) {
+          ctx.warn(`${op}: date out of range`);
+          return null;
+        }
+        return out;
       }
       const x = Number(a);
       const y = Number(b);

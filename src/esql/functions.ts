@@ -380,7 +380,8 @@ export const FUNCTIONS: Readonly<Record<string, ScalarFunction>> = {
     call: ([span, d]) => {
       const date = toDate(d as Scalar);
       if (!date || !(span instanceof TimeSpanValue)) return null;
-      return dateTrunc(span, date);
+      const out = dateTrunc(span, date);
+      return out && !Number.isNaN(out.getTime()) ? out : null;
     },
   },
   DATE_EXTRACT: {

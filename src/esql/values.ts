@@ -71,7 +71,11 @@ export function parseDate(text: string): Date | null {
 
 export function toDate(v: Scalar): Date | null {
   if (v instanceof Date) return v;
-  if (typeof v === 'number') return new Date(v);
+  if (typeof v === 'number') {
+    // Beyond ±8.64e15 ms a JavaScript Date is invalid (and Elasticsearch's range ends there too).
+    const d = new Date(v);
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
   if (typeof v === 'string') return parseDate(v);
   return null;
 }
