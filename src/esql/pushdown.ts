@@ -7,7 +7,7 @@
  * in-memory WHERE keeps (the WHERE still runs), so pushing down never loses a match.
  */
 import type { FieldTypes } from '../search/field-caps.js';
-import type { LeadingConjunct, PushdownCondition } from './compile.js';
+import type { LeadingConjunct, PushdownCondition } from './conjuncts.js';
 
 /** Translates a KQL query to DSL; null when it cannot (the conjunct then runs in memory only). */
 export type KqlToDsl = (query: string) => Record<string, unknown> | null;
