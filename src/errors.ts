@@ -70,18 +70,58 @@ export class EqlVerificationError extends LookoutError {
   }
 }
 
-/** A KQL (Kibana query language) query is not well-formed. `offset` is 0-based in the query text; line/column 1-based. */
-export class KqlSyntaxError extends LookoutError {
+/**
+ * A query text (KQL, ES|QL) is not well-formed. `offset` is 0-based in the query text; line/column
+ * 1-based; `bareMessage` is the message without its position.
+ */
+export abstract class QuerySyntaxError extends LookoutError {
   readonly offset: number;
   readonly line: number;
   readonly column: number;
   readonly bareMessage: string;
-  constructor(message: string, offset: number, line: number, column: number, options: { file?: string } = {}) {
-    super('KQL_SYNTAX', `${message} (${line}:${column})`, options.file ? { location: { file: options.file, line, column } } : {});
+  protected constructor(code: string, message: string, offset: number, line: number, column: number, file?: string) {
+    super(code, `${message} (${line}:${column})`, file ? { location: { file, line, column } } : {});
     this.offset = offset;
     this.line = line;
     this.column = column;
     this.bareMessage = message;
+  }
+}
+
+/** A KQL (Kibana query language) query is not well-formed. */
+export class KqlSyntaxError extends QuerySyntaxError {
+  constructor(message: string, offset: number, line: number, column: number, options: { file?: string } = {}) {
+    super('KQL_SYNTAX', message, offset, line, column, options.file);
+  }
+}
+
+/** An ES|QL query is not well-formed. */
+export class EsqlSyntaxError extends QuerySyntaxError {
+  constructor(message: string, offset: number, line: number, column: number) {
+    super('ESQL_SYNTAX', message, offset, line, column);
+  }
+}
+
+/**
+ * A well-formed ES|QL query that Lookout cannot run: a command or function it does not support
+ * (`reason` starts with "not supported: <name>"), an unknown column, a wrong argument count.
+ */
+export class EsqlVerificationError extends LookoutError {
+  readonly reason: string;
+  readonly line: number;
+  readonly column: number;
+  constructor(reason: string, line: number, column: number) {
+    super('ESQL_UNSUPPORTED', `${reason} (${line}:${column})`);
+    this.reason = reason;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/** An ES|QL query failed while running (a STATS group bound exceeded). */
+export class EsqlRuntimeError extends LookoutError {
+  constructor(message: string) {
+    super('ESQL_RUNTIME', message);
   }
 }
 
