@@ -3,7 +3,7 @@
  * `new_terms` rule of Elastic's detection-rules corpus (../shared/corpus; rules/ and
  * rules_building_block/, outside _deprecated), loaded, pushed down and executed against the real
  * server on events generated from the rule's own literals. Run with `npm run conformance`
- * (both tables) or `npm run conformance:kql`.
+ * (both tables) or `npm run conformance -- kql`.
  *
  * For each rule: loaded (the rule set loader takes it: query, filters, exceptions), pushed down
  * (the server accepted and ran the query: for a streamed rule the query Lookout reads with, its
@@ -58,12 +58,11 @@ function setPath(doc: Record<string, unknown>, path: string, value: unknown): vo
 }
 
 /**
- * A value that fits a KQL value, wildcards filled in; as text, so that the index maps it as
- * `keyword` (ECS keeps codes and ports that rules compare with numbers in keyword fields too, and
- * a field the generator made numeric would refuse another rule's text value).
+ * A value that fits a KQL value, wildcards filled in; as text (`true` too), so that the index
+ * maps it as `keyword` (ECS keeps codes and ports that rules compare with numbers in keyword
+ * fields too, and a field the generator made numeric or boolean would refuse another rule's text).
  */
 function sample(v: Value): unknown {
-  if (v.literal !== null && typeof v.literal === 'boolean') return v.literal;
   return v.parts.join('x');
 }
 
@@ -88,9 +87,27 @@ function satisfy(node: KqlNode, doc: Record<string, unknown>, prefix = ''): void
       setPath(doc, `${prefix}${fieldText(node.field)}`, node.op === 'gt' ? n + 1 : node.op === 'lt' ? n - 1 : n);
       return;
     }
+    case 'nested': {
+      const inner: Record<string, unknown> = {};
+      satisfy(node.query, inner);
+      setPath(doc, `${prefix}${fieldText(node.path)}`, [inner]);
+      return;
+    }
     default:
       return;
   }
+}
+
+/** The `nested` paths a query names: the index maps them as nested, as the rule's integration does. */
+function nestedPaths(node: KqlNode, prefix = '', out = new Set<string>()): Set<string> {
+  if (node.kind === 'and' || node.kind === 'or') node.children.forEach((c) => nestedPaths(c, prefix, out));
+  else if (node.kind === 'not') nestedPaths(node.child, prefix, out);
+  else if (node.kind === 'nested') {
+    const path = `${prefix}${fieldText(node.path)}`;
+    out.add(path);
+    nestedPaths(node.query, `${path}.`, out);
+  }
+  return out;
 }
 
 /** Positive Kibana filter clauses the generated event should pass. */
@@ -164,7 +181,20 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     await client.indices.delete({ index: `${INDEX},lookout-kql-conformance-alerts,lookout-kql-conformance-state`, ignore_unavailable: true });
-    await client.indices.create({ index: INDEX, settings: { number_of_shards: 1, number_of_replicas: 0, 'index.mapping.total_fields.limit': 20_000, 'index.mapping.ignore_malformed': true }, mappings: { dynamic_templates: [{ s: { match_mapping_type: 'string', mapping: { type: 'keyword' } } }] } } as never);
+    const nested = new Set<string>();
+    for (const file of files) {
+      const raw = (parseToml(await readFile(file, 'utf8')) as { rule?: RawRule }).rule;
+      if (!raw || !TYPES.has(raw.type)) continue;
+      try {
+        nestedPaths(compileKql(raw.query ?? '').ast, '', nested);
+      } catch {
+        // reported on the rule's row
+      }
+    }
+    await client.indices.create({ index: INDEX, settings: { number_of_shards: 1, number_of_replicas: 0, 'index.mapping.total_fields.limit': 20_000, 'index.mapping.ignore_malformed': true }, mappings: {
+      dynamic_templates: [{ s: { match_mapping_type: 'string', mapping: { type: 'keyword' } } }],
+      properties: Object.fromEntries([...nested].map((p) => [p, { type: 'nested' }])),
+    } } as never);
     await installAlertsTemplate(client, config.alertsIndex);
     const store = new StateStore(client, config.stateIndex);
     await store.install();
