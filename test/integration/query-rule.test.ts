@@ -197,6 +197,23 @@ describe('query rules (KQL) on the real server', () => {
     }
   });
 
+  test('on a text field the server decides what is read, the check in memory approximates it, and the execution log says so', async () => {
+    const textIndex = `${env.prefix}-q-text`;
+    await env.client.indices.create({ index: textIndex, mappings: { properties: { '@timestamp': { type: 'date' }, 'event.ingested': { type: 'date' }, message: { type: 'text' } } } } as never);
+    const at = new Date(NOW - MIN).toISOString();
+    await env.client.bulk({ refresh: true, operations: [
+      { index: { _index: textIndex, _id: 't1' } }, { '@timestamp': at, 'event.ingested': at, message: 'User ran WHOAMI /all' },
+      { index: { _index: textIndex, _id: 't2' } }, { '@timestamp': at, 'event.ingested': at, message: 'nothing here' },
+    ] });
+    const [rule] = await load({ 'r.toml': toml(textIndex).replace(QUERY, 'message:whoami').replace(/\[\[rule\.filters\]\][\s\S]*$/, '') });
+    const { record } = await executeRule({ ...env.deps, sink: new MemoryAlertSink() }, rule, { start: NOW - 10 * MIN, end: NOW }, 'once');
+    assert.equal(record.status, 'succeeded', record.error);
+    assert.equal(record.eventsRead, 1, 'the server selects the hit');
+    assert.equal(record.matches, 1);
+    const warn = env.logs().find((l) => l.rule_id === rule.ruleId && String(l.message).startsWith('the in-memory check approximates'));
+    assert.deepEqual(warn?.approximate_fields, ['message']);
+  });
+
   test('a KQL syntax error names the file, line and column of the query', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lookout-query-'));
     await writeFile(join(dir, 'bad.toml'), toml(index).replace(QUERY, 'process.name:a or :b'));
@@ -226,6 +243,8 @@ describe('query rules (KQL) on the real server', () => {
     assert.equal(alert['kibana.alert.ancestors'][0].id, 'e1');
     assert.equal(alert['kibana.alert.risk_score'], 73);
     assert.deepEqual(alert['kibana.alert.rule.exceptions_list'].map((l: { list_id: string }) => l.list_id), ['endpoint_list']);
+    const line = env.logs().find((l) => l.rule_id === rule.ruleId && l.message === 'execution finished');
+    assert.deepEqual(line?.exception_lists_applied_empty, ['endpoint_list'], 'the execution log says the Endpoint list was applied as empty');
     const out = await runCli(['validate', file]);
     assert.match(out.stdout, /; endpoint_list: not provided, applied as empty\n/);
     assert.match(out.stdout, /1 valid, 0 skipped, 0 invalid/);
