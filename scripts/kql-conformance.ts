@@ -223,12 +223,17 @@ async function main(): Promise<void> {
     }
     // Generated events for every rule in one index, each rule in its own hour.
     const ops: unknown[] = [];
+    // Generated events the index refused (a value the generator made of the wrong type for a field another rule typed first), by slot.
+    const refused = new Map<number, string>();
     todo.forEach(({ raw }, slot) => {
       for (const e of eventsFor(raw, slot)) ops.push({ index: { _index: INDEX, _id: e._id } }, e.doc);
     });
     for (let i = 0; i < ops.length; i += 400) {
       const res = await client.bulk({ operations: ops.slice(i, i + 400), refresh: false });
-      if (res.errors) process.stderr.write(`${res.items.filter((it) => it.index?.error).length} generated event(s) refused by the mapping\n`);
+      for (const it of res.items) {
+        const err = it.index?.error;
+        if (err && it.index?._id) refused.set(Number(/^k(\d+)-/.exec(it.index._id)?.[1]), `${err.type}: ${String(err.reason ?? '').slice(0, 120)}`);
+      }
     }
     await client.indices.refresh({ index: INDEX });
     for (const [slot, { raw, rule, row }] of todo.entries()) {
@@ -264,7 +269,7 @@ async function main(): Promise<void> {
       row.executed = record.status === 'succeeded' ? 'yes' : `no: ${firstLine(record.error)}`;
       // An aggregated plan sends its query with the aggregation: run without error is accepted.
       if (r.compiled.plan === 'aggregated') row.pushed = record.status === 'succeeded' ? 'yes (with the aggregation)' : 'no (see executed)';
-      row.matched = record.alertsWritten > 0 ? 'yes' : 'no';
+      row.matched = record.alertsWritten > 0 ? 'yes' : refused.has(slot) ? `no (generated event refused by the index: ${refused.get(slot)!.replace(/\|/g, '\\|')})` : 'no';
     }
   } finally {
     await client.close();

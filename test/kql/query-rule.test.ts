@@ -89,6 +89,20 @@ describe('query rules in KQL', () => {
     assert.match(untyped.stderr, /note: the in-memory verdict approximates the server's on event\.created, process\.name \(no --mapping/);
   });
 
+  test('test-rule reads every field for field-less terms and wildcard field names', async () => {
+    const dir = await folder({
+      'r.toml': toml('mimikatz or process.*:sekurlsa'),
+      'events.ndjson': [
+        { '@timestamp': '2026-11-26T11:59:00Z', message: 'mimikatz' },
+        { '@timestamp': '2026-11-26T11:59:01Z', process: { command_line: 'sekurlsa' } },
+        { '@timestamp': '2026-11-26T11:59:02Z', message: 'nothing' },
+      ].map((e) => JSON.stringify(e)).join('\n') + '\n',
+    });
+    const out = await runCli(['test-rule', join(dir, 'r.toml'), '--events', join(dir, 'events.ndjson'), '--raw']);
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(out.stdout.trim().split('\n').map((l) => JSON.parse(l).events[0]._id), ['line-1', 'line-2']);
+  });
+
   test('a reference to Kibana\'s Endpoint list that nobody provided is applied as empty and said so; any other missing list stays an error', async () => {
     const dir = await folder({ 'r.toml': toml('process.name:whoami.exe', ENDPOINT) });
     const set = await loadRules([dir]);
