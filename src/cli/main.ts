@@ -79,7 +79,11 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
   const { values, positionals } = parseArgs({ args, options: { cluster: { type: 'boolean', default: false } }, allowPositionals: true });
   const paths = positionals.length > 0 ? positionals : [config.rulesDir];
   const set = await loadRules(paths, { sigmaPipelines: config.sigmaPipelines });
-  for (const r of set.rules) io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})${r.exceptions ? `, ${r.exceptions.itemCount} exception item(s) from ${r.exceptions.lists.map((l) => l.list_id).join(', ')}` : ''}\n`);
+  for (const r of set.rules) {
+    const empty = r.exceptions?.assumedEmpty ?? [];
+    io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})${r.exceptions ? `, ${r.exceptions.itemCount} exception item(s) from ${r.exceptions.lists.map((l) => l.list_id).join(', ')}` : ''}` +
+      `${empty.map((id) => `; ${id}: not provided, applied as empty`).join('')}\n`);
+  }
   if (values.cluster) {
     const { createClient } = await import('../search/client.js');
     const { fetchFieldTypes } = await import('../search/field-caps.js');
@@ -126,6 +130,11 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
     rule = withFieldTypes(rule, mapping);
   } else if (rule.compiled.withFieldTypes) {
     io.stderr.write('note: no --mapping: values compare by their JSON type (numbers with numeric strings, other values as text); give --mapping <file> to compare date, ip and version fields as Elasticsearch does\n');
+  }
+  const approximate = rule.compiled.approximate ?? [];
+  if (approximate.length > 0) {
+    io.stderr.write(`note: the in-memory verdict approximates the server's on ${approximate.map((f) => (f === '*' ? 'field-less terms (*)' : f)).join(', ')}` +
+      `${mapping ? ' (text fields, conflicting or unknown types)' : ' (no --mapping: values compare as they are in the document)'}; on the cluster the server's query decides which events are read\n`);
   }
   if (rule.enrichments.length > 0 && !values.raw) io.stderr.write(`note: enrichments (${rule.enrichments.join(', ')}) look up Elasticsearch and are not applied offline\n`);
   const now = values.now ? new Date(parseTime(values.now, '--now')) : new Date();
@@ -195,7 +204,7 @@ async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[
   const { eventTimeText } = await import('../engine/events.js');
   const matches: RuleMatch[] = [];
   if (rule.compiled.plan !== 'streamed') throw new UsageError(`test-rule --raw: ${rule.file} aggregates on the server; it has no event matches to show`);
-  const evaluator = new QueryEvaluator(rule.compiled, (m) => matches.push(m), { tiebreakerField: rule.tiebreakerField, maxSamplesPerKey: rule.maxSamplesPerKey });
+  const evaluator = new QueryEvaluator(rule.compiled, (m) => matches.push(m), { tiebreakerField: rule.tiebreakerField, maxSamplesPerKey: rule.maxSamplesPerKey, now: now.getTime() });
   let events = 0;
   for await (const page of pages) {
     for (const e of page) {

@@ -27,6 +27,8 @@ export interface EvaluatorOptions {
   readonly onUnrouted?: (index: string) => void;
   /** An event this query could not evaluate when a shared front fed it (the caller counts it). */
   readonly onError?: (err: unknown) => void;
+  /** The execution's clock (epoch ms) for date math in the query. */
+  readonly now?: number;
 }
 
 /**
@@ -181,7 +183,7 @@ export class QueryEvaluator {
     if (query.plan !== 'streamed') throw new Error(`a ${query.language} ${query.kind} query aggregates on the server; it does not evaluate events`);
     this.matcher = query.matcher({
       emitFrom: options.emitFrom, maxSamplesPerKey: options.maxSamplesPerKey, sharedStart: options.sharedStart,
-      indexNames: options.indexNames, onUnrouted: options.onUnrouted,
+      indexNames: options.indexNames, onUnrouted: options.onUnrouted, now: options.now,
     });
     if (options.front) {
       options.front.join((e) => this.feed(e), options.onError ?? ((err) => {

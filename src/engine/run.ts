@@ -75,7 +75,7 @@ export class RuleRun {
     this.evaluator = rule.compiled.plan !== 'streamed' ? null : new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), {
       tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom, maxSamplesPerKey: rule.maxSamplesPerKey,
       front: options.shared?.front, sharedStart: options.shared?.sharedStart, onError: (err) => this.skip(err),
-      indexNames: options.indexNames, onUnrouted: (index) => (this.counts.unrouted[index] = (this.counts.unrouted[index] ?? 0) + 1),
+      now: options.now.getTime(), indexNames: options.indexNames, onUnrouted: (index) => (this.counts.unrouted[index] = (this.counts.unrouted[index] ?? 0) + 1),
     });
   }
 

@@ -7,7 +7,10 @@
  * (the file Kibana's value list export writes), in the `value_lists` folder beside the file holding the
  * entry, or in the folder given. A reference to a list that is not there, or a value list file
  * that is missing, is a load error naming the rule, the list and the file, and the rule is not
- * run: a rule never runs without the exceptions it names.
+ * run: a rule never runs without the exceptions it names. One exception: Kibana's built-in
+ * Endpoint exception list (`endpoint_list`, agnostic), which Kibana creates empty and prebuilt
+ * rules name; when nobody provides it, it is applied as empty and the rule says so
+ * (`CompiledExceptions.assumedEmpty`: shown by `validate` and in the execution log).
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -26,6 +29,9 @@ export interface ExceptionSources {
   /** Rule ids loaded from anywhere; a `rule_ids` entry naming none of them is an error. Unset: not checked. */
   readonly knownRuleIds?: ReadonlySet<string>;
 }
+
+/** Kibana's built-in Endpoint exception list: created empty by Kibana, named by prebuilt rules. */
+export const ENDPOINT_LIST_ID = 'endpoint_list';
 
 export interface Attached {
   readonly rules: readonly Rule[];
@@ -73,11 +79,15 @@ export async function attachExceptions(rules: readonly Rule[], sources: Exceptio
     }
     const lists: ExceptionList[] = [];
     const problems: string[] = [];
+    const assumedEmpty: string[] = [];
     for (const ref of refs) {
       const same = (l: ExceptionList) => l.ref.list_id === ref.list_id && l.ref.namespace_type === ref.namespace_type;
       const found = (sources.kibana.get(rule.file) ?? []).find(same) ?? sources.native.map((n) => n.list).find(same);
       if (found) lists.push(found);
-      else problems.push(`exceptions_list names list ${ref.list_id} (${ref.namespace_type}, ${ref.type}), which is neither in ${rule.file} nor in any *.exceptions.yml`);
+      else if (ref.list_id === ENDPOINT_LIST_ID && ref.namespace_type === 'agnostic') {
+        lists.push({ ref, file: rule.file, items: [] });
+        assumedEmpty.push(ref.list_id);
+      } else problems.push(`exceptions_list names list ${ref.list_id} (${ref.namespace_type}, ${ref.type}), which is neither in ${rule.file} nor in any *.exceptions.yml`);
     }
     for (const l of named) if (!lists.includes(l)) lists.push(l);
     const values = new Map<string, readonly string[]>();
@@ -113,7 +123,7 @@ export async function attachExceptions(rules: readonly Rule[], sources: Exceptio
     }
     const items: ExceptionItem[] = lists.flatMap((l) => [...l.items]);
     const refsOut: ExceptionListRef[] = lists.map((l) => refs.find((r) => r.list_id === l.ref.list_id && r.namespace_type === l.ref.namespace_type) ?? l.ref);
-    out.push(Object.freeze({ ...rule, exceptions: compileExceptions(refsOut, items, values) }));
+    out.push(Object.freeze({ ...rule, exceptions: compileExceptions(refsOut, items, values, assumedEmpty) }));
   }
   return { rules: out, errors };
 }

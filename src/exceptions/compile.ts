@@ -36,6 +36,8 @@ export interface CompiledExceptions {
   readonly key: string;
   /** Number of items (expired ones included). */
   readonly itemCount: number;
+  /** Lists the rule names that nobody provided and that are applied as empty (Kibana's built-in Endpoint list, `endpoint_list`). */
+  readonly assumedEmpty?: readonly string[];
   /** Whether an event is excepted at execution time `now` (epoch ms). */
   excepts(doc: unknown, now: number): boolean;
   /** must_not clauses for the search: the items translated exactly for fields of these types. */
@@ -315,7 +317,7 @@ export const NO_EXCEPTIONS: CompiledExceptions = Object.freeze({
 });
 
 /** Compiles items (value lists already read) for the lists named in `lists`. */
-export function compileExceptions(refs: readonly ExceptionListRef[], items: readonly ExceptionItem[], values: ValueLists): CompiledExceptions {
+export function compileExceptions(refs: readonly ExceptionListRef[], items: readonly ExceptionItem[], values: ValueLists, assumedEmpty: readonly string[] = []): CompiledExceptions {
   if (refs.length === 0 && items.length === 0) return NO_EXCEPTIONS;
   const compiled = items.map((i) => compileItem(i, values));
   const fields = [...new Set(items.flatMap((i) => [...i.entries.flatMap(entryFields), ...(i.osTypes.length > 0 ? OS_FIELDS : [])]))];
@@ -326,6 +328,7 @@ export function compileExceptions(refs: readonly ExceptionListRef[], items: read
       [...new Set(items.flatMap((i) => i.entries.filter((e) => e.type === 'list').map((e) => (e as { list: { id: string } }).list.id)))]
         .map((id) => [id, values.get(id)?.length ?? 0])]),
     itemCount: items.length,
+    ...(assumedEmpty.length > 0 ? { assumedEmpty: Object.freeze([...assumedEmpty]) } : {}),
     excepts: (doc: unknown, now: number) => compiled.some((c) => (c.expiresAt === undefined || c.expiresAt > now) && c.test(doc)),
     mustNot: (types: FieldTypes) => {
       // Within a clause budget, so that the rule's query stays under the cluster's clause limit

@@ -5,7 +5,7 @@
  */
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { parseDuration, parseLookback } from '../config/duration.js';
-import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
+import { EqlSyntaxError, EqlVerificationError, KqlSyntaxError, RuleLoadError } from '../errors.js';
 import { compileFilters, FilterError, type CompiledFilters } from './filters.js';
 import type { Rule, SkippedRule } from './model.js';
 import { DEFAULT_REGISTRY, type QueryRegistry, type RuleType } from './registry.js';
@@ -45,7 +45,7 @@ type Locate = (key: string) => { line?: number; column?: number };
  * `at` places an error on a key; `inQuery` places an EQL error inside the query.
  */
 export function buildRule(
-  file: string, r: RuleFields, at: Locate, inQuery: (err: EqlSyntaxError | EqlVerificationError) => { line?: number; column?: number },
+  file: string, r: RuleFields, at: Locate, inQuery: (err: EqlSyntaxError | EqlVerificationError | KqlSyntaxError) => { line?: number; column?: number },
   webhooks: Rule['webhooks'] = [], registry: QueryRegistry = DEFAULT_REGISTRY,
 ): LoadOutcome {
   const found = registry.lookup(r.type, r.language);
@@ -118,7 +118,7 @@ export function buildRule(
 }
 
 /** Where an EQL error inside `query` lies in the file. */
-function queryPosition(text: string, query: string, err: EqlSyntaxError | EqlVerificationError): { line?: number; column?: number } {
+function queryPosition(text: string, query: string, err: EqlSyntaxError | EqlVerificationError | KqlSyntaxError): { line?: number; column?: number } {
   const m = /\((\d+):(\d+)\)$/.exec(err.message);
   const qLine = m ? Number(m[1]) : 1;
   const qCol = m ? Number(m[2]) : 1;

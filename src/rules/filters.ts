@@ -3,7 +3,8 @@
  * as Kibana applies them to the rule's search. Lookout sends them to Elasticsearch with the
  * pushed-down query and also checks them in memory, so `lookout test-rule` applies them too.
  * The in-memory check understands the clauses Kibana's filter bar writes: match_phrase, match,
- * term, terms, exists, range, and bool (must, filter, should, must_not); a rule with another
+ * term, terms, exists, range, wildcard (`*`, `?`, `\\` escapes, `case_insensitive`), and bool (must,
+ * filter, should, must_not); a rule with another
  * clause is refused at load time, naming it. Disabled filters are ignored; negated ones invert.
  */
 import { compileGetter, type Primitive } from '../eql/fields.js';
@@ -49,6 +50,19 @@ function compare(v: Primitive, bound: unknown): number | undefined {
   return undefined;
 }
 
+/** Lucene's wildcard pattern (a keyword field's `wildcard` query): `*` any run, `?` one character, `\\` escapes. */
+function wildcardRegExp(pattern: string, caseInsensitive: boolean): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '\\' && i + 1 < pattern.length) re += pattern[++i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else if (c === '*') re += '[\\s\\S]*';
+    else if (c === '?') re += '[\\s\\S]';
+    else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, caseInsensitive ? 'iu' : 'u');
+}
+
 /** Compiles one query DSL clause to a predicate over event documents. */
 export function compileDsl(q: unknown): EventPredicate {
   if (!isObject(q)) throw new FilterError('a filter clause must be an object');
@@ -74,6 +88,15 @@ export function compileDsl(q: unknown): EventPredicate {
       if (!field || !Array.isArray(list)) throw new FilterError('terms needs a field and a list');
       const get = compileGetter(field);
       return (doc) => get(doc).some((v) => list.some((w) => equalsLoose(v, w)));
+    }
+    case 'wildcard': {
+      if (!isObject(body)) throw new FilterError('wildcard needs a field');
+      const [field, spec] = only(body, 'wildcard');
+      const pattern = isObject(spec) ? (spec.value ?? spec.wildcard) : spec;
+      if (typeof pattern !== 'string') throw new FilterError(`wildcard on ${field} needs a string value`);
+      const re = wildcardRegExp(pattern, isObject(spec) && spec.case_insensitive === true);
+      const get = compileGetter(field);
+      return (doc) => get(doc).some((v) => typeof v === 'string' && re.test(v));
     }
     case 'exists': {
       const field = isObject(body) ? body.field : undefined;
@@ -111,7 +134,7 @@ export function compileDsl(q: unknown): EventPredicate {
         (minShould === 0 || should.filter((p) => p(doc)).length >= minShould);
     }
     default:
-      throw new FilterError(`filter clause '${kind}' is not supported (supported: match_phrase, match, term, terms, exists, range, bool)`);
+      throw new FilterError(`filter clause '${kind}' is not supported (supported: match_phrase, match, term, terms, exists, range, wildcard, bool)`);
   }
 }
 

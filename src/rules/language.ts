@@ -49,6 +49,8 @@ export interface MatcherOptions {
   readonly indexNames?: IndexNames;
   /** An event whose index the query does not cover (counted and reported by the caller). */
   readonly onUnrouted?: (index: string) => void;
+  /** The execution's clock (epoch ms), for `now` in a query's date math (KQL ranges). Default: the time of the check. */
+  readonly now?: number;
 }
 
 /** In-memory evaluation over events in timestamp order (engine/evaluator.ts orders them). */
@@ -82,8 +84,13 @@ interface QueryBase {
   /** How far a match may span (a sequence's maxspan): consecutive backfill chunks overlap this much. */
   readonly overlapMs: number;
   readonly alert: AlertStyle;
-  /** The query compiled again with the indices' field types (rules/typed.ts); itself when nothing changes. */
-  withFieldTypes?(types: FieldTypeMap): CompiledQuery;
+  /**
+   * The query compiled again with the indices' field types (rules/typed.ts); itself when nothing
+   * changes. `caps`: the `_field_caps` types as fetched (conflicts, object and nested kept), when known.
+   */
+  withFieldTypes?(types: FieldTypeMap, caps?: FieldTypes): CompiledQuery;
+  /** Fields where the in-memory verdict only approximates the server's (KQL on text fields; `*`: field-less terms); reported, never silent. */
+  readonly approximate?: readonly string[];
 }
 
 export interface StreamedQuery extends QueryBase {

@@ -10,7 +10,9 @@
  */
 import { compileEql } from '../eql/compile.js';
 import { aggregatedEntries, KQL_TRANSLATOR } from './aggregated.js';
-import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
+import { EqlSyntaxError, EqlVerificationError, KqlSyntaxError, RuleLoadError } from '../errors.js';
+import { compileKql } from '../kql/compile.js';
+import { kqlQuery } from '../kql/query.js';
 import type { CompiledQuery, QueryLanguage } from './language.js';
 import type { RuleFile } from './schema.js';
 
@@ -23,7 +25,8 @@ export type RuleFields = RuleFile['rule'];
 export interface Place {
   readonly file: string;
   readonly at: (key: string) => { line?: number; column?: number };
-  readonly inQuery: (err: EqlSyntaxError | EqlVerificationError) => { line?: number; column?: number };
+  /** An error inside the query (its message ends with the position in the query, `(line:col)`). */
+  readonly inQuery: (err: EqlSyntaxError | EqlVerificationError | KqlSyntaxError) => { line?: number; column?: number };
 }
 
 export interface QueryEntry {
@@ -75,8 +78,28 @@ export const EQL_ENTRY: QueryEntry = {
   },
 };
 
-/** threshold and new_terms (rules/aggregated.ts), KQL queries. */
-export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY, ...aggregatedEntries(KQL_TRANSLATOR)];
+/**
+ * Kibana's custom query rules in KQL (`kuery`, their default language): the server runs the
+ * translated query, an alert per matching event (kql/query.ts). `lucene` is not registered:
+ * Lookout has no Lucene query-string parser, and a query it cannot check in memory would alert
+ * on every event of a shared read; such rules are listed as skipped.
+ */
+export const KQL_QUERY_ENTRY: QueryEntry = {
+  type: 'query',
+  language: 'kuery',
+  compile(r, place) {
+    // An empty query is Kibana's match-all (a rule that relies on its filters).
+    try {
+      return kqlQuery(compileKql(r.query ?? ''));
+    } catch (err) {
+      if (err instanceof KqlSyntaxError) throw new RuleLoadError(place.file, `rule.query: KQL syntax error: ${err.bareMessage}`, { ...place.inQuery(err), cause: err });
+      throw err;
+    }
+  },
+};
+
+/** EQL, KQL queries, and threshold and new_terms (rules/aggregated.ts). */
+export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY, KQL_QUERY_ENTRY, ...aggregatedEntries(KQL_TRANSLATOR)];
 
 export type Lookup =
   | { readonly entry: QueryEntry; readonly language: QueryLanguage }

@@ -5,10 +5,12 @@
  * (rules/language.ts `withFieldTypes`).
  */
 import type { FieldTypeMap } from '../eql/types.js';
+import type { FieldTypes } from '../search/field-caps.js';
 import type { Rule } from './model.js';
 
-export function withFieldTypes(rule: Rule, types: FieldTypeMap): Rule {
-  const compiled = rule.compiled.withFieldTypes?.(types) ?? rule.compiled;
+/** `caps`: the `_field_caps` types the map was made from, when known (KQL evaluates with them). */
+export function withFieldTypes(rule: Rule, types: FieldTypeMap, caps?: FieldTypes): Rule {
+  const compiled = rule.compiled.withFieldTypes?.(types, caps) ?? rule.compiled;
   if (compiled === rule.compiled) return rule;
   return Object.freeze({ ...rule, compiled });
 }

@@ -197,7 +197,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
   try {
     const types = await fetchFieldTypes(deps.client, first.indices, [...new Set(rules.flatMap((r) => [...r.compiled.fields, ...(r.exceptions?.fields ?? [])]))]);
     const typeMap = fieldTypesFromCaps(types);
-    for (const p of per) p.rule = withFieldTypes(p.rule, typeMap);
+    for (const p of per) p.rule = withFieldTypes(p.rule, typeMap, types);
     for (const p of per) p.missing = missingFields(p.rule, types);
     if (first.compiled.plan === 'aggregated') {
       await aggregateAndWrite(deps, per, window, types, clock);
@@ -371,11 +371,17 @@ function finishExecution(
     ...(record.rereadFrom !== undefined ? { reread_from: new Date(record.rereadFrom).toISOString() } : {}),
     ...(record.ingestLagMs !== undefined ? { ingest_lag_ms: record.ingestLagMs } : {}),
     ...(read.widened ? { read_widened: true } : {}),
+    // Kibana's built-in Endpoint list, named by the rule and provided by nobody (exceptions/attach.ts).
+    ...(rule.exceptions?.assumedEmpty ? { exception_lists_applied_empty: rule.exceptions.assumedEmpty } : {}),
     ...(skippedHits > 0 || (counts && counts.eventsSkipped > 0) ? { skipped_reasons: { ...read.skipped, ...counts?.skippedReasons } } : {}),
   };
   const unrouted = Object.entries(counts?.unrouted ?? {});
   if (unrouted.length > 0) {
     log.warn(`${unrouted.reduce((n, [, c]) => n + c, 0)} event(s) read but not evaluated: their index fits none of the rule's field mapping pipelines (${unrouted.map(([i, c]) => `${i}: ${c}`).join(', ')}); add the index pattern to a pipeline in mappings/sigma or set the rule's lookout.index`, { ...fields, unrouted_indices: Object.fromEntries(unrouted) });
+  }
+  const approximate = rule.compiled.approximate ?? [];
+  if (approximate.length > 0) {
+    log.warn(`the in-memory check approximates the server's verdict on ${approximate.map((f) => (f === '*' ? 'field-less terms (*)' : f)).join(', ')} (text fields, field-less terms or conflicting types): an event the query selected may be judged otherwise here`, { ...fields, approximate_fields: approximate });
   }
   if (p.missing.length > 0) {
     log.warn(`field(s) no target index has: ${p.missing.join(', ')}; a selection on them never matches and a filter on them never applies`, { ...fields, missing_fields: p.missing });

@@ -73,6 +73,11 @@ function wildcardValue(pattern: string): string {
 export class Pushdown {
   constructor(private readonly types: FieldTypes) {}
 
+  /** The field types it builds for (a language translating whole queries itself, as KQL does, reads them). */
+  get fieldTypes(): FieldTypes {
+    return this.types;
+  }
+
   private typesOf(field: string): ReadonlySet<string> | undefined {
     const t = this.types.get(field);
     return t && t.size > 0 && !t.has('unmapped') ? t : undefined;

@@ -22,7 +22,12 @@ function compile(includes: readonly string[]): Node {
   root = { all: false, children: new Map() };
   for (const inc of includes) {
     let node = root;
-    for (const seg of inc.split('.')) {
+    // A wildcard include (`process.*`, `*` for KQL's field-less terms) keeps the whole object
+    // before its first wildcard segment: a superset of what the server returns for it.
+    const star = inc.indexOf('*');
+    const segs = star < 0 ? inc.split('.') : inc.slice(0, star).split('.').slice(0, -1);
+    if (segs.length === 0) root.all = true;
+    for (const seg of segs) {
       let next = node.children.get(seg);
       if (!next) node.children.set(seg, (next = { all: false, children: new Map() }));
       node = next;
@@ -34,7 +39,9 @@ function compile(includes: readonly string[]): Node {
 }
 
 export function filterSource(source: Readonly<Record<string, unknown>>, includes: readonly string[]): Record<string, unknown> {
-  return filterObject(source, compile(includes)) ?? {};
+  const root = compile(includes);
+  if (root.all) return { ...source };
+  return filterObject(source, root) ?? {};
 }
 
 /** The node a (possibly dotted) key leads to from `node`, or undefined; `all` nodes end the walk. */

@@ -18,6 +18,12 @@ describe('Kibana filters', () => {
     [[{ query: { range: { '@timestamp': { gte: '2026-11-25T00:00:00Z' } } } }], true],
     [[{ query: { bool: { should: [{ match: { 'host.name': 'x' } }, { match: { 'host.name': 'ws1' } }] } } }], true],
     [[{ query: { bool: { must_not: [{ match: { 'host.os.type': 'windows' } }] } } }], false],
+    [[{ query: { wildcard: { 'process.name': { value: 'c?d.*' } } } }], true],
+    [[{ query: { wildcard: { 'process.name': { value: 'C?D.*' } } } }], false],
+    [[{ query: { wildcard: { 'process.name': { value: 'C?D.*', case_insensitive: true } } } }], true],
+    [[{ query: { wildcard: { 'process.name': 'cmd\\.exe' } } }], true],
+    [[{ query: { wildcard: { 'process.name': 'cmd\\*' } } }], false],
+    [[{ meta: { negate: true }, query: { wildcard: { 'host.name': { value: 'ws*' } } } }], false],
   ];
   for (const [filters, expected] of cases) {
     test(`${JSON.stringify(filters)} is ${expected}`, () => {
@@ -29,7 +35,7 @@ describe('Kibana filters', () => {
 
   test('a clause the in-memory check does not know is refused by name', () => {
     assert.throws(() => compileFilters([{ query: { query_string: { query: 'x' } } }]), (err: unknown) =>
-      err instanceof FilterError && err.message === "filters[0]: filter clause 'query_string' is not supported (supported: match_phrase, match, term, terms, exists, range, bool)");
+      err instanceof FilterError && err.message === "filters[0]: filter clause 'query_string' is not supported (supported: match_phrase, match, term, terms, exists, range, wildcard, bool)");
   });
 
   test('negated filters become must_not in the search', () => {

@@ -83,11 +83,11 @@ describe('rule loading', () => {
   });
 
   test('rules of other types are listed as skipped with the reason', async () => {
-    const query = shipped.replace('type = "eql"', 'type = "query"').replace('language = "eql"', 'language = "kuery"');
-    const set = await loadRules([await dirWith({ 't.toml': query })]);
+    const ml = shipped.replace('type = "eql"', 'type = "machine_learning"').replace('language = "eql"\n', '');
+    const set = await loadRules([await dirWith({ 't.toml': ml })]);
     assert.equal(set.rules.length, 0);
     assert.equal(set.errors.length, 0);
-    assert.equal(set.skipped[0].reason, "rule type 'query' is not run by Lookout yet");
+    assert.equal(set.skipped[0].reason, "rule type 'machine_learning' is not run by Lookout yet");
   });
 
   test('a duplicate rule_id is an error for the second file', async () => {
@@ -108,7 +108,7 @@ describe('rule loading', () => {
       JSON.stringify({ ...rule, id: 'a8f1', created_at: '2026-01-01T00:00:00Z', enabled: true }),
       JSON.stringify({ ...rule, rule_id: 'second', query: 'process where process.name = "x"' }),
       '{not json',
-      JSON.stringify({ ...rule, rule_id: 'third', type: 'query', language: 'kuery' }),
+      JSON.stringify({ ...rule, rule_id: 'third', type: 'machine_learning', language: undefined }),
       JSON.stringify({ exported_count: 3, exported_rules_count: 3, missing_rules: [] }),
     ];
     const set = await loadRules([await dirWith({ 'export.ndjson': lines.join('\n') })]);

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { loadElasticToml } from '../../src/rules/elastic-toml.js';
-import { EQL_ENTRY, QueryRegistry, type QueryEntry } from '../../src/rules/registry.js';
+import { DEFAULT_REGISTRY, EQL_ENTRY, KQL_QUERY_ENTRY, QueryRegistry, type QueryEntry } from '../../src/rules/registry.js';
 import { SHIPPED_RULE_FILE } from '../helpers/rules.js';
 
-/** A stand-in for a language another module will register (compiles any query as EQL `any where true`). */
-const KUERY_QUERY: QueryEntry = { type: 'query', language: 'kuery', compile: (r, place) => EQL_ENTRY.compile({ ...r, query: 'any where true' }, place) };
+const KUERY_QUERY: QueryEntry = KQL_QUERY_ENTRY;
 
 describe('rule type and language registry', () => {
   const cases: readonly { name: string; entries: readonly QueryEntry[]; type: string; language: string | undefined; want: string }[] = [
@@ -26,6 +25,12 @@ describe('rule type and language registry', () => {
       assert.equal(got, c.want);
     });
   }
+
+  test('the default registry runs query rules in KQL (Kibana\'s default language for them), not in Lucene', () => {
+    const kuery = DEFAULT_REGISTRY.lookup('query', undefined);
+    assert.ok('entry' in kuery && kuery.language === 'kuery' && kuery.entry === KQL_QUERY_ENTRY);
+    assert.deepEqual(DEFAULT_REGISTRY.lookup('query', 'lucene'), { skipped: "rule type 'query' with language 'lucene' is not run by Lookout yet" });
+  });
 
   test('registering a pair twice is refused', () => {
     assert.throws(() => new QueryRegistry([EQL_ENTRY, EQL_ENTRY]), /rule type 'eql' with language 'eql' is registered twice/);

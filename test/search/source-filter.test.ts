@@ -12,6 +12,13 @@ test('_source includes applied in memory, as Elasticsearch does', () => {
   assert.deepEqual(filterSource({ a: 1 }, ['b']), {});
 });
 
+test('a wildcard include keeps the whole object before its first wildcard (a superset of what the server keeps)', () => {
+  const src = { process: { name: 'a', pid: 1 }, user: { name: 'u' }, message: 'm' };
+  assert.deepEqual(filterSource(src, ['process.*']), { process: { name: 'a', pid: 1 } });
+  assert.deepEqual(filterSource(src, ['process.n*e', 'message']), { process: { name: 'a', pid: 1 }, message: 'm' });
+  assert.deepEqual(filterSource(src, ['user.name', '*']), src);
+});
+
 /** The straightforward reading of the rules (the implementation before the include tree), as a reference. */
 function reference(source: Readonly<Record<string, unknown>>, includes: readonly string[]): Record<string, unknown> {
   const covered = (path: string) => includes.some((inc) => path === inc || path.startsWith(`${inc}.`));
