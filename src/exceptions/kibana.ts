@@ -5,6 +5,7 @@
  * A bad exception line is an error naming the file, the line, the item and the field.
  */
 import { RuleLoadError } from '../errors.js';
+import { firstIssue, ndjsonLines } from '../rules/ndjson.js';
 import { exceptionItemSchema, exceptionListSchema, type ExceptionItem, type ExceptionList, type ExceptionListRef } from './model.js';
 
 export interface KibanaExceptions {
@@ -21,33 +22,22 @@ export function isExceptionLine(obj: Record<string, unknown>): boolean {
   return 'list_id' in obj && !('rule_id' in obj) && !('exported_count' in obj);
 }
 
-function issueText(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  const first = issues[0];
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem(s))` : '';
-  return `${first.path.map(String).join('.') || 'line'}: ${first.message}${more}`;
-}
-
 export function readKibanaExceptions(file: string, text: string): KibanaExceptions {
   const errors: RuleLoadError[] = [];
   const containers = new Map<string, ExceptionListRef>();
   const items = new Map<string, ExceptionItem[]>();
   const key = (ns: string, id: string) => `${ns}:${id}`;
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      return; // the rule loader reports lines that are not JSON
-    }
-    if (!isObject(value) || !isExceptionLine(value)) return;
+  for (const entry of ndjsonLines(text)) {
+    const { line } = entry;
+    // The rule loader reports lines that are not JSON.
+    if ('notJson' in entry || !isObject(entry.value) || !isExceptionLine(entry.value)) continue;
+    const value = entry.value;
     if ('item_id' in value || 'entries' in value) {
       const parsed = exceptionItemSchema.safeParse(value);
       const name = typeof value.item_id === 'string' ? value.item_id : '?';
       if (!parsed.success) {
-        errors.push(new RuleLoadError(file, `exception item ${name}: ${issueText(parsed.error.issues)}`, { line, column: 1 }));
-        return;
+        errors.push(new RuleLoadError(file, `exception item ${name}: ${firstIssue(parsed.error.issues, 'line')}`, { line, column: 1 }));
+        continue;
       }
       const it = parsed.data;
       const k = key(it.namespace_type, it.list_id);
@@ -59,16 +49,16 @@ export function readKibanaExceptions(file: string, text: string): KibanaExceptio
         osTypes: Object.freeze(it.os_types),
         expiresAt: it.expire_time === undefined ? undefined : Date.parse(it.expire_time),
       }));
-      return;
+      continue;
     }
     const parsed = exceptionListSchema.safeParse(value);
     if (!parsed.success) {
-      errors.push(new RuleLoadError(file, `exception list ${String(value.list_id)}: ${issueText(parsed.error.issues)}`, { line, column: 1 }));
-      return;
+      errors.push(new RuleLoadError(file, `exception list ${String(value.list_id)}: ${firstIssue(parsed.error.issues, 'line')}`, { line, column: 1 }));
+      continue;
     }
     const l = parsed.data;
     containers.set(key(l.namespace_type, l.list_id), Object.freeze({ id: l.id ?? l.list_id, list_id: l.list_id, type: l.type, namespace_type: l.namespace_type }));
-  });
+  }
   const lists: ExceptionList[] = [];
   for (const [k, ref] of containers) lists.push(Object.freeze({ ref, file, items: Object.freeze(items.get(k) ?? []) }));
   for (const [k, its] of items) {

@@ -7,6 +7,7 @@
 import { EqlSyntaxError, EqlVerificationError, KqlSyntaxError, RuleLoadError } from '../errors.js';
 import { buildRule, type LoadOutcome } from './elastic-toml.js';
 import { DEFAULT_REGISTRY, type QueryRegistry } from './registry.js';
+import { firstIssue, ndjsonLines } from './ndjson.js';
 import { ruleFileSchema } from './schema.js';
 
 export type LineOutcome = LoadOutcome | { readonly error: RuleLoadError };
@@ -15,28 +16,23 @@ const ruleSchema = ruleFileSchema.shape.rule;
 
 export function loadKibanaNdjson(file: string, text: string, registry: QueryRegistry = DEFAULT_REGISTRY): LineOutcome[] {
   const out: LineOutcome[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (err) {
-      out.push({ error: new RuleLoadError(file, `not JSON: ${(err as Error).message}`, { line, column: 1 }) });
-      return;
+  for (const entry of ndjsonLines(text)) {
+    const { line } = entry;
+    if ('notJson' in entry) {
+      out.push({ error: new RuleLoadError(file, `not JSON: ${entry.notJson}`, { line, column: 1 }) });
+      continue;
     }
+    const value = entry.value;
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
       out.push({ error: new RuleLoadError(file, 'expected a rule object', { line, column: 1 }) });
-      return;
+      continue;
     }
     const obj = value as Record<string, unknown>;
-    if ('exported_count' in obj || 'exported_rules_count' in obj || ('list_id' in obj && !('rule_id' in obj))) return;
+    if ('exported_count' in obj || 'exported_rules_count' in obj || ('list_id' in obj && !('rule_id' in obj))) continue;
     const parsed = ruleSchema.safeParse(obj);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
-      out.push({ error: new RuleLoadError(file, `${issue.path.map(String).join('.') || 'rule'}: ${issue.message}${more}`, { line, column: 1 }) });
-      return;
+      out.push({ error: new RuleLoadError(file, firstIssue(parsed.error.issues, 'rule'), { line, column: 1 }) });
+      continue;
     }
     try {
       out.push(buildRule(file, parsed.data, () => ({ line, column: 1 }), (err: EqlSyntaxError | EqlVerificationError | KqlSyntaxError) => {
@@ -47,6 +43,6 @@ export function loadKibanaNdjson(file: string, text: string, registry: QueryRegi
       if (err instanceof RuleLoadError) out.push({ error: err });
       else throw err;
     }
-  });
+  }
   return out;
 }
