@@ -82,6 +82,8 @@ interface QueryBase {
   /** How far a match may span (a sequence's maxspan): consecutive backfill chunks overlap this much. */
   readonly overlapMs: number;
   readonly alert: AlertStyle;
+  /** Indices the query names itself (ES|QL's FROM): the rule's indices when it has no `index`. */
+  readonly sourceIndices?: readonly string[];
   /** The query compiled again with the indices' field types (rules/typed.ts); itself when nothing changes. */
   withFieldTypes?(types: FieldTypeMap): CompiledQuery;
 }

@@ -10,7 +10,8 @@
  */
 import { compileEql } from '../eql/compile.js';
 import { aggregatedEntries, KQL_TRANSLATOR } from './aggregated.js';
-import { EqlSyntaxError, EqlVerificationError, RuleLoadError } from '../errors.js';
+import { EqlSyntaxError, EqlVerificationError, type LookoutError, RuleLoadError } from '../errors.js';
+import { ESQL_ENTRY } from './esql.js';
 import type { CompiledQuery, QueryLanguage } from './language.js';
 import type { RuleFile } from './schema.js';
 
@@ -23,7 +24,7 @@ export type RuleFields = RuleFile['rule'];
 export interface Place {
   readonly file: string;
   readonly at: (key: string) => { line?: number; column?: number };
-  readonly inQuery: (err: EqlSyntaxError | EqlVerificationError) => { line?: number; column?: number };
+  readonly inQuery: (err: LookoutError) => { line?: number; column?: number };
 }
 
 export interface QueryEntry {
@@ -75,8 +76,8 @@ export const EQL_ENTRY: QueryEntry = {
   },
 };
 
-/** threshold and new_terms (rules/aggregated.ts), KQL queries. */
-export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY, ...aggregatedEntries(KQL_TRANSLATOR)];
+/** threshold and new_terms (rules/aggregated.ts), KQL queries; ES|QL (rules/esql.ts). */
+export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY, ...aggregatedEntries(KQL_TRANSLATOR), ESQL_ENTRY];
 
 export type Lookup =
   | { readonly entry: QueryEntry; readonly language: QueryLanguage }
