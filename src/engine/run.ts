@@ -33,6 +33,8 @@ export interface RunCounts {
   suppressed: number;
   /** Events whose index fits none of a Sigma rule's pipelines, per index: read, not evaluated. */
   unrouted: Record<string, number>;
+  /** Partial state the matcher held at its largest (an ES|QL STATS's groups), when it holds any. */
+  groups?: number;
 }
 
 export interface RunOptions {
@@ -126,6 +128,7 @@ export class RuleRun {
   /** End of the stream: what the evaluator held back is matched (alerts wait for a flush). */
   end(): void {
     this.evaluator?.flush();
+    if (this.rule.compiled.language === 'esql' && this.evaluator) this.counts.groups = this.evaluator.openPartials;
   }
 
   /** Writes what is waiting (this rule alone; several runs share round trips with `flushRuns`). */

@@ -355,6 +355,7 @@ function finishExecution(
     ...(read.incomplete.length > 0 ? { shardFailures: [...read.incomplete] } : {}),
     ...(rereadFrom(rule, window, read) !== undefined ? { rereadFrom: rereadFrom(rule, window, read) } : {}),
     ...(read.maxIngestLagMs !== undefined ? { ingestLagMs: Math.max(0, Math.round(read.maxIngestLagMs)) } : {}),
+    ...(counts?.groups !== undefined ? { groups: counts.groups } : {}),
   };
   const fields = {
     status: record.status,
@@ -371,6 +372,7 @@ function finishExecution(
     ...(record.rereadFrom !== undefined ? { reread_from: new Date(record.rereadFrom).toISOString() } : {}),
     ...(record.ingestLagMs !== undefined ? { ingest_lag_ms: record.ingestLagMs } : {}),
     ...(read.widened ? { read_widened: true } : {}),
+    ...(record.groups !== undefined ? { groups: record.groups } : {}),
     ...(skippedHits > 0 || (counts && counts.eventsSkipped > 0) ? { skipped_reasons: { ...read.skipped, ...counts?.skippedReasons } } : {}),
   };
   const unrouted = Object.entries(counts?.unrouted ?? {});
