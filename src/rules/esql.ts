@@ -97,8 +97,14 @@ export function compileEsqlQuery(source: string, types?: FieldTypes): EsqlQuery 
       let lastTime: number | undefined;
       const standalone = (row: Row): RuleMatch => {
         const fields = rowToObject(row);
-        const key = `row\u0000${JSON.stringify(Object.entries(fields))}`;
-        return { events: [], joinKeys: [], entity: { key, fields, timestamp: lastTime ?? Date.now(), alertFields: fields } };
+        // A row of a query without STATS that kept _id and _index is its source document's (SORT holds rows to the end).
+        const doc = !esql.aggregating && typeof fields._id === 'string' && typeof fields._index === 'string';
+        const key = doc
+          ? `doc\u0000${fields._index}\u0000${fields._id}${expands ? `\u0000${JSON.stringify(Object.entries(fields))}` : ''}`
+          : `row\u0000${JSON.stringify(Object.entries(fields))}`;
+        // Metadata columns (_id, _index, _version) are not fields of a document.
+        const columns = Object.fromEntries(Object.entries(fields).filter(([k]) => !k.startsWith('_')));
+        return { events: [], joinKeys: [], entity: { key, fields, timestamp: lastTime ?? Date.now(), alertFields: columns } };
       };
       return {
         push(e: EventRecord, emit) {

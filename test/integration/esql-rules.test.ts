@@ -115,6 +115,25 @@ describe('ES|QL rules on the real server', () => {
     assert.equal(alerts[0]['kibana.alert.rule.category'], 'ES|QL Rule');
   });
 
+  test('a SORT query keeping _id: rows come at the end, tied to their documents, metadata columns not written as fields', async () => {
+    const index = `${env.prefix}-events-sorted`;
+    const ev = (id: string, t: number) => ({ index, id, source: { '@timestamp': new Date(t).toISOString(), event: { category: 'process' }, process: { name: 'sh' } } });
+    await indexEvents(env.client, [ev('s1', now - 5 * MIN), ev('s2', now - 4 * MIN)]);
+    const rule = load(toml('sorted', `FROM ${index} METADATA _id, _index
+| WHERE process.name == "sh"
+| SORT @timestamp DESC
+| KEEP _id, _index, process.name`));
+    const r1 = await executeRule(env.deps, rule, { start: now - 10 * MIN, end: now }, 'scheduled');
+    assert.equal(r1.record.status, 'succeeded', r1.record.error);
+    assert.equal(r1.record.alertsWritten, 2);
+    const r2 = await executeRule(env.deps, rule, { start: now - 10 * MIN, end: now + MIN }, 'scheduled');
+    assert.equal(r2.record.alertsWritten, 0);
+    assert.equal(r2.record.duplicatesSkipped, 2);
+    const alerts = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a['kibana.alert.rule.rule_id'] === 'esql-sorted');
+    assert.deepEqual(alerts.map((a) => a.lookout.entity._id).sort(), ['s1', 's2']);
+    assert.equal(alerts[0]['process.name'], 'sh');
+  });
+
   test('a rule from a Kibana NDJSON export (no index field) runs on its FROM indices', async () => {
     const index = `${env.prefix}-events-ndjson`;
     const text = (await readFile(new URL('../fixtures/esql/kibana-export.ndjson', import.meta.url), 'utf8')).replaceAll('logs-esql-*', `${index}*`);
