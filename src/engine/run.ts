@@ -52,6 +52,8 @@ export interface RunOptions {
   readonly shared?: Shared;
   /** Every name an event's index answers to (resolved once per read: search/index-names.ts). */
   readonly indexNames?: IndexNames;
+  /** The end of the window read (MatcherOptions.windowEnd); default `now`. */
+  readonly windowEnd?: number;
 }
 
 /**
@@ -77,7 +79,7 @@ export class RuleRun {
     this.evaluator = rule.compiled.plan !== 'streamed' ? null : new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), {
       tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom, maxSamplesPerKey: rule.maxSamplesPerKey,
       front: options.shared?.front, sharedStart: options.shared?.sharedStart, onError: (err) => this.skip(err),
-      indexNames: options.indexNames, onUnrouted: (index) => (this.counts.unrouted[index] = (this.counts.unrouted[index] ?? 0) + 1),
+      indexNames: options.indexNames, windowEnd: options.windowEnd ?? options.now.getTime(), onUnrouted: (index) => (this.counts.unrouted[index] = (this.counts.unrouted[index] ?? 0) + 1),
     });
   }
 

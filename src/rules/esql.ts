@@ -92,8 +92,9 @@ export function compileEsqlQuery(source: string, types?: FieldTypes): EsqlQuery 
       return filters.length === 0 ? null : { bool: { filter: [...filters] } };
     },
     start: (now) => esql.start({ now, maxGroups: ESQL_MAX_GROUPS }),
-    matcher(_options: MatcherOptions): StreamMatcher {
-      const run = esql.start({ now: new Date(), maxGroups: ESQL_MAX_GROUPS });
+    matcher(options: MatcherOptions): StreamMatcher {
+      // NOW() is the end of the window read (a backfill evaluates as of its window).
+      const run = esql.start({ now: new Date(options.windowEnd ?? Date.now()), maxGroups: ESQL_MAX_GROUPS });
       let lastTime: number | undefined;
       const standalone = (row: Row): RuleMatch => {
         const fields = rowToObject(row);

@@ -49,6 +49,8 @@ export interface MatcherOptions {
   readonly indexNames?: IndexNames;
   /** An event whose index the query does not cover (counted and reported by the caller). */
   readonly onUnrouted?: (index: string) => void;
+  /** The end of the window read (epoch ms): what ES|QL's NOW() returns, so a backfill evaluates as of its window. */
+  readonly windowEnd?: number;
 }
 
 /** In-memory evaluation over events in timestamp order (engine/evaluator.ts orders them). */

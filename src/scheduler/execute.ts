@@ -217,7 +217,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
         const shared = shareEvaluation(members.map((p) => p.rule));
         for (const p of members) {
           p.run = new RuleRun(p.rule, deps.sink, {
-            now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined,
+            now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined, windowEnd: window.end,
             enrich: enricherFor(deps.client, p.rule),
             onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
             shared: shared.get(p.rule),

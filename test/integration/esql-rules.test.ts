@@ -134,6 +134,22 @@ describe('ES|QL rules on the real server', () => {
     assert.equal(alerts[0]['process.name'], 'sh');
   });
 
+  test('NOW() is the end of the window read, so a past window (a backfill) evaluates as of its end', async () => {
+    const index = `${env.prefix}-events-now`;
+    const ev = (id: string, t: number) => ({ index, id, source: { '@timestamp': new Date(t).toISOString(), process: { name: 'x' } } });
+    // The window ends at \`now\` (noon of the test day), hours before the wall clock.
+    await indexEvents(env.client, [ev('recent', now - 2 * MIN), ev('older', now - 8 * MIN)]);
+    const rule = load(toml('now', `FROM ${index} METADATA _id, _index
+| EVAL age = DATE_DIFF("minute", @timestamp, NOW())
+| WHERE age < 5`));
+    const r = await executeRule(env.deps, rule, { start: now - 10 * MIN, end: now }, 'backfill');
+    assert.equal(r.record.status, 'succeeded', r.record.error);
+    assert.equal(r.record.matches, 1);
+    const [alert] = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a['kibana.alert.rule.rule_id'] === 'esql-now');
+    assert.equal(alert['kibana.alert.ancestors'][0].id, 'recent');
+    assert.equal(alert.age, 2);
+  });
+
   test('a rule from a Kibana NDJSON export (no index field) runs on its FROM indices', async () => {
     const index = `${env.prefix}-events-ndjson`;
     const text = (await readFile(new URL('../fixtures/esql/kibana-export.ndjson', import.meta.url), 'utf8')).replaceAll('logs-esql-*', `${index}*`);
