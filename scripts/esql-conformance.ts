@@ -2,7 +2,7 @@
  * The ES|QL conformance table (docs/esql-conformance.md): every live ES|QL rule of Elastic's
  * detection-rules corpus (../shared/corpus), loaded, pushed down and executed against the real
  * server (which need not have ES|QL: the development server is 7.17) on events generated from the
- * literals of the rule's leading WHERE conjuncts. Run with `npm run conformance`.
+ * literals of the rule's WHERE conditions before its first STATS. Run with `npm run conformance`.
  *
  * For each rule: loads (or skipped, with the reason), pushed down (the server accepted and ran
  * the query Lookout built; how many of the leading WHERE conjuncts went to the server), executed
@@ -13,7 +13,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
 import { loadConfig } from '../src/config/env.js';
-import type { PushdownCondition } from '../src/esql/conjuncts.js';
+import { type PushdownCondition, toPushdown } from '../src/esql/conjuncts.js';
 import { pushdown as esqlPushdown } from '../src/esql/pushdown.js';
 import { fieldTypesFromCaps } from '../src/eql/mapping-types.js';
 import { compileKql } from '../src/kql/compile.js';
@@ -123,7 +123,12 @@ async function main(): Promise<void> {
     const ops: unknown[] = [];
     loaded.forEach(({ rule }, i) => {
       const doc: Record<string, unknown> = {};
-      for (const c of asEsql(rule.compiled)?.esql.leadingConjuncts ?? []) satisfy(c.condition, doc);
+      // The literals of every WHERE before the first STATS (a column an EVAL makes is overwritten by it).
+      const commands = asEsql(rule.compiled)?.esql.query.commands ?? [];
+      for (const c of commands) {
+        if (c.kind === 'stats' && !c.inline) break;
+        if (c.kind === 'where') satisfy(toPushdown(c.condition, rule.query), doc);
+      }
       const ts = new Date(Date.parse('2026-11-01T00:00:00Z') + i * 60_000).toISOString();
       doc['@timestamp'] = ts;
       setPath(doc, rule.timestampField, ts);
@@ -181,7 +186,7 @@ async function main(): Promise<void> {
     '- pushed down: the query Lookout built (the rule window is added at execution) was accepted and run by the',
     '  server; (n of m): n of the m leading WHERE conjuncts went to the server as query DSL, given the field',
     '  types of the generated events (strings mapped as keyword); the rest run in memory.',
-    '- executed: one execution over an event generated from the literals of the leading WHERE finished',
+    '- executed: one execution over an event generated from the literals of the WHEREs before the first STATS finished',
     '  without error.',
     '- rows: result rows (alerts) of that execution (informative: a generator that reads literals cannot',
     '  satisfy every condition, e.g. negations, later WHEREs after STATS).',
