@@ -19,6 +19,7 @@
  * the reason; a syntax error is a load error at its place in the rule's file.
  */
 import { compileEsql, type CompiledEsql, type EsqlRun } from '../esql/compile.js';
+import { compileDissect, compileGrok } from '../esql/grok.js';
 import { pushdown as esqlPushdown } from '../esql/pushdown.js';
 import { rowToObject, type Row } from '../esql/values.js';
 import type { EventRecord, RuleMatch } from '../engine/events.js';
@@ -78,7 +79,8 @@ export function compileEsqlQuery(source: string, types?: FieldTypes): EsqlQuery 
     esql,
     types,
     fields,
-    namedFields: new Map(esql.fields.map((f) => [f, [f]])),
+    // Missing-field warnings name source fields only, not the columns the query makes.
+    namedFields: new Map(esql.fields.filter((f) => !madeColumns(esql).has(f)).map((f) => [f, [f]])),
     readBackMs: 0,
     overlapMs: 0,
     alert: { category: 'ES|QL Rule', noun: 'ES|QL result', grouped: false },
@@ -135,6 +137,19 @@ export function compileEsqlQuery(source: string, types?: FieldTypes): EsqlQuery 
     },
   };
   return Object.freeze(query);
+}
+
+/** Columns the query makes (EVAL, GROK, DISSECT, RENAME targets, STATS aggregates). */
+function madeColumns(esql: CompiledEsql): Set<string> {
+  const made = new Set<string>();
+  for (const c of esql.query.commands) {
+    if (c.kind === 'eval') for (const f of c.fields) made.add(f.name);
+    else if (c.kind === 'grok') for (const col of compileGrok(c.pattern).columns) made.add(col.name);
+    else if (c.kind === 'dissect') for (const col of compileDissect(c.pattern, c.appendSeparator).columns) made.add(col);
+    else if (c.kind === 'rename') for (const { to } of c.pairs) made.add(to);
+    else if (c.kind === 'stats') for (const f of c.aggregates) made.add(f.name);
+  }
+  return made;
 }
 
 /** Whether a dotted name is a field of the source (nested or with dots in its keys). */

@@ -46,6 +46,12 @@ describe('ES|QL rules load through the registry', () => {
     assert.equal(out.rule.compiled.kind, 'aggregating');
   });
 
+  test('missing-field warnings name source fields, not the columns the query makes', () => {
+    const out = loadElasticToml('r.toml', toml('FROM logs-*\n| EVAL age = DATE_DIFF("minute", @timestamp, NOW())\n| WHERE age < 5 AND process.name == "a"\n| GROK message "%{WORD:w}"\n| WHERE w == "x"\n| STATS c = COUNT(*) BY host.name\n| WHERE c > 1'));
+    assert.ok('rule' in out);
+    assert.deepEqual([...out.rule.compiled.namedFields.keys()], ['@timestamp', 'host.name', 'message', 'process.name']);
+  });
+
   test('an index given by the rule wins over FROM', () => {
     const out = loadElasticToml('r.toml', toml('FROM logs-*', 'index = ["other-*"]'));
     assert.ok('rule' in out);
