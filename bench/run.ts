@@ -13,9 +13,10 @@
  * 6. Offline evaluation (`lookout test-rule`) beside Endgame's Python eql, on the same file.
  * 7. Start-up: `lookout validate` of the shipped rules and `lookout --help`, whole processes.
  * 8. The new_terms check: history size against window terms (bench/new-terms.ts).
+ * 9. An ES|QL STATS rule over the day, aggregated in memory (bench/esql.ts).
  *
  * BENCH_ONLY=offline runs figure 6 alone, BENCH_ONLY=startup figure 7 alone (neither needs
- * Elasticsearch), BENCH_ONLY=new_terms figure 8 alone.
+ * Elasticsearch), BENCH_ONLY=new_terms figure 8 alone, BENCH_ONLY=esql figure 9 alone (at each scale).
  */
 import { performance } from 'node:perf_hooks';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -28,6 +29,7 @@ import { StateStore } from '../src/state/store.js';
 import { backfillFigure, corpusRulesFigure, decodeFigure, manyRulesFigure, pointRuleAt, scheduledFigure } from './cluster.js';
 import { ensureBenchData } from './data.js';
 import { corpusFigure, sequenceMemoryFigure, sigmaFigure, winrmFigure } from './memory.js';
+import { esqlStatsFigure } from './esql.js';
 import { newTermsFigure } from './new-terms.js';
 import { offlineFigure } from './offline.js';
 import { startupFigure } from './startup.js';
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
 
   out('');
   const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && only !== 'offline' && only !== 'startup' && only !== 'new_terms') throw new Error(`BENCH_ONLY: expected offline, startup or new_terms, got '${only}'`);
+  if (only !== undefined && only !== 'offline' && only !== 'startup' && only !== 'new_terms' && only !== 'esql') throw new Error(`BENCH_ONLY: expected offline, startup, new_terms or esql, got '${only}'`);
   if (only === 'offline') {
     await offlineFigure('.devserver-data/bench-offline', out);
     return;
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
   // depend on the server (to compare Elasticsearch versions); default all.
   const figures = process.env.BENCH_FIGURES ?? 'all';
   if (figures !== 'all' && figures !== 'server') throw new Error(`BENCH_FIGURES: expected all or server, got '${figures}'`);
-  const all = figures === 'all' && only !== 'new_terms';
+  const all = figures === 'all' && only !== 'new_terms' && only !== 'esql';
   if (all) await inMemoryFigures(winrm, sigma);
 
   const config = loadConfig({ ...process.env, LOOKOUT_ALERTS_INDEX: 'lookout-bench-alerts', LOOKOUT_STATE_INDEX: 'lookout-bench-state' });
@@ -98,12 +100,17 @@ async function main(): Promise<void> {
       const rule = { ...pointRuleAt(winrm, data), maxSignals: 10_000 };
       out(`\nElasticsearch ${info.version.number} (development node, 2 GB heap, same machine), ${data.total.toLocaleString('en-US')} events over 24 h in ${data.pattern}` +
         (data.indexedSecs > 0 ? ` (indexed in this run: ${data.indexedSecs.toFixed(0)} s)` : ''));
+      if (only === 'esql') {
+        await esqlStatsFigure(deps, data, out);
+        continue;
+      }
       await scheduledFigure(deps, rule, data, out);
       await backfillFigure(client, config.elasticsearch.url, data, out);
       if (!all) continue;
       await manyRulesFigure(deps, rule, data, out);
       await corpusRulesFigure(deps, rule, data, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out);
       if (i === 0) await decodeFigure(client, rule, data, out);
+      await esqlStatsFigure(deps, data, out);
     }
     if (all) await newTermsFigure(client, out);
     out(`\npeak RSS of the benchmark process itself (in-memory figures hold their data sets): ${Math.round(process.resourceUsage().maxRSS / 1024).toLocaleString('en-US')} MB`);

@@ -29,7 +29,9 @@ results=bench/RESULTS.md
 # BENCH_ONLY=new_terms: the new_terms figure, on the server, into bench/RESULTS-new-terms-es<major>.md.
 [ -z "${BENCH_ONLY:-}" ] || results="bench/RESULTS-$BENCH_ONLY.md"
 [ "${BENCH_ONLY:-}" != new_terms ] || results="bench/RESULTS-new-terms-es$major.md"
-if [ -z "${ELASTICSEARCH_URL:-}" ] && { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = new_terms ]; }; then
+# BENCH_ONLY=esql: the ES|QL STATS figure at each of BENCH_SCALES, into bench/RESULTS-esql-es<major>.md.
+[ "${BENCH_ONLY:-}" != esql ] || results="bench/RESULTS-esql-es$major.md"
+if [ -z "${ELASTICSEARCH_URL:-}" ] && { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = new_terms ] || [ "$BENCH_ONLY" = esql ]; }; then
   export LOOKOUT_ES_JAVA_OPTS="${LOOKOUT_ES_JAVA_OPTS:--Xms2g -Xmx2g}"
   bench_data="$root/.devserver-data/bench"
   [ "$major" = 7 ] || bench_data="$root/.devserver-data/bench-es$major"

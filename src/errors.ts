@@ -118,6 +118,18 @@ export class EsqlVerificationError extends LookoutError {
   }
 }
 
+/**
+ * A rule whose query is well-formed but cannot run in Lookout (an ES|QL COMPLETION): the loader
+ * lists the rule as skipped with `reason` rather than failing the rule set.
+ */
+export class RuleSkipped extends LookoutError {
+  readonly reason: string;
+  constructor(reason: string) {
+    super('RULE_SKIPPED', reason);
+    this.reason = reason;
+  }
+}
+
 /** An ES|QL query failed while running (a STATS group bound exceeded). */
 export class EsqlRuntimeError extends LookoutError {
   constructor(message: string) {

@@ -33,7 +33,7 @@ Commands:
   validate [paths...] [--cluster]   load and check rules (default: LOOKOUT_RULES_DIR); --cluster:
                                     also name the fields no target index has
   test-rule <rule-file> --events <file.ndjson[.gz]|-> [--now <time>] [--parse-all] [--raw]
-            [--max-samples-per-key <n>] [--mapping <file.json>]
+            [--max-samples-per-key <n>] [--mapping <file.json>] [--table]
                                     evaluate a rule on events from a file (gzip or not) or
                                     standard input (-), offline, streaming; prints the alert
                                     documents it would write, one JSON line each; --parse-all:
@@ -44,7 +44,9 @@ Commands:
                                     per join key of a sample query (overrides the rule's
                                     max_samples_per_key; default 1); --mapping: the index
                                     mapping (or a _field_caps response), so date, ip and version
-                                    fields compare as Elasticsearch does
+                                    fields compare as Elasticsearch does (and, for ES|QL, the
+                                    columns' types); --table (ES|QL rules): the query's result
+                                    table instead (columns with types, then rows, in order)
 
 Configuration comes from environment variables and .env; see .env.example.`;
 
@@ -111,7 +113,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   const { linePrefilter } = await import('../search/line-prefilter.js');
   const { pushedQuery, sourceFields } = await import('../scheduler/execute.js');
   const { problemsAfter, readEvents } = await import('./events-file.js');
-  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, 'parse-all': { type: 'boolean', default: false }, raw: { type: 'boolean', default: false }, 'max-samples-per-key': { type: 'string' }, mapping: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, 'parse-all': { type: 'boolean', default: false }, raw: { type: 'boolean', default: false }, 'max-samples-per-key': { type: 'string' }, mapping: { type: 'string' }, table: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1 || !values.events) throw new UsageError('test-rule needs a rule file and --events <file.ndjson>');
   const set = await loadRules([positionals[0]], { sigmaPipelines: config.sigmaPipelines });
   for (const e of set.errors) io.stderr.write(`error: ${e.message}\n`);
@@ -149,7 +151,7 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   const evaluate = async (sort: boolean, onProblem: (message: string) => void, onUntimed: (message: string) => void) => {
     const lineTest = test ? { test, passedOver: 0 } : undefined;
     const pages = readEvents(path, rule, { includes: sourceFields(rule), onProblem, onUntimed, sort, stdin: io.stdin, lineTest });
-    const result = values.raw ? await rawResults(rule, pages, now) : await alertResults(rule, pages, now, config.alertsIndex);
+    const result = values.table ? await tableResults(rule, pages, now) : values.raw ? await rawResults(rule, pages, now) : await alertResults(rule, pages, now, config.alertsIndex);
     return { ...result, passedOver: lineTest?.passedOver ?? 0 };
   };
   let result: Awaited<ReturnType<typeof evaluate>>;
@@ -219,6 +221,30 @@ async function rawResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[
     return JSON.stringify({ join_keys: raw.joinKeys, events: out });
   });
   return { lines, summary: `${events} event(s), ${matches.length} match(es)` };
+}
+
+/** `test-rule --table` (ES|QL rules): the query's result table, columns with their types, rows in order. */
+async function tableResults(rule: Rule, pages: AsyncIterable<readonly EventRecord[]>, now: Date): Promise<{ lines: string[]; summary: string }> {
+  const { asEsql } = await import('../rules/esql.js');
+  const { formatTable, resultTable } = await import('../esql/table.js');
+  const q = asEsql(rule.compiled);
+  if (!q) throw new UsageError(`test-rule --table: ${rule.file} is a ${rule.type} rule; only ES|QL rules have a result table`);
+  const run = q.start(now);
+  const rows = [];
+  let events = 0;
+  for await (const page of pages) {
+    for (const e of page) {
+      events++;
+      if (run.done) continue;
+      if (rule.filters.matches(e.source) && !rule.exceptions?.excepts(e.source, now.getTime())) rows.push(...run.push({ _source: e.source as Record<string, unknown>, _id: e.id, _index: e.index }));
+    }
+  }
+  rows.push(...run.finish());
+  const stats = run.stats();
+  return {
+    lines: formatTable(resultTable(rows, q.types)),
+    summary: `${events} event(s), ${rows.length} row(s)${stats.groups > 0 ? `, ${stats.groups} group(s)` : ''}${stats.warnings > 0 ? `; ${stats.warnings} warning(s): ${stats.warningTexts.join('; ')}` : ''}`,
+  };
 }
 
 async function readMappingFile(path: string): Promise<FieldTypeMap> {

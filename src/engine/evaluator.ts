@@ -25,6 +25,8 @@ export interface EvaluatorOptions {
   readonly indexNames?: IndexNames;
   /** Sigma: an event whose index fits none of the rule's pipelines (the caller counts and reports it). */
   readonly onUnrouted?: (index: string) => void;
+  /** The end of the window read (MatcherOptions.windowEnd). */
+  readonly windowEnd?: number;
   /** An event this query could not evaluate when a shared front fed it (the caller counts it). */
   readonly onError?: (err: unknown) => void;
   /** The execution's clock (epoch ms) for date math in the query. */
@@ -183,7 +185,7 @@ export class QueryEvaluator {
     if (query.plan !== 'streamed') throw new Error(`a ${query.language} ${query.kind} query aggregates on the server; it does not evaluate events`);
     this.matcher = query.matcher({
       emitFrom: options.emitFrom, maxSamplesPerKey: options.maxSamplesPerKey, sharedStart: options.sharedStart,
-      indexNames: options.indexNames, onUnrouted: options.onUnrouted, now: options.now,
+      indexNames: options.indexNames, onUnrouted: options.onUnrouted, now: options.now, windowEnd: options.windowEnd,
     });
     if (options.front) {
       options.front.join((e) => this.feed(e), options.onError ?? ((err) => {

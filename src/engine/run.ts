@@ -33,6 +33,8 @@ export interface RunCounts {
   suppressed: number;
   /** Events whose index fits none of a Sigma rule's pipelines, per index: read, not evaluated. */
   unrouted: Record<string, number>;
+  /** Partial state the matcher held at its largest (an ES|QL STATS's groups), when it holds any. */
+  groups?: number;
 }
 
 export interface RunOptions {
@@ -50,6 +52,8 @@ export interface RunOptions {
   readonly shared?: Shared;
   /** Every name an event's index answers to (resolved once per read: search/index-names.ts). */
   readonly indexNames?: IndexNames;
+  /** The end of the window read (MatcherOptions.windowEnd); default `now`. */
+  readonly windowEnd?: number;
 }
 
 /**
@@ -75,7 +79,7 @@ export class RuleRun {
     this.evaluator = rule.compiled.plan !== 'streamed' ? null : new QueryEvaluator(rule.compiled, (m) => this.onMatch(m), {
       tiebreakerField: rule.tiebreakerField, emitFrom: options.emitFrom, maxSamplesPerKey: rule.maxSamplesPerKey,
       front: options.shared?.front, sharedStart: options.shared?.sharedStart, onError: (err) => this.skip(err),
-      now: options.now.getTime(), indexNames: options.indexNames, onUnrouted: (index) => (this.counts.unrouted[index] = (this.counts.unrouted[index] ?? 0) + 1),
+      now: options.now.getTime(), indexNames: options.indexNames, windowEnd: options.windowEnd ?? options.now.getTime(), onUnrouted: (index) => (this.counts.unrouted[index] = (this.counts.unrouted[index] ?? 0) + 1),
     });
   }
 
@@ -126,6 +130,7 @@ export class RuleRun {
   /** End of the stream: what the evaluator held back is matched (alerts wait for a flush). */
   end(): void {
     this.evaluator?.flush();
+    if (this.rule.compiled.language === 'esql' && this.evaluator) this.counts.groups = this.evaluator.openPartials;
   }
 
   /** Writes what is waiting (this rule alone; several runs share round trips with `flushRuns`). */

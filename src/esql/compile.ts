@@ -39,7 +39,7 @@ export interface EsqlRunOptions {
   readonly now?: Date;
   /** Most STATS groups held at once; one more is an EsqlRuntimeError. Default 100000. */
   readonly maxGroups?: number;
-  /** Elasticsearch's implicit LIMIT on the result. Default 1000. */
+  /** Elasticsearch's implicit LIMIT on the result, when the query does not end with a LIMIT of its own (then at most 10,000 rows). Default 1000. */
   readonly defaultLimit?: number;
 }
 
@@ -106,6 +106,8 @@ export function compileEsql(source: string, options: EsqlCompileOptions = {}): C
     if (c.kind === 'rename') for (const { from } of c.pairs) built.sourceReads.add(from);
   }
   for (const m of first.metadata) built.sourceReads.delete(m);
+  const lastLimit = query.commands.map((c) => c.kind).lastIndexOf('limit');
+  const explicitLimit = lastLimit > 0 && !query.commands.slice(lastLimit).some((c) => c.kind === 'stats' || c.kind === 'mv_expand');
   return {
     query,
     sources: first.sources,
@@ -127,7 +129,10 @@ export function compileEsql(source: string, options: EsqlCompileOptions = {}): C
       const groupCounter = { max: 0 };
       const sources = new WeakMap<Row, Readonly<Record<string, unknown>>>();
       const p = buildPipeline(query, source, lines, options, ctx, { maxGroups: runOptions.maxGroups ?? 100_000, groupCounter, sources });
-      const limit = runOptions.defaultLimit ?? 1000;
+      // Elasticsearch adds `LIMIT 1000` unless the query ends its rows with a LIMIT of its own
+      // (one after which no command makes more rows), and never returns more than 10,000.
+      const implicit = runOptions.defaultLimit ?? 1000;
+      const limit = explicitLimit ? Math.max(implicit, 10_000) : implicit;
       let emitted = 0;
       let events = 0;
       const metadataNames = first.metadata;

@@ -5,7 +5,7 @@
  */
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { parseDuration, parseLookback } from '../config/duration.js';
-import { EqlSyntaxError, EqlVerificationError, KqlSyntaxError, RuleLoadError } from '../errors.js';
+import { type LookoutError, RuleLoadError, RuleSkipped } from '../errors.js';
 import { compileFilters, FilterError, type CompiledFilters } from './filters.js';
 import type { Rule, SkippedRule } from './model.js';
 import { DEFAULT_REGISTRY, type QueryRegistry, type RuleType } from './registry.js';
@@ -45,7 +45,7 @@ type Locate = (key: string) => { line?: number; column?: number };
  * `at` places an error on a key; `inQuery` places an EQL error inside the query.
  */
 export function buildRule(
-  file: string, r: RuleFields, at: Locate, inQuery: (err: EqlSyntaxError | EqlVerificationError | KqlSyntaxError) => { line?: number; column?: number },
+  file: string, r: RuleFields, at: Locate, inQuery: (err: LookoutError) => { line?: number; column?: number },
   webhooks: Rule['webhooks'] = [], registry: QueryRegistry = DEFAULT_REGISTRY,
 ): LoadOutcome {
   const found = registry.lookup(r.type, r.language);
@@ -53,7 +53,8 @@ export function buildRule(
   if ('error' in found) throw new RuleLoadError(file, found.error, at('language'));
   const kind = r.type === 'eql' ? 'an EQL' : `a ${r.type}`;
   if (!r.query) throw new RuleLoadError(file, `rule.query: ${kind} rule needs a query`, at('type'));
-  if (!r.index) throw new RuleLoadError(file, `rule.index: ${kind} rule needs at least one index pattern`, at('type'));
+  // An ES|QL rule names its indices in FROM (Kibana's have no `index`).
+  if (!r.index && r.type !== 'esql') throw new RuleLoadError(file, `rule.index: ${kind} rule needs at least one index pattern`, at('type'));
   const lookbackMs = parseLookback(r.from);
   if (lookbackMs === undefined || lookbackMs <= 0) {
     throw new RuleLoadError(file, `rule.from: expected date math like "now-9m", found "${r.from}"`, at('from'));
@@ -63,7 +64,15 @@ export function buildRule(
     throw new RuleLoadError(file, `rule.interval: expected a duration of at least 1s like "5m", found "${r.interval}"`, at('interval'));
   }
   const eventCategoryField = r.event_category_override ?? 'event.category';
-  const compiled = found.entry.compile(r, { file, at, inQuery });
+  let compiled: Rule['compiled'];
+  try {
+    compiled = found.entry.compile(r, { file, at, inQuery });
+  } catch (err) {
+    if (err instanceof RuleSkipped) return { skipped: { file, ruleId: r.rule_id, name: r.name, reason: err.reason } };
+    throw err;
+  }
+  const indices = r.index ?? compiled.sourceIndices;
+  if (!indices || indices.length === 0) throw new RuleLoadError(file, `rule.index: ${kind} rule needs at least one index pattern`, at('type'));
   if (r.max_samples_per_key !== undefined && compiled.kind !== 'sample') {
     throw new RuleLoadError(file, `rule.max_samples_per_key: only a sample query takes it; this query is a ${compiled.kind === 'event' ? 'single event query' : compiled.kind}`, at('max_samples_per_key'));
   }
@@ -86,7 +95,7 @@ export function buildRule(
     language: found.language,
     query: r.query,
     compiled,
-    indices: Object.freeze([...r.index]),
+    indices: Object.freeze([...indices]),
     lookbackMs,
     intervalMs,
     maxSignals: r.max_signals,
@@ -118,7 +127,7 @@ export function buildRule(
 }
 
 /** Where an EQL error inside `query` lies in the file. */
-function queryPosition(text: string, query: string, err: EqlSyntaxError | EqlVerificationError | KqlSyntaxError): { line?: number; column?: number } {
+function queryPosition(text: string, query: string, err: LookoutError): { line?: number; column?: number } {
   const m = /\((\d+):(\d+)\)$/.exec(err.message);
   const qLine = m ? Number(m[1]) : 1;
   const qCol = m ? Number(m[2]) : 1;

@@ -4,7 +4,7 @@
  * the file and the line. The export's summary line and exception-list lines are not rules and
  * are passed over here; exceptions/ reads the exception lines and the rule set loader applies them.
  */
-import { EqlSyntaxError, EqlVerificationError, KqlSyntaxError, RuleLoadError } from '../errors.js';
+import { type LookoutError, RuleLoadError } from '../errors.js';
 import { buildRule, type LoadOutcome } from './elastic-toml.js';
 import { DEFAULT_REGISTRY, type QueryRegistry } from './registry.js';
 import { firstIssue, ndjsonLines } from './ndjson.js';
@@ -35,7 +35,7 @@ export function loadKibanaNdjson(file: string, text: string, registry: QueryRegi
       continue;
     }
     try {
-      out.push(buildRule(file, parsed.data, () => ({ line, column: 1 }), (err: EqlSyntaxError | EqlVerificationError | KqlSyntaxError) => {
+      out.push(buildRule(file, parsed.data, () => ({ line, column: 1 }), (err: LookoutError) => {
         const m = /\((\d+):(\d+)\)$/.exec(err.message);
         return { line, column: m && Number(m[1]) === 1 ? Number(m[2]) : 1 };
       }, [], registry));

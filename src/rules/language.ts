@@ -51,6 +51,8 @@ export interface MatcherOptions {
   readonly onUnrouted?: (index: string) => void;
   /** The execution's clock (epoch ms), for `now` in a query's date math (KQL ranges). Default: the time of the check. */
   readonly now?: number;
+  /** The end of the window read (epoch ms): what ES|QL's NOW() returns, so a backfill evaluates as of its window. */
+  readonly windowEnd?: number;
 }
 
 /** In-memory evaluation over events in timestamp order (engine/evaluator.ts orders them). */
@@ -84,6 +86,8 @@ interface QueryBase {
   /** How far a match may span (a sequence's maxspan): consecutive backfill chunks overlap this much. */
   readonly overlapMs: number;
   readonly alert: AlertStyle;
+  /** Indices the query names itself (ES|QL's FROM): the rule's indices when it has no `index`. */
+  readonly sourceIndices?: readonly string[];
   /**
    * The query compiled again with the indices' field types (rules/typed.ts); itself when nothing
    * changes. `caps`: the `_field_caps` types as fetched (conflicts, object and nested kept), when known.

@@ -10,9 +10,10 @@
  */
 import { compileEql } from '../eql/compile.js';
 import { aggregatedEntries, KQL_TRANSLATOR } from './aggregated.js';
-import { EqlSyntaxError, EqlVerificationError, KqlSyntaxError, RuleLoadError } from '../errors.js';
+import { EqlSyntaxError, EqlVerificationError, KqlSyntaxError, type LookoutError, RuleLoadError } from '../errors.js';
 import { compileKql } from '../kql/compile.js';
 import { kqlQuery } from '../kql/query.js';
+import { ESQL_ENTRY } from './esql.js';
 import type { CompiledQuery, QueryLanguage } from './language.js';
 import type { RuleFile } from './schema.js';
 
@@ -26,7 +27,7 @@ export interface Place {
   readonly file: string;
   readonly at: (key: string) => { line?: number; column?: number };
   /** An error inside the query (its message ends with the position in the query, `(line:col)`). */
-  readonly inQuery: (err: EqlSyntaxError | EqlVerificationError | KqlSyntaxError) => { line?: number; column?: number };
+  readonly inQuery: (err: LookoutError) => { line?: number; column?: number };
 }
 
 export interface QueryEntry {
@@ -98,8 +99,8 @@ export const KQL_QUERY_ENTRY: QueryEntry = {
   },
 };
 
-/** EQL, KQL queries, and threshold and new_terms (rules/aggregated.ts). */
-export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY, KQL_QUERY_ENTRY, ...aggregatedEntries(KQL_TRANSLATOR)];
+/** EQL, KQL queries, threshold and new_terms (rules/aggregated.ts), ES|QL (rules/esql.ts). */
+export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY, KQL_QUERY_ENTRY, ...aggregatedEntries(KQL_TRANSLATOR), ESQL_ENTRY];
 
 export type Lookup =
   | { readonly entry: QueryEntry; readonly language: QueryLanguage }

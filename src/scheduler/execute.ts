@@ -217,7 +217,7 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
         const shared = shareEvaluation(members.map((p) => p.rule));
         for (const p of members) {
           p.run = new RuleRun(p.rule, deps.sink, {
-            now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined,
+            now: new Date(clock()), executionId: p.executionId, emitFrom: readBack > 0 ? window.start : undefined, windowEnd: window.end,
             enrich: enricherFor(deps.client, p.rule),
             onCreated: deps.notifier ? (alerts) => deps.notifier!.notify(p.rule, alerts) : undefined,
             shared: shared.get(p.rule),
@@ -355,6 +355,7 @@ function finishExecution(
     ...(read.incomplete.length > 0 ? { shardFailures: [...read.incomplete] } : {}),
     ...(rereadFrom(rule, window, read) !== undefined ? { rereadFrom: rereadFrom(rule, window, read) } : {}),
     ...(read.maxIngestLagMs !== undefined ? { ingestLagMs: Math.max(0, Math.round(read.maxIngestLagMs)) } : {}),
+    ...(counts?.groups !== undefined ? { groups: counts.groups } : {}),
   };
   const fields = {
     status: record.status,
@@ -373,6 +374,7 @@ function finishExecution(
     ...(read.widened ? { read_widened: true } : {}),
     // Kibana's built-in Endpoint list, named by the rule and provided by nobody (exceptions/attach.ts).
     ...(rule.exceptions?.assumedEmpty ? { exception_lists_applied_empty: rule.exceptions.assumedEmpty } : {}),
+    ...(record.groups !== undefined ? { groups: record.groups } : {}),
     ...(skippedHits > 0 || (counts && counts.eventsSkipped > 0) ? { skipped_reasons: { ...read.skipped, ...counts?.skippedReasons } } : {}),
   };
   const unrouted = Object.entries(counts?.unrouted ?? {});

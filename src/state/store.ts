@@ -53,6 +53,8 @@ export interface ExecutionRecord {
   readonly rereadFrom?: number;
   /** The longest ingest lag seen (`event.ingested` less the event's time), when events carry it. */
   readonly ingestLagMs?: number;
+  /** ES|QL STATS: the most groups held in memory. */
+  readonly groups?: number;
 }
 
 /** A gap an execution recorded, and how far it has been filled. */

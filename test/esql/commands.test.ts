@@ -146,3 +146,18 @@ describe('ES|QL commands', () => {
     assert.deepEqual(run('FROM x | WHERE KQL("host.name: b") | KEEP n', events, { kql }).rows, [{ n: 3 }, { n: 4 }]);
   });
 });
+
+test('the implicit LIMIT 1000 applies unless the query ends its rows with a LIMIT of its own (at most 10,000 rows)', () => {
+  const rows = (query: string) => {
+    const run = compileEsql(query).start();
+    const out = [];
+    for (let i = 0; i < 12_000; i++) out.push(...run.push({ _source: { n: i } }));
+    out.push(...run.finish());
+    return out.length;
+  };
+  assert.equal(rows('FROM x | WHERE n >= 0'), 1000);
+  assert.equal(rows('FROM x | STATS c = COUNT(*) BY n'), 1000);
+  assert.equal(rows('FROM x | STATS c = COUNT(*) BY n | LIMIT 5000'), 5000);
+  assert.equal(rows('FROM x | LIMIT 5000 | STATS c = COUNT(*) BY n'), 1000, 'a LIMIT before STATS does not lift the implicit one');
+  assert.equal(rows('FROM x | STATS c = COUNT(*) BY n | LIMIT 20000'), 10_000);
+});
