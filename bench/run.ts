@@ -13,8 +13,8 @@
  * 6. Offline evaluation (`lookout test-rule`) beside Endgame's Python eql, on the same file.
  * 7. Start-up: `lookout validate` of the shipped rules and `lookout --help`, whole processes.
  *
- * BENCH_ONLY=offline runs figure 6 alone, BENCH_ONLY=startup figure 7 alone (neither needs
- * Elasticsearch).
+ * BENCH_ONLY=offline runs figure 6 alone, BENCH_ONLY=startup figure 7 alone, BENCH_ONLY=mix
+ * figure 1b alone (none of them needs Elasticsearch).
  */
 import { performance } from 'node:perf_hooks';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -61,13 +61,17 @@ async function main(): Promise<void> {
 
   out('');
   const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && only !== 'offline' && only !== 'startup') throw new Error(`BENCH_ONLY: expected offline or startup, got '${only}'`);
+  if (only !== undefined && only !== 'offline' && only !== 'startup' && only !== 'mix') throw new Error(`BENCH_ONLY: expected offline, startup or mix, got '${only}'`);
   if (only === 'offline') {
     await offlineFigure('.devserver-data/bench-offline', out);
     return;
   }
   if (only === 'startup') {
     startupFigure(out);
+    return;
+  }
+  if (only === 'mix') {
+    await corpusFigure(winrm, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out, Number(process.env.BENCH_ROUNDS ?? 5));
     return;
   }
   // BENCH_FIGURES=server: only the scheduled-execution and backfill figures, the ones that

@@ -24,7 +24,7 @@ ensure_node_modules
 results=bench/RESULTS.md
 [ "$major" = 7 ] || results="bench/RESULTS-es$major.md"
 [ "${BENCH_FIGURES:-all}" = all ] || results="bench/RESULTS-${BENCH_FIGURES}-es$major.md"
-# BENCH_ONLY=offline|startup: one figure that needs no Elasticsearch, into bench/RESULTS-<figure>.md.
+# BENCH_ONLY=offline|startup|mix: one figure that needs no Elasticsearch, into bench/RESULTS-<figure>.md.
 [ -z "${BENCH_ONLY:-}" ] || results="bench/RESULTS-$BENCH_ONLY.md"
 if [ -z "${ELASTICSEARCH_URL:-}" ] && [ -z "${BENCH_ONLY:-}" ]; then
   export LOOKOUT_ES_JAVA_OPTS="${LOOKOUT_ES_JAVA_OPTS:--Xms2g -Xmx2g}"
