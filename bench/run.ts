@@ -15,8 +15,9 @@
  * 8. The new_terms check: history size against window terms (bench/new-terms.ts).
  * 9. An ES|QL STATS rule over the day, aggregated in memory (bench/esql.ts).
  *
- * BENCH_ONLY=offline runs figure 6 alone, BENCH_ONLY=startup figure 7 alone (neither needs
- * Elasticsearch), BENCH_ONLY=new_terms figure 8 alone, BENCH_ONLY=esql figure 9 alone (at each scale).
+ * BENCH_ONLY=offline runs figure 6 alone, BENCH_ONLY=startup figure 7 alone, BENCH_ONLY=mix
+ * figure 1b alone (none of them needs Elasticsearch), BENCH_ONLY=new_terms figure 8 alone,
+ * BENCH_ONLY=esql figure 9 alone (at each scale).
  */
 import { performance } from 'node:perf_hooks';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -65,13 +66,17 @@ async function main(): Promise<void> {
 
   out('');
   const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && only !== 'offline' && only !== 'startup' && only !== 'new_terms' && only !== 'esql') throw new Error(`BENCH_ONLY: expected offline, startup, new_terms or esql, got '${only}'`);
+  if (only !== undefined && !['offline', 'startup', 'mix', 'new_terms', 'esql'].includes(only)) throw new Error(`BENCH_ONLY: expected offline, startup, mix, new_terms or esql, got '${only}'`);
   if (only === 'offline') {
     await offlineFigure('.devserver-data/bench-offline', out);
     return;
   }
   if (only === 'startup') {
     startupFigure(out);
+    return;
+  }
+  if (only === 'mix') {
+    await corpusFigure(winrm, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out, Number(process.env.BENCH_ROUNDS ?? 5));
     return;
   }
   // BENCH_FIGURES=server: only the scheduled-execution and backfill figures, the ones that

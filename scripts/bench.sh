@@ -25,7 +25,7 @@ ensure_node_modules
 results=bench/RESULTS.md
 [ "$major" = 7 ] || results="bench/RESULTS-es$major.md"
 [ "${BENCH_FIGURES:-all}" = all ] || results="bench/RESULTS-${BENCH_FIGURES}-es$major.md"
-# BENCH_ONLY=offline|startup: one figure that needs no Elasticsearch, into bench/RESULTS-<figure>.md;
+# BENCH_ONLY=offline|startup|mix: one figure that needs no Elasticsearch, into bench/RESULTS-<figure>.md;
 # BENCH_ONLY=new_terms: the new_terms figure, on the server, into bench/RESULTS-new-terms-es<major>.md.
 [ -z "${BENCH_ONLY:-}" ] || results="bench/RESULTS-$BENCH_ONLY.md"
 [ "${BENCH_ONLY:-}" != new_terms ] || results="bench/RESULTS-new-terms-es$major.md"

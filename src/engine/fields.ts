@@ -26,8 +26,9 @@ export function compileGetter(path: string): Getter {
     for (let i = 0; i < parts.length; i++) {
       if (node === null || typeof node !== 'object' || Array.isArray(node)) return slow(doc);
       const next = (node as Record<string, unknown>)[parts[i]];
-      // Not there as nested objects; may still be there under a dotted key (`"a.b": 1`).
-      if (next === undefined) return parts.length > 1 ? slow(doc) : NONE;
+      // Not there as nested objects; may still be there under a dotted key (`"a.b": 1`), which
+      // the slow path collects; without one on the way, the field is missing.
+      if (next === undefined) return parts.length > 1 && dottedAlong(doc, parts, dotted, i) ? slow(doc) : NONE;
       node = next;
     }
     const t = typeof node;
@@ -55,18 +56,37 @@ export function compileSome(path: string, get: Getter = compileGetter(path)): So
 }
 
 /**
+ * Whether a dotted key (`"a.b"`, `"b.c"`) that continues the path is present on the way down the
+ * nested objects to step `upTo` (where the nested lookup found nothing); the steps before it are
+ * plain objects (the caller walked them).
+ */
+function dottedAlong(doc: unknown, parts: readonly string[], dotted: readonly (readonly string[])[], upTo: number): boolean {
+  let node = doc as Record<string, unknown>;
+  for (let l = 0; l <= upTo; l++) {
+    for (let j = l + 1; j < parts.length; j++) if (node[dotted[l][j]] !== undefined) return true;
+    node = node[parts[l]] as Record<string, unknown>;
+  }
+  return false;
+}
+
+/**
  * The fast path of `compileSome`, generated for the path so that each step is a property load
  * with a constant name (which V8 caches per site) rather than a lookup by a computed key (1.7 to
  * three times slower over documents of many shapes; measured in bench/). The names enter the
  * code only as JSON string literals, so a path cannot inject code.
  */
 function walker(parts: readonly string[]): (slow: Some, plain: (v: unknown) => boolean) => Some {
-  const lines = ['let n = doc;'];
-  for (const part of parts) {
-    lines.push("if (n === null || typeof n !== 'object' || Array.isArray(n)) return slow(doc, test);");
-    lines.push(`n = n[${JSON.stringify(part)}];`);
-    lines.push(parts.length > 1 ? 'if (n === undefined) return slow(doc, test);' : 'if (n === undefined) return false;');
+  // Each step keeps its object (n0, n1, ...): when a step finds nothing, the dotted keys that
+  // continue the path on the way (`n0["a.b"]`, `n1["b.c"]`) decide between missing and the slow path.
+  const lines = ['const n0 = doc;'];
+  for (const [i, part] of parts.entries()) {
+    lines.push(`if (n${i} === null || typeof n${i} !== 'object' || Array.isArray(n${i})) return slow(doc, test);`);
+    lines.push(`const n${i + 1} = n${i}[${JSON.stringify(part)}];`);
+    const dottedKeys: string[] = [];
+    for (let l = 0; l <= i; l++) for (let j = l + 1; j < parts.length; j++) dottedKeys.push(`n${l}[${JSON.stringify(parts.slice(l, j + 1).join('.'))}] !== undefined`);
+    lines.push(dottedKeys.length > 0 ? `if (n${i + 1} === undefined) return ${dottedKeys.join(' || ')} ? slow(doc, test) : false;` : `if (n${i + 1} === undefined) return false;`);
   }
+  lines.push(`const n = n${parts.length};`);
   lines.push(
     'if (n === null) return false;',
     'const t = typeof n;',

@@ -6,7 +6,7 @@
 import { SampleMatcher } from '../engine/sample.js';
 import { SequenceMatcher } from '../engine/sequence.js';
 import { EqlVerificationError } from '../errors.js';
-import type { AlertStyle, CompiledQuery, StreamedQuery, StreamMatcher } from '../rules/language.js';
+import type { AlertStyle, CompiledQuery, EventGuard, StreamedQuery, StreamMatcher } from '../rules/language.js';
 import type { EventQuery, Expr, FieldRef, Query, SequenceStage } from './ast.js';
 import { ConditionCompiler, type Predicate } from './evaluate.js';
 import { compileGetter, type Getter } from './fields.js';
@@ -26,6 +26,8 @@ export interface CompiledStage {
   /** Join key fields: the sequence's `by` keys, then the stage's own. */
   readonly keyFields: readonly FieldRef[];
   readonly keys: readonly Getter[];
+  /** What `matches` is the conjunction of: the category test, then each top-level conjunct of the condition, each with its key. */
+  readonly guards: readonly EventGuard[];
 }
 
 /** `| head N` keeps the first N results, `| tail N` the last N (still in ascending order). */
@@ -102,6 +104,7 @@ function seam(source: string, options: EqlCompileOptions, fields: readonly strin
     needsIndexNames: false,
     namedFields: new Map([...new Set(fields)].map((f) => [f, [f]] as const)),
     routing: categories === null ? null : { field: categoryField, categories },
+    guards: [...new Set(stages)].map((s) => s.guards),
     pushdown: (pd: Parameters<StreamedQuery['pushdown']>[0]) => eqlPushdown(pd, self()),
     withFieldTypes: (types: FieldTypeMap): CompiledQuery => {
       const q = self();
@@ -156,7 +159,12 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
     const condition = compiler.condition(s.query.condition);
     const isCategory = compiler.categoryTest(s.query);
     const matches: Predicate = isCategory ? (doc) => isCategory(doc) && condition(doc) : condition;
-    return { query: s.query, missing: s.missing, matches, category: s.query.category, condition, keyFields, keys: keyFields.map((k) => typedGetter(k.path, compileGetter(k.path), options.fieldTypes?.get(k.path), true)) };
+    const guards: EventGuard[] = isCategory ? [{ key: JSON.stringify(['category', categoryField, s.query.category]), test: isCategory, category: { field: categoryField, value: s.query.category! } }] : [];
+    for (const c of conjuncts(s.query.condition)) guards.push({ key: guardKey(c, options.fieldTypes), test: compiler.condition(c) });
+    return {
+      query: s.query, missing: s.missing, matches, category: s.query.category, condition, keyFields, guards,
+      keys: keyFields.map((k) => typedGetter(k.path, compileGetter(k.path), options.fieldTypes?.get(k.path), true)),
+    };
   };
   const sameKeyCount = (stages: readonly SequenceStage[], seqBy: readonly FieldRef[]) => {
     const keyCount = seqBy.length + stages[0].by.length;
@@ -213,6 +221,23 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
     overlapMs: ast.maxspanMs ?? 0, alert: SEQUENCE_STYLE, matcher: (o) => new SequenceMatcher(q, o.sharedStart),
   };
   return q;
+}
+
+/** The operands of a condition's top-level `and` (nested ones flattened); the condition itself otherwise. */
+function conjuncts(expr: Expr): Expr[] {
+  return expr.kind === 'and' ? expr.operands.flatMap(conjuncts) : [expr];
+}
+
+/**
+ * What a compiled condition depends on: its syntax without positions, and the mapping types of
+ * the fields it reads (typed comparisons, null_value). Equal keys compile to the same test.
+ */
+function guardKey(expr: Expr, types: FieldTypeMap | undefined): string {
+  const fields = new Set<string>();
+  collectFields(expr, fields);
+  const typed = types ? [...fields].sort().map((f) => [f, types.get(f) ?? null]) : [];
+  // Numbers as objects: JSON would write Infinity and NaN as null, the null literal.
+  return JSON.stringify([expr, typed], (k, v) => (k === 'start' || k === 'end' ? undefined : typeof v === 'number' ? { number: Object.is(v, -0) ? '-0' : String(v) } : v));
 }
 
 function collectFields(expr: Expr, out: Set<string>): void {

@@ -407,7 +407,16 @@ export class ConditionCompiler {
       return compileWildcard(insensitive ? lit.value.toLowerCase() : lit.value);
     });
     if (expr.op === 'regex') {
-      return (doc) => get(doc).some((v) => tests.some((t) => t(String(v))));
+      const test = (v: Primitive): boolean => {
+        const text = String(v);
+        for (const t of tests) if (t(text)) return true;
+        return false;
+      };
+      if (expr.value.kind === 'field') {
+        const some = this.some(expr.value.path);
+        return (doc) => some(doc, test);
+      }
+      return (doc) => get(doc).some(test);
     }
     if (expr.value.kind === 'field') {
       const some = this.some(expr.value.path);

@@ -97,10 +97,28 @@ interface QueryBase {
   readonly approximate?: readonly string[];
 }
 
+/**
+ * A test an event must pass to matter to a query (engine/route.ts), shared by the rules of a read
+ * through its key: two guards with the same key give the same result on every document, so the
+ * router evaluates it once per event for all of them.
+ */
+export interface EventGuard {
+  readonly key: string;
+  readonly test: (doc: unknown) => boolean;
+  /** The guard is the test that `field` holds `value` (an event category): the router may decide it from its routing. */
+  readonly category?: { readonly field: string; readonly value: string };
+}
+
 export interface StreamedQuery extends QueryBase {
   readonly plan: 'streamed';
   /** Routing of a shared read: only events whose `field` holds one of `categories`; null: every event. */
   readonly routing: { readonly field: string; readonly categories: ReadonlySet<string> } | null;
+  /**
+   * When an event can matter to the matcher at all: it passes every guard of at least one of the
+   * lists (e.g. one list per sequence stage, the conjuncts of its condition). An event that does
+   * not is not fed to the query in a shared read. Absent: every routed event may matter.
+   */
+  readonly guards?: readonly (readonly EventGuard[])[];
   /** Whether the matcher needs `indexNames` (it routes by index, as Sigma does). */
   readonly needsIndexNames: boolean;
   readonly pipes: readonly ResultPipe[];

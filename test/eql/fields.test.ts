@@ -54,6 +54,74 @@ describe('field access', () => {
   });
 });
 
+/**
+ * The getter as it was before a missing step stopped taking the slow path (kept as the oracle):
+ * the fast path over plain nested objects, else every value under nested and dotted keys.
+ */
+function previousGetter(path: string): (doc: unknown) => Primitive[] {
+  const parts = path.split('.');
+  const leaves = (node: unknown, out: Primitive[]): void => {
+    if (node === null || node === undefined) return;
+    if (Array.isArray(node)) for (const item of node) leaves(item, out);
+    else if (typeof node === 'string' || typeof node === 'number' || typeof node === 'boolean') out.push(node);
+  };
+  const collect = (node: unknown, i: number, out: Primitive[]): void => {
+    if (node === null || node === undefined) return;
+    if (i === parts.length) return leaves(node, out);
+    if (Array.isArray(node)) {
+      for (const item of node) collect(item, i, out);
+      return;
+    }
+    if (typeof node !== 'object') return;
+    const obj = node as Record<string, unknown>;
+    if (obj[parts[i]] !== undefined) collect(obj[parts[i]], i + 1, out);
+    for (let j = i + 1; j < parts.length; j++) {
+      const v = obj[parts.slice(i, j + 1).join('.')];
+      if (v !== undefined) collect(v, j + 1, out);
+    }
+  };
+  const slow = (doc: unknown) => {
+    const out: Primitive[] = [];
+    collect(doc, 0, out);
+    return out;
+  };
+  return (doc) => {
+    let node = doc;
+    for (let i = 0; i < parts.length; i++) {
+      if (node === null || typeof node !== 'object' || Array.isArray(node)) return slow(doc);
+      const next = (node as Record<string, unknown>)[parts[i]];
+      if (next === undefined) return parts.length > 1 ? slow(doc) : [];
+      node = next;
+    }
+    if (typeof node === 'string' || typeof node === 'number' || typeof node === 'boolean') return [node];
+    if (node === null) return [];
+    if (Array.isArray(node) && node.every((v) => ['string', 'number', 'boolean'].includes(typeof v))) return node as Primitive[];
+    return slow(doc);
+  };
+}
+
+describe('field access: a missing step', () => {
+  test('the getter and compileSome find what the slow path found, for any document and path (dotted keys at every level)', () => {
+    const paths = ['a', 'a.b', 'a.b.c', 'b.c', 'a.c', 'c.b.a', 'a.b.c.a', 'b'];
+    fc.assert(fc.property(doc, fc.constantFrom(...paths), (d, path) => {
+      const expected = previousGetter(path)(d);
+      assert.deepEqual([...compileGetter(path)(d)], expected);
+      assert.deepEqual(collected(path, d), expected);
+    }), { numRuns: 5000 });
+  });
+
+  test('a field missing from nested objects is found under a dotted key at any level on the way', () => {
+    const cases: [unknown, Primitive[]][] = [
+      [{ a: { b: {} } }, []], [{ a: { 'b.c': 2 } }, [2]], [{ 'a.b': { c: 3 } }, [3]], [{ 'a.b.c': 4 }, [4]],
+      [{ a: { b: {} }, 'a.b.c': 5 }, [5]], [{ a: { b: { x: 1 } }, 'a.b': { c: 6 } }, [6]], [{ a: {} }, []],
+    ];
+    for (const [d, expected] of cases) {
+      assert.deepEqual([...compileGetter('a.b.c')(d)], expected, JSON.stringify(d));
+      assert.deepEqual(collected('a.b.c', d), expected, JSON.stringify(d));
+    }
+  });
+});
+
 describe('field access: nested and dotted forms together', () => {
   test('a value under a dotted key is found even when the nested parent exists without it', () => {
     const d = { process: { name: 'cmd.exe' }, 'process.pid': 4 };

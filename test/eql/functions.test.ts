@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileEql } from '../../src/eql/compile.js';
 import { cidrContains } from '../../src/eql/functions.js';
+import { compileRegex } from '../../src/eql/regex.js';
+import fc from 'fast-check';
 
 function accepts(cond: string, doc: Record<string, unknown> = {}): boolean {
   const q = compileEql(`any where ${cond}`);
@@ -78,5 +80,20 @@ describe('EQL functions', () => {
 
   test('regex cannot backtrack catastrophically: (a*)*b on 100 kB of a answers false', () => {
     assert.equal(accepts('s regex "(a*)*b"', { s: 'a'.repeat(100_000) }), false);
+  });
+
+  test('a regex remembers its results per value and answers as it did without: repeats, long values, more values than it keeps', () => {
+    const patterns = ['[a-c]+\\.exe', 'a.*b', '(ab|ba)+', 'x?'];
+    for (const [pattern, ci] of patterns.flatMap((p) => [[p, false], [p, true]] as const)) {
+      const cached = compileRegex(pattern, ci);
+      const text = fc.oneof(
+        fc.stringMatching(/^[abcxAB.e]{0,6}$/),
+        fc.constantFrom('abc.exe', 'ABC.EXE', 'ab'.repeat(300), `a${'x'.repeat(600)}b`),
+        fc.integer({ min: 0, max: 10_000 }).map(String),
+      );
+      fc.assert(fc.property(fc.array(text, { maxLength: 400 }), (texts) => {
+        for (const t of texts) assert.equal(cached(t), compileRegex(pattern, ci)(t), `${pattern}${ci ? '~' : ''} on ${t.slice(0, 20)}`);
+      }), { numRuns: 40 });
+    }
   });
 });
