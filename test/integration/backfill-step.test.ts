@@ -56,7 +56,11 @@ describe('backfill step from a count', () => {
     const set = await loadRules([`${REPO}rules/sigma/win_security_winrm_listening_service_reconnaissance.yml`]);
     rule = { ...set.rules[0], indices: [index] };
   });
-  after(async () => env?.close());
+  after(async () => {
+    // Its name is the Sigma pipeline's (winlogbeat-*), outside the env's prefix: deleted here.
+    await env?.client.indices.delete({ index, ignore_unavailable: true });
+    await env?.close();
+  });
 
   test('the count is of the events the pushed-down query selects, not of the range', async () => {
     const count = await countMatching(env.client, [rule], FROM, TO);
