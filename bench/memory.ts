@@ -12,6 +12,7 @@ import { RuleRun } from '../src/engine/run.js';
 import { SequenceMatcher } from '../src/engine/sequence.js';
 import type { Rule } from '../src/rules/model.js';
 import { corpusRules } from './corpus.js';
+import { SIGMA_SWEEPS, sigmaEvents } from './sigma-data.js';
 import type { CompiledSequence } from '../src/eql/compile.js';
 
 const PAGE = 1000;
@@ -137,31 +138,8 @@ export async function corpusFigure(winrm: Rule, corpus: string, out: (s: string)
 }
 
 export async function sigmaFigure(rule: Rule, out: (s: string) => void): Promise<void> {
-  // Security 4688 events from 2,000 computers over 12 hours; wsmprovhost.exe now and then, and
-  // ten planted sweeps: 35 computers in 5 minutes, an hour apart.
-  let seed = 5;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-  const start = Date.UTC(2026, 10, 1);
-  const events: EventRecord[] = [];
-  const doc = (ts: number, computer: string, image: string, user = 'alice') => ({
-    index: 'winlogbeat-bench-sigma', id: `s${events.length}`, timestamp: ts,
-    source: {
-      '@timestamp': new Date(ts).toISOString(), event: { code: '4688', kind: 'event' },
-      winlog: { channel: 'Security', event_id: 4688, computer_name: computer, event_data: { NewProcessName: image, TargetUserName: user, TargetLogonId: `0x${Math.floor(rand() * 1e6).toString(16)}` } },
-    },
-  });
-  const images = ['C:\\Windows\\System32\\svchost.exe', 'C:\\Windows\\System32\\conhost.exe', 'C:\\Program Files\\Google\\Chrome\\chrome.exe', 'C:\\Windows\\explorer.exe'];
-  for (let i = 0; i < 400_000; i++) {
-    const ts = start + rand() * 12 * 3_600_000;
-    const wsm = rand() < 0.002;
-    events.push(doc(ts, `ws${Math.floor(rand() * 2000)}.corp`, wsm ? 'C:\\Windows\\System32\\wsmprovhost.exe' : images[Math.floor(rand() * images.length)]));
-  }
-  const sweeps = 10;
-  for (let s = 0; s < sweeps; s++) {
-    const at = start + (s + 1) * 3_600_000;
-    for (let c = 0; c < 35; c++) events.push(doc(at + c * 8000, `target-${s}-${c}.corp`, 'C:\\Windows\\System32\\wsmprovhost.exe', 'eve'));
-  }
-  events.sort((a, b) => a.timestamp - b.timestamp);
+  const events = sigmaEvents();
+  const sweeps = SIGMA_SWEEPS;
   const pages = toPages(events);
   let best: Rates | undefined;
   let alerts = 0;

@@ -14,10 +14,11 @@
  * 7. Start-up: `lookout validate` of the shipped rules and `lookout --help`, whole processes.
  * 8. The new_terms check: history size against window terms (bench/new-terms.ts).
  * 9. An ES|QL STATS rule over the day, aggregated in memory (bench/esql.ts).
+ * 10. The Sigma count rule over 12 h beside ElastAlert2's cardinality rule (bench/count-rule.ts).
  *
  * BENCH_ONLY=offline runs figure 6 alone, BENCH_ONLY=startup figure 7 alone, BENCH_ONLY=mix
  * figure 1b alone (none of them needs Elasticsearch), BENCH_ONLY=new_terms figure 8 alone,
- * BENCH_ONLY=esql figure 9 alone (at each scale).
+ * BENCH_ONLY=esql figure 9 alone (at each scale), BENCH_ONLY=count_rule figure 10 alone.
  */
 import { performance } from 'node:perf_hooks';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -31,6 +32,7 @@ import { backfillFigure, corpusRulesFigure, decodeFigure, manyRulesFigure, point
 import { ensureBenchData } from './data.js';
 import { corpusFigure, sequenceMemoryFigure, sigmaFigure, winrmFigure } from './memory.js';
 import { esqlStatsFigure } from './esql.js';
+import { countRuleFigure } from './count-rule.js';
 import { newTermsFigure } from './new-terms.js';
 import { offlineFigure } from './offline.js';
 import { startupFigure } from './startup.js';
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
 
   out('');
   const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && !['offline', 'startup', 'mix', 'new_terms', 'esql'].includes(only)) throw new Error(`BENCH_ONLY: expected offline, startup, mix, new_terms or esql, got '${only}'`);
+  if (only !== undefined && !['offline', 'startup', 'mix', 'new_terms', 'esql', 'count_rule'].includes(only)) throw new Error(`BENCH_ONLY: expected offline, startup, mix, new_terms, esql or count_rule, got '${only}'`);
   if (only === 'offline') {
     await offlineFigure('.devserver-data/bench-offline', out);
     return;
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
   // depend on the server (to compare Elasticsearch versions); default all.
   const figures = process.env.BENCH_FIGURES ?? 'all';
   if (figures !== 'all' && figures !== 'server') throw new Error(`BENCH_FIGURES: expected all or server, got '${figures}'`);
-  const all = figures === 'all' && only !== 'new_terms' && only !== 'esql';
+  const all = figures === 'all' && only === undefined;
   if (all) await inMemoryFigures(winrm, sigma);
 
   const config = loadConfig({ ...process.env, LOOKOUT_ALERTS_INDEX: 'lookout-bench-alerts', LOOKOUT_STATE_INDEX: 'lookout-bench-state' });
@@ -93,6 +95,11 @@ async function main(): Promise<void> {
     if (only === 'new_terms') {
       out(`Elasticsearch ${info.version.number} (development node, same machine)`);
       await newTermsFigure(client, out);
+      return;
+    }
+    if (only === 'count_rule') {
+      out(`Elasticsearch ${info.version.number} (development node, same machine)`);
+      await countRuleFigure(client, config.elasticsearch.url, '.devserver-data', out);
       return;
     }
     await client.indices.delete({ index: 'lookout-bench-alerts,lookout-bench-state', ignore_unavailable: true });
@@ -118,6 +125,7 @@ async function main(): Promise<void> {
       await esqlStatsFigure(deps, data, out);
     }
     if (all) await newTermsFigure(client, out);
+    if (all) await countRuleFigure(client, config.elasticsearch.url, '.devserver-data', out);
     out(`\npeak RSS of the benchmark process itself (in-memory figures hold their data sets): ${Math.round(process.resourceUsage().maxRSS / 1024).toLocaleString('en-US')} MB`);
   } finally {
     await client.close();

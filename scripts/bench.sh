@@ -26,12 +26,14 @@ results=bench/RESULTS.md
 [ "$major" = 7 ] || results="bench/RESULTS-es$major.md"
 [ "${BENCH_FIGURES:-all}" = all ] || results="bench/RESULTS-${BENCH_FIGURES}-es$major.md"
 # BENCH_ONLY=offline|startup|mix: one figure that needs no Elasticsearch, into bench/RESULTS-<figure>.md;
-# BENCH_ONLY=new_terms: the new_terms figure, on the server, into bench/RESULTS-new-terms-es<major>.md.
+# BENCH_ONLY=new_terms: the new_terms figure, on the server, into bench/RESULTS-new-terms-es<major>.md;
+# BENCH_ONLY=count_rule: the Sigma count rule beside ElastAlert2, into bench/RESULTS-count-rule-es<major>.md.
 [ -z "${BENCH_ONLY:-}" ] || results="bench/RESULTS-$BENCH_ONLY.md"
 [ "${BENCH_ONLY:-}" != new_terms ] || results="bench/RESULTS-new-terms-es$major.md"
+[ "${BENCH_ONLY:-}" != count_rule ] || results="bench/RESULTS-count-rule-es$major.md"
 # BENCH_ONLY=esql: the ES|QL STATS figure at each of BENCH_SCALES, into bench/RESULTS-esql-es<major>.md.
 [ "${BENCH_ONLY:-}" != esql ] || results="bench/RESULTS-esql-es$major.md"
-if [ -z "${ELASTICSEARCH_URL:-}" ] && { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = new_terms ] || [ "$BENCH_ONLY" = esql ]; }; then
+if [ -z "${ELASTICSEARCH_URL:-}" ] && { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = new_terms ] || [ "$BENCH_ONLY" = esql ] || [ "$BENCH_ONLY" = count_rule ]; }; then
   export LOOKOUT_ES_JAVA_OPTS="${LOOKOUT_ES_JAVA_OPTS:--Xms2g -Xmx2g}"
   bench_data="$root/.devserver-data/bench"
   [ "$major" = 7 ] || bench_data="$root/.devserver-data/bench-es$major"

@@ -10,13 +10,18 @@
  * rules go on.
  */
 import type { Rule } from '../rules/model.js';
-import { executeRules, shareKey, type ExecuteDeps } from './execute.js';
+import { countMatching, executeRules, shareKey, type ExecuteDeps } from './execute.js';
 import { backfillWindows, type Window } from './window.js';
 
 export interface BackfillOptions {
   readonly from: number;
   readonly to: number;
-  /** Length of each window. Default: one hour, or the longest look-back of the rules if longer. */
+  /**
+   * Length of each window. Default: one hour, or the longest look-back of the rules if longer;
+   * longer still when the rules' pushed-down query selects few events in the range (about
+   * EVENTS_PER_WINDOW per window, counted first), since each window costs a dozen round trips
+   * whatever it reads.
+   */
   readonly stepMs?: number;
   /** Windows in flight at once (default 1). */
   readonly concurrency?: number;
@@ -37,6 +42,8 @@ export interface BackfillResult {
 }
 
 const HITS_HELD = 10_000;
+/** Events a window aims to read when the step is chosen from a count (see BackfillOptions.stepMs). */
+export const EVENTS_PER_WINDOW = 200_000;
 
 export async function backfillRule(deps: ExecuteDeps, rule: Rule, options: BackfillOptions): Promise<BackfillResult> {
   return (await backfillRules(deps, [rule], options))[0];
@@ -80,8 +87,8 @@ async function backfillGroup(deps: ExecuteDeps, rules: readonly Rule[], options:
   // one window, 2,500 with two. Measured: 10 M events backfilled within 300 MB either way.
   const page = Math.max(100, Math.floor(HITS_HELD / (2 * concurrency)));
   deps = { ...deps, pageSize: Math.min(deps.pageSize, page), maxPageSize: page };
-  const step = options.stepMs ?? Math.max(3_600_000, ...rules.map((r) => r.lookbackMs));
   const maxspan = Math.max(0, ...rules.map((r) => r.compiled.overlapMs));
+  const step = options.stepMs ?? await countedStep(deps, rules, options, concurrency);
   const overlap = Math.min(maxspan, step / 2);
   const progress: RuleProgress[] = await Promise.all(rules.map(async (rule) => {
     const key = `${rule.ruleId}:${options.from}:${options.to}`;
@@ -139,4 +146,22 @@ async function backfillGroup(deps: ExecuteDeps, rules: readonly Rule[], options:
     failed: p.failedAt !== undefined,
     error: p.error,
   }));
+}
+
+/**
+ * The default step: one hour (or the longest look-back), widened so that each window reads about
+ * EVENTS_PER_WINDOW of the events the rules' query selects (counted over the range first), with
+ * at least `concurrency` windows once there is more than one window's worth. A sparse rule (the
+ * Sigma count rule reads 1,300 of 400,000 events in 12 h) then runs in one window instead of 13.
+ */
+async function countedStep(deps: ExecuteDeps, rules: readonly Rule[], options: BackfillOptions, concurrency: number): Promise<number> {
+  const base = Math.max(3_600_000, ...rules.map((r) => r.lookbackMs));
+  const span = options.to - options.from;
+  if (span <= base) return base;
+  const readBack = Math.max(0, ...rules.map((r) => r.compiled.readBackMs));
+  const count = await countMatching(deps.client, rules, options.from - readBack, options.to);
+  if (count === undefined) return base;
+  let windows = Math.max(1, Math.ceil(count / EVENTS_PER_WINDOW));
+  if (windows > 1) windows = Math.max(windows, concurrency);
+  return Math.max(base, Math.ceil(span / windows));
 }

@@ -21,7 +21,7 @@ import { withFieldTypes } from '../rules/typed.js';
 import { resolveIndexNames, type IndexNames } from '../search/index-names.js';
 import { missingFields } from '../search/missing-fields.js';
 import { Pushdown, type EsQuery } from '../search/pushdown.js';
-import { packReads, widen } from '../search/union.js';
+import { packReads, unionOf, widen } from '../search/union.js';
 import { newReadStats, readEvents, type ReadMode, type ReadStats } from '../search/reader.js';
 import type { ExecutionRecord, StateStore } from '../state/store.js';
 import type { Notifier } from '../alerts/notify.js';
@@ -100,6 +100,29 @@ export function pushedQuery(rule: Rule, types: FieldTypes): EsQuery | null {
 export function shareKey(rule: Rule): string {
   if (rule.compiled.plan === 'aggregated') return JSON.stringify(['aggregated', rule.ruleId]);
   return JSON.stringify([[...rule.indices].sort(), rule.timestampField, rule.timestampFallback, rule.compiled.readBackMs]);
+}
+
+/**
+ * How many events the rules' shared read would select over [from, to] (their pushed-down queries'
+ * union, one `_count`), for backfill to size its windows; undefined where it cannot say cheaply
+ * (rules aggregated on the server, a fallback timestamp, or the count failing).
+ */
+export async function countMatching(client: Client, rules: readonly Rule[], from: number, to: number): Promise<number | undefined> {
+  const first = rules[0];
+  if (!first || first.compiled.plan === 'aggregated' || first.timestampFallback) return undefined;
+  try {
+    const types = await fetchFieldTypes(client, first.indices, [...new Set(rules.flatMap((r) => [...r.compiled.fields, ...(r.exceptions?.fields ?? [])]))]);
+    const typeMap = fieldTypesFromCaps(types);
+    const query = unionOf(rules.map((r) => pushedQuery(withFieldTypes(r, typeMap, types), types)));
+    const range = { range: { [first.timestampField]: { gte: from, lte: to, format: 'epoch_millis' } } };
+    const res = await client.count({
+      index: first.indices.join(','), ignore_unavailable: true, allow_no_indices: true,
+      query: { bool: { filter: query ? [range, query] : [range] } } as never,
+    });
+    return res.count;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function executeRule(deps: ExecuteDeps, rule: Rule, window: Window, kind: ExecutionRecord['kind']): Promise<ExecutionResult> {
