@@ -75,6 +75,12 @@ function reportRuleSet(set: RuleSet, logger: Logger): void {
   logger.info(`${set.rules.length} rule(s) loaded, ${set.disabled.length} disabled (not run), ${set.skipped.length} skipped, ${set.errors.length} with errors`);
 }
 
+/** Why no rule with this rule_id runs: disabled, or not loaded at all. */
+function notRunnable(set: RuleSet, ruleId: string): string {
+  const off = set.disabled.find((r) => r.ruleId === ruleId);
+  return off ? `rule_id ${ruleId} is disabled (enabled = false in ${off.file}): it is not run` : `no loaded rule has rule_id ${ruleId}`;
+}
+
 async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<number> {
   const { loadRules } = await import('../rules/load.js');
   const { values, positionals } = parseArgs({ args, options: { cluster: { type: 'boolean', default: false } }, allowPositionals: true });
@@ -394,7 +400,7 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
   reportRuleSet(set, logger);
   const rules = values.rule ? set.rules.filter((r) => r.ruleId === values.rule) : set.rules;
   if (rules.length === 0) {
-    logger.error(values.rule ? `no loaded rule has rule_id ${values.rule}` : `no rule to run in ${config.rulesDir}`);
+    logger.error(values.rule ? notRunnable(set, values.rule) : `no rule to run in ${config.rulesDir}`);
     return 1;
   }
   const rt = await connect(config, logger);
@@ -422,7 +428,7 @@ async function cmdFillGaps(ruleId: string | undefined, config: Config, logger: L
   reportRuleSet(set, logger);
   const rules = ruleId ? set.rules.filter((r) => r.ruleId === ruleId) : set.rules;
   if (rules.length === 0) {
-    logger.error(ruleId ? `no loaded rule has rule_id ${ruleId}` : `no rule to run in ${config.rulesDir}`);
+    logger.error(ruleId ? notRunnable(set, ruleId) : `no rule to run in ${config.rulesDir}`);
     return 1;
   }
   const rt = await connect(config, logger);

@@ -215,6 +215,9 @@ describe('the CLI against the real server', () => {
     const finished = r.stderr.split('\n').filter((l) => l.includes('"message":"execution finished"'));
     assert.equal(finished.length, 1);
     assert.doesNotMatch(finished[0], /off-1/);
+    const one = await runCli(['backfill', '--rule', 'off-1', '--from', new Date(Date.now() - 10 * MIN).toISOString(), '--to', new Date().toISOString()], { ...cliEnv, LOOKOUT_RULES_DIR: dir });
+    assert.equal(one.code, 1);
+    assert.match(one.stderr, /rule_id off-1 is disabled \(enabled = false in .*off\.toml\): it is not run/);
   });
 
   test('a malformed rule file among good ones: the good rule still runs, the exit status says it', async () => {
