@@ -96,13 +96,13 @@ const MULTI_FIELD = /\.(caseless|text)$/;
 const MULTI_FIELDS = { caseless: { type: 'keyword', normalizer: 'lowercase' }, text: { type: 'text' } };
 
 /** Assigns field values that satisfy the positive, literal parts of a KQL query. */
-function satisfy(node: KqlNode, doc: Record<string, unknown>, prefix = ''): void {
+function satisfy(node: KqlNode, doc: Record<string, unknown>, prefix = '', pick = 0): void {
   switch (node.kind) {
     case 'and':
-      node.children.forEach((c) => satisfy(c, doc, prefix));
+      node.children.forEach((c) => satisfy(c, doc, prefix, pick));
       return;
     case 'or':
-      satisfy(node.children[0], doc, prefix);
+      satisfy(node.children[pick % node.children.length], doc, prefix, pick);
       return;
     case 'is': {
       const field = node.field === null ? 'message' : `${prefix}${fieldText(node.field).replace(/\*/g, 'x')}`.replace(MULTI_FIELD, '');
@@ -123,7 +123,7 @@ function satisfy(node: KqlNode, doc: Record<string, unknown>, prefix = ''): void
     }
     case 'nested': {
       const inner: Record<string, unknown> = {};
-      satisfy(node.query, inner);
+      satisfy(node.query, inner, '', pick);
       setPath(doc, `${prefix}${fieldText(node.path)}`, [inner]);
       return;
     }
@@ -184,10 +184,19 @@ interface RawRule {
  * are absent from the history, which holds only earlier slots).
  */
 function eventsFor(raw: RawRule, slot: number): { _id: string; doc: Record<string, unknown> }[] {
-  const doc: Record<string, unknown> = {};
-  wildcards.clear();
+  let doc: Record<string, unknown> = {};
+  // Every `or` takes its first branch; where the in-memory evaluator says that event misses (a
+  // branch its own `not` excludes again), every `or` takes its second, third... branch instead.
   try {
-    satisfy(compileKql(raw.query ?? '').ast, doc);
+    const kql = compileKql(raw.query ?? '');
+    const attempt = (pick: number) => {
+      const tried: Record<string, unknown> = {};
+      wildcards.clear();
+      satisfy(kql.ast, tried, '', pick);
+      return tried;
+    };
+    doc = [1, 2, 3].reduce((found, pick) => (kql.matches(found) ? found : attempt(pick)), attempt(0));
+    if (!kql.matches(doc)) doc = attempt(0);
   } catch {
     return [];
   }
