@@ -10,7 +10,7 @@
  * KQL translation plus filters and exceptions; for a rule type not registered yet, the KQL
  * translation alone), executed (one execution through `executeRule`, the scheduler's own
  * function, over the generated events finished without error; a rule that aggregates on the
- * server goes through its aggregated plan there), matched (the generated events raised an
+ * server goes through its aggregated plan there), alerted (the generated events raised an
  * alert: informative, since a generator that reads literals cannot satisfy every condition).
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -21,8 +21,6 @@ import { loadConfig } from '../src/config/env.js';
 import { fieldText, isLoneWildcard, type KqlNode, type Value } from '../src/kql/ast.js';
 import { compileKql } from '../src/kql/compile.js';
 import { silentLogger } from '../src/logging/logger.js';
-import { attachExceptions } from '../src/exceptions/index.js';
-import { loadElasticToml } from '../src/rules/elastic-toml.js';
 import { loadRules } from '../src/rules/load.js';
 import type { Rule } from '../src/rules/model.js';
 import { createClient } from '../src/search/client.js';
@@ -32,7 +30,9 @@ import { StateStore } from '../src/state/store.js';
 
 const CORPUS = process.env.LOOKOUT_CORPUS ?? join(process.cwd(), '..', 'shared', 'corpus', 'elastic-detection-rules');
 const INDEX = 'lookout-kql-conformance-events';
-const TYPES = new Set(['query', 'threshold', 'new_terms']);
+/** KQL_CONFORMANCE_TYPES=threshold,new_terms runs a subset while iterating: the table is then printed, not written. */
+const SUBSET = process.env.KQL_CONFORMANCE_TYPES;
+const TYPES = new Set(SUBSET ? SUBSET.split(',') : ['query', 'threshold', 'new_terms']);
 /** Each rule runs over its own stretch of time: the history of a new_terms rule and its window. */
 const SLOT_MS = 3_600_000;
 const BASE = Date.parse('2026-10-01T00:00:00Z');
@@ -57,6 +57,27 @@ function setPath(doc: Record<string, unknown>, path: string, value: unknown): vo
   if (node[parts[parts.length - 1]] === undefined) node[parts[parts.length - 1]] = value;
 }
 
+/** The value at a dotted path, if any. */
+function getPath(doc: Record<string, unknown>, path: string): unknown {
+  let node: unknown = doc;
+  for (const p of path.split('.')) node = node && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>)[p] : undefined;
+  return node;
+}
+
+/** The parts of the wildcard values the generator filled in, by field (of the event being generated). */
+const wildcards = new Map<string, readonly string[]>();
+
+/** Sets a field even where the query's literals already set it (a cardinality field's distinct values). */
+function forcePath(doc: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = doc;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof node[p] !== 'object' || node[p] === null || Array.isArray(node[p])) node[p] = {};
+    node = node[p] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]] = value;
+}
+
 /**
  * A value that fits a KQL value, wildcards filled in; as text (`true` too), so that the index
  * maps it as `keyword` (ECS keeps codes and ports that rules compare with numbers in keyword
@@ -66,19 +87,32 @@ function sample(v: Value): unknown {
   return v.parts.join('x');
 }
 
+/**
+ * ECS multi-fields the rules query (`process.name.caseless`, `process.command_line.text`): the
+ * index maps the parent field with them, as Elastic's integrations do, and the generator writes
+ * the parent.
+ */
+const MULTI_FIELD = /\.(caseless|text)$/;
+const MULTI_FIELDS = { caseless: { type: 'keyword', normalizer: 'lowercase' }, text: { type: 'text' } };
+
 /** Assigns field values that satisfy the positive, literal parts of a KQL query. */
-function satisfy(node: KqlNode, doc: Record<string, unknown>, prefix = ''): void {
+function satisfy(node: KqlNode, doc: Record<string, unknown>, prefix = '', pick = 0): void {
   switch (node.kind) {
     case 'and':
-      node.children.forEach((c) => satisfy(c, doc, prefix));
+      node.children.forEach((c) => satisfy(c, doc, prefix, pick));
       return;
     case 'or':
-      satisfy(node.children[0], doc, prefix);
+      satisfy(node.children[pick % node.children.length], doc, prefix, pick);
       return;
     case 'is': {
-      const field = node.field === null ? 'message' : `${prefix}${fieldText(node.field).replace(/\*/g, 'x')}`;
+      const field = node.field === null ? 'message' : `${prefix}${fieldText(node.field).replace(/\*/g, 'x')}`.replace(MULTI_FIELD, '');
       if (node.field !== null && isLoneWildcard(node.field)) return;
-      setPath(doc, field, isLoneWildcard(node.value) ? 'x' : sample(node.value));
+      if (!isLoneWildcard(node.value) && node.value.parts.length > 1) wildcards.set(field, node.value.parts);
+      const value = isLoneWildcard(node.value) ? 'x' : sample(node.value);
+      // The same field named twice with `and` (`tags:("a" and "b")`): an array holds both.
+      const old = getPath(doc, field);
+      if (old !== undefined && !(typeof old === 'object' && !Array.isArray(old)) && !([old].flat() as unknown[]).includes(value)) forcePath(doc, field, [...[old].flat(), value]);
+      else setPath(doc, field, value);
       return;
     }
     case 'range': {
@@ -89,7 +123,7 @@ function satisfy(node: KqlNode, doc: Record<string, unknown>, prefix = ''): void
     }
     case 'nested': {
       const inner: Record<string, unknown> = {};
-      satisfy(node.query, inner);
+      satisfy(node.query, inner, '', pick);
       setPath(doc, `${prefix}${fieldText(node.path)}`, [inner]);
       return;
     }
@@ -135,30 +169,50 @@ interface RawRule {
   readonly language?: string;
   readonly query?: string;
   readonly filters?: { meta?: { negate?: boolean; disabled?: boolean }; query?: unknown }[];
-  readonly threshold?: { field?: string | string[]; value?: number };
+  readonly threshold?: { field?: string | string[]; value?: number; cardinality?: { field: string; value: number }[] };
   readonly new_terms_fields?: string[];
+  /** The TOML form: `[rule.new_terms] field = "new_terms_fields", value = [...]`. */
+  readonly new_terms?: { field?: string; value?: string[] };
   readonly history_window_start?: string;
   readonly timestamp_override?: string;
 }
 
-/** Events for a rule in its slot: `threshold.value` copies for a threshold rule, one in the window otherwise. */
+/**
+ * Events for a rule in its slot, all in its window: for a threshold rule enough copies to reach
+ * `threshold.value` and, with a cardinality condition, as many distinct values of its field as
+ * it asks; one event otherwise (for a new_terms rule its terms are the slot's own, so that they
+ * are absent from the history, which holds only earlier slots).
+ */
 function eventsFor(raw: RawRule, slot: number): { _id: string; doc: Record<string, unknown> }[] {
-  const doc: Record<string, unknown> = {};
+  let doc: Record<string, unknown> = {};
+  // Every `or` takes its first branch; where the in-memory evaluator says that event misses (a
+  // branch its own `not` excludes again), every `or` takes its second, third... branch instead.
   try {
-    satisfy(compileKql(raw.query ?? '').ast, doc);
+    const kql = compileKql(raw.query ?? '');
+    const attempt = (pick: number) => {
+      const tried: Record<string, unknown> = {};
+      wildcards.clear();
+      satisfy(kql.ast, tried, '', pick);
+      return tried;
+    };
+    doc = [1, 2, 3].reduce((found, pick) => (kql.matches(found) ? found : attempt(pick)), attempt(0));
+    if (!kql.matches(doc)) doc = attempt(0);
   } catch {
     return [];
   }
   for (const f of raw.filters ?? []) if (f.meta?.negate !== true && f.meta?.disabled !== true) satisfyFilter(f.query ?? f, doc);
   for (const f of [raw.threshold?.field ?? []].flat()) setPath(doc, f, `t-${slot}`);
-  for (const f of raw.new_terms_fields ?? []) setPath(doc, f, `n-${slot}`);
-  const copies = raw.type === 'threshold' ? Math.min(Math.max(raw.threshold?.value ?? 1, 1), 100) : 1;
+  for (const f of raw.new_terms_fields ?? raw.new_terms?.value ?? []) setPath(doc, f, `n-${slot}`);
+  const card = raw.threshold?.cardinality?.[0];
+  const copies = raw.type === 'threshold' ? Math.min(Math.max(raw.threshold?.value ?? 1, card?.value ?? 1, 1), 1000) : 1;
   const end = BASE + (slot + 1) * SLOT_MS;
   return Array.from({ length: copies }, (_, i) => {
     const ts = new Date(end - 60_000 + i).toISOString();
     const d = structuredClone(doc);
     d['@timestamp'] = ts;
     if (raw.timestamp_override) setPath(d, raw.timestamp_override, ts);
+    // Distinct values of the cardinality field; where the query gave it a wildcard pattern, each fills it in its own way.
+    if (card) forcePath(d, card.field, wildcards.get(card.field)?.join(`x${i}`) ?? `c-${slot}-${i}`);
     return { _id: `k${slot}-${i}`, doc: d };
   });
 }
@@ -169,7 +223,7 @@ interface Row {
   loaded: string;
   pushed: string;
   executed: string;
-  matched: string;
+  alerted: string;
 }
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0].replace(/\|/g, '\\|').slice(0, 300);
@@ -182,18 +236,20 @@ async function main(): Promise<void> {
   try {
     await client.indices.delete({ index: `${INDEX},lookout-kql-conformance-alerts,lookout-kql-conformance-state`, ignore_unavailable: true });
     const nested = new Set<string>();
+    const multi = new Set<string>();
     for (const file of files) {
       const raw = (parseToml(await readFile(file, 'utf8')) as { rule?: RawRule }).rule;
       if (!raw || !TYPES.has(raw.type)) continue;
+      for (const m of (raw.query ?? '').matchAll(/([\w.@-]+)\.(?:caseless|text)\b/g)) multi.add(m[1]);
       try {
         nestedPaths(compileKql(raw.query ?? '').ast, '', nested);
       } catch {
         // reported on the rule's row
       }
     }
-    await client.indices.create({ index: INDEX, settings: { number_of_shards: 1, number_of_replicas: 0, 'index.mapping.total_fields.limit': 20_000, 'index.mapping.ignore_malformed': true }, mappings: {
+    await client.indices.create({ index: INDEX, settings: { analysis: { normalizer: { lowercase: { type: 'custom', filter: ['lowercase'] } } }, number_of_shards: 1, number_of_replicas: 0, 'index.mapping.total_fields.limit': 20_000, 'index.mapping.ignore_malformed': true }, mappings: {
       dynamic_templates: [{ s: { match_mapping_type: 'string', mapping: { type: 'keyword' } } }],
-      properties: Object.fromEntries([...nested].map((p) => [p, { type: 'nested' }])),
+      properties: Object.fromEntries([...[...nested].map((p) => [p, { type: 'nested' }]), ...[...multi].map((p) => [p, { type: 'keyword', fields: MULTI_FIELDS }])]),
     } } as never);
     await installAlertsTemplate(client, config.alertsIndex);
     const store = new StateStore(client, config.stateIndex);
@@ -205,16 +261,11 @@ async function main(): Promise<void> {
       const text = await readFile(file, 'utf8');
       const raw = (parseToml(text) as { rule?: RawRule }).rule;
       if (!raw || !TYPES.has(raw.type)) continue;
-      const row: Row = { file: relative(CORPUS, file), type: `${raw.type} (${raw.language ?? 'kuery'})`, loaded: '', pushed: '', executed: '', matched: '' };
+      const row: Row = { file: relative(CORPUS, file), type: `${raw.type} (${raw.language ?? 'kuery'})`, loaded: '', pushed: '', executed: '', alerted: '' };
       const set = await loadRules([file]);
-      let rule = set.rules[0];
-      // A rule the corpus ships disabled is loaded and run all the same: no rule is left out.
-      const disabled = set.errors.length === 0 && !rule && set.skipped[0]?.reason.startsWith('disabled');
-      if (disabled) {
-        const one = loadElasticToml(file, text);
-        if ('rule' in one) rule = (await attachExceptions([one.rule], { kibana: new Map(), native: [] })).rules[0];
-      }
-      const note = [...(disabled ? ['disabled in the corpus, run all the same'] : []), ...(rule?.exceptions?.assumedEmpty ?? []).map((id) => `${id} applied as empty`)];
+      // A rule the corpus ships disabled loads (Kibana keeps it, unscheduled): it is run here all the same.
+      const rule = set.rules[0] ?? set.disabled[0];
+      const note = [...(rule && !rule.enabled ? ['disabled in the corpus, run all the same'] : []), ...(rule?.exceptions?.assumedEmpty ?? []).map((id) => `${id} applied as empty`)];
       if (set.errors.length > 0) row.loaded = `no: ${firstLine(set.errors[0])}`;
       else if (rule) row.loaded = note.length > 0 ? `yes (${note.join('; ')})` : 'yes';
       else row.loaded = `not run yet (${set.skipped[0]?.reason ?? 'skipped'})`;
@@ -269,18 +320,29 @@ async function main(): Promise<void> {
       row.executed = record.status === 'succeeded' ? 'yes' : `no: ${firstLine(record.error)}`;
       // An aggregated plan sends its query with the aggregation: run without error is accepted.
       if (r.compiled.plan === 'aggregated') row.pushed = record.status === 'succeeded' ? 'yes (with the aggregation)' : 'no (see executed)';
-      row.matched = record.alertsWritten > 0 ? 'yes' : refused.has(slot) ? `no (generated event refused by the index: ${refused.get(slot)!.replace(/\|/g, '\\|')})` : 'no';
+      row.alerted = record.alertsWritten > 0 ? 'yes' : refused.has(slot) ? `no (generated event refused by the index: ${refused.get(slot)!.replace(/\|/g, '\\|')})` : 'no';
     }
   } finally {
     await client.close();
   }
   rows.sort((a, b) => a.file.localeCompare(b.file));
+  // `lookout validate` over both folders (its loader walks _deprecated/ too): the figures, and those outside _deprecated/.
+  const all = await loadRules([join(CORPUS, 'rules'), join(CORPUS, 'rules_building_block')]);
+  const live = (file: string) => !file.includes('/_deprecated/');
+  const liveSkipped = all.skipped.filter((r) => live(r.file));
+  const reasons = new Map<string, number>();
+  for (const r of liveSkipped) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
+  const validate = [
+    `\`lookout validate rules rules_building_block\` on the same corpus: ${all.rules.length + all.disabled.length} valid (${all.disabled.length} of them disabled: loaded, not run),`,
+    `${all.skipped.length} skipped, ${all.errors.length} invalid. Outside \`_deprecated/\`: ${[...all.rules, ...all.disabled].filter((r) => live(r.file)).length} valid`,
+    `(${all.disabled.filter((r) => live(r.file)).length} disabled), ${all.errors.filter((e) => live(e.ruleFile)).length} invalid, ${liveSkipped.length} skipped: ${[...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${n} ${r.replace(/^rule type '([^']+)'.*$/, '$1')}`).join(', ')}.`,
+  ];
   const count = (pred: (r: Row) => boolean) => rows.filter(pred).length;
   const byType = (t: string) => rows.filter((r) => r.type.startsWith(`${t} `));
   const summary = (t: string) => {
     const rs = byType(t);
     const n = (p: (r: Row) => boolean) => rs.filter(p).length;
-    return `| ${t} | ${rs.length} | ${n((r) => r.loaded.startsWith('yes'))} | ${n((r) => r.pushed.startsWith('yes'))} | ${n((r) => r.executed === 'yes')} | ${n((r) => r.matched === 'yes')} | ${n((r) => r.loaded.startsWith('not run') || r.executed.startsWith('not run'))} |`;
+    return `| ${t} | ${rs.length} | ${n((r) => r.loaded.startsWith('yes'))} | ${n((r) => r.pushed.startsWith('yes'))} | ${n((r) => r.executed === 'yes')} | ${n((r) => r.alerted === 'yes')} | ${n((r) => r.loaded.startsWith('not run') || r.executed.startsWith('not run'))} |`;
   };
   const lines = [
     '# KQL conformance on Elastic\'s prebuilt rules',
@@ -289,6 +351,8 @@ async function main(): Promise<void> {
     'detection-rules corpus in `../shared/corpus/elastic-detection-rules` (`rules/` and `rules_building_block/`,',
     '`_deprecated/` left out): every rule file with `type` `query`, `threshold` or `new_terms`. Do not edit by hand.',
     '',
+    ...validate,
+    '',
     '- loaded: the rule set loader takes the rule (query, filters, exceptions); "not run yet" names the reason',
     '  the loader gives (a rule type or language Lookout does not run yet).',
     '- pushed down: the server accepted and ran the query Lookout reads with (the KQL translation for the index\'s',
@@ -296,23 +360,28 @@ async function main(): Promise<void> {
     '  alone; for a rule that aggregates on the server, its execution (the query goes with the aggregation).',
     '- executed: one execution through `executeRule` (the scheduler\'s function) over events generated from the',
     '  rule\'s own literals finished without error.',
-    '- matched: the execution wrote an alert (informative: a generator that reads literals cannot satisfy every',
-    '  condition, e.g. negations, ranges on dates, field-less terms).',
+    '- alerted: the execution wrote an alert. For a threshold rule the generator writes enough events in the',
+    '  window to reach `threshold.value` (and as many distinct values of the `cardinality` field as it asks),',
+    '  so an alert is one bucket that met the threshold; for a new_terms rule its terms are its own, absent from',
+    '  the history window (earlier rules\' hours), so an alert is a term first seen in the window. For a query',
+    '  rule it is informative: a generator that reads literals cannot satisfy every condition (negations,',
+    '  ranges on dates, field-less terms).',
     '',
-    '| type | rules | loaded | pushed down | executed without error | matched | not run yet |',
+    '| type | rules | loaded | pushed down | executed without error | alerted | not run yet |',
     '|---|---|---|---|---|---|---|',
     summary('query'),
     summary('threshold'),
     summary('new_terms'),
-    `| all | ${rows.length} | ${count((r) => r.loaded.startsWith('yes'))} | ${count((r) => r.pushed.startsWith('yes'))} | ${count((r) => r.executed === 'yes')} | ${count((r) => r.matched === 'yes')} | ${count((r) => r.loaded.startsWith('not run') || r.executed.startsWith('not run'))} |`,
+    `| all | ${rows.length} | ${count((r) => r.loaded.startsWith('yes'))} | ${count((r) => r.pushed.startsWith('yes'))} | ${count((r) => r.executed === 'yes')} | ${count((r) => r.alerted === 'yes')} | ${count((r) => r.loaded.startsWith('not run') || r.executed.startsWith('not run'))} |`,
     '',
-    '| rule | type (language) | loaded | pushed down | executed | matched |',
+    '| rule | type (language) | loaded | pushed down | executed | alerted |',
     '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.file} | ${r.type} | ${r.loaded} | ${r.pushed} | ${r.executed} | ${r.matched} |`),
+    ...rows.map((r) => `| ${r.file} | ${r.type} | ${r.loaded} | ${r.pushed} | ${r.executed} | ${r.alerted} |`),
     '',
   ];
-  await writeFile('docs/kql-conformance.md', lines.join('\n'));
-  process.stdout.write(lines.slice(16, 22).join('\n') + '\n');
+  if (SUBSET) process.stdout.write(lines.join('\n'));
+  else await writeFile('docs/kql-conformance.md', lines.join('\n'));
+  process.stdout.write(lines.slice(21 + validate.length, 27 + validate.length).join('\n') + '\n');
   // Fails on anything not accepted; "not run yet" rows (types another branch registers) do not fail it.
   const bad = rows.filter((r) => r.loaded.startsWith('no') || (!r.pushed.startsWith('yes') && !r.type.includes('lucene')) || r.executed.startsWith('no'));
   if (bad.length > 0) process.exitCode = 1;

@@ -73,7 +73,14 @@ function parseTime(text: string, option: string): number {
 function reportRuleSet(set: RuleSet, logger: Logger): void {
   for (const e of set.errors) logger.error(`rule not loaded: ${e.message}`, { file: e.ruleFile });
   for (const s of set.skipped) logger.warn(`rule skipped: ${s.reason}`, { file: s.file, rule_id: s.ruleId });
-  logger.info(`${set.rules.length} rule(s) loaded, ${set.skipped.length} skipped, ${set.errors.length} with errors`);
+  for (const r of set.disabled) logger.info('rule disabled (enabled = false): loaded, not run', { file: r.file, rule_id: r.ruleId });
+  logger.info(`${set.rules.length} rule(s) loaded, ${set.disabled.length} disabled (not run), ${set.skipped.length} skipped, ${set.errors.length} with errors`);
+}
+
+/** Why no rule with this rule_id runs: disabled, or not loaded at all. */
+function notRunnable(set: RuleSet, ruleId: string): string {
+  const off = set.disabled.find((r) => r.ruleId === ruleId);
+  return off ? `rule_id ${ruleId} is disabled (enabled = false in ${off.file}): it is not run` : `no loaded rule has rule_id ${ruleId}`;
 }
 
 async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<number> {
@@ -81,9 +88,10 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
   const { values, positionals } = parseArgs({ args, options: { cluster: { type: 'boolean', default: false } }, allowPositionals: true });
   const paths = positionals.length > 0 ? positionals : [config.rulesDir];
   const set = await loadRules(paths, { sigmaPipelines: config.sigmaPipelines });
-  for (const r of set.rules) {
+  // A disabled rule is valid (Kibana keeps it) and is not scheduled: `ok (disabled)`.
+  for (const r of [...set.rules, ...set.disabled].sort((a, b) => a.file.localeCompare(b.file))) {
     const empty = r.exceptions?.assumedEmpty ?? [];
-    io.stdout.write(`ok       ${r.file}: ${r.name} (${r.ruleId})${r.exceptions ? `, ${r.exceptions.itemCount} exception item(s) from ${r.exceptions.lists.map((l) => l.list_id).join(', ')}` : ''}` +
+    io.stdout.write(`${r.enabled ? 'ok      ' : 'ok (disabled)'} ${r.file}: ${r.name} (${r.ruleId})${r.exceptions ? `, ${r.exceptions.itemCount} exception item(s) from ${r.exceptions.lists.map((l) => l.list_id).join(', ')}` : ''}` +
       `${empty.map((id) => `; ${id}: not provided, applied as empty`).join('')}\n`);
   }
   if (values.cluster) {
@@ -93,7 +101,7 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
     // Read-only: one `_field_caps` per rule over its indices; nothing is installed.
     const client = createClient(config.elasticsearch);
     try {
-      for (const r of set.rules) {
+      for (const r of [...set.rules, ...set.disabled]) {
         const missing = missingFields(r, await fetchFieldTypes(client, r.indices, r.compiled.fields));
         if (missing.length > 0) io.stdout.write(`warning  ${r.file}: ${r.name}: field(s) no index of ${r.indices.join(', ')} has: ${missing.join(', ')}\n`);
       }
@@ -103,7 +111,7 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
   }
   for (const s of set.skipped) io.stdout.write(`skipped  ${s.file}: ${s.reason}\n`);
   for (const e of set.errors) io.stdout.write(`error    ${e.message}\n`);
-  io.stdout.write(`${set.rules.length} valid, ${set.skipped.length} skipped, ${set.errors.length} invalid\n`);
+  io.stdout.write(`${set.rules.length + set.disabled.length} valid, ${set.skipped.length} skipped, ${set.errors.length} invalid; ${set.disabled.length} of the valid disabled (not run)\n`);
   return set.errors.length > 0 ? 1 : 0;
 }
 
@@ -418,7 +426,7 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
   reportRuleSet(set, logger);
   const rules = values.rule ? set.rules.filter((r) => r.ruleId === values.rule) : set.rules;
   if (rules.length === 0) {
-    logger.error(values.rule ? `no loaded rule has rule_id ${values.rule}` : `no rule to run in ${config.rulesDir}`);
+    logger.error(values.rule ? notRunnable(set, values.rule) : `no rule to run in ${config.rulesDir}`);
     return 1;
   }
   const rt = await connect(config, logger);
@@ -446,7 +454,7 @@ async function cmdFillGaps(ruleId: string | undefined, config: Config, logger: L
   reportRuleSet(set, logger);
   const rules = ruleId ? set.rules.filter((r) => r.ruleId === ruleId) : set.rules;
   if (rules.length === 0) {
-    logger.error(ruleId ? `no loaded rule has rule_id ${ruleId}` : `no rule to run in ${config.rulesDir}`);
+    logger.error(ruleId ? notRunnable(set, ruleId) : `no rule to run in ${config.rulesDir}`);
     return 1;
   }
   const rt = await connect(config, logger);

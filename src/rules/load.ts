@@ -1,7 +1,9 @@
 /**
  * Loads every rule under the given files and folders. One bad rule never stops the others:
  * problems are collected per file and returned beside the rules that loaded, and rules of
- * types Lookout does not run are listed as skipped with the reason.
+ * types Lookout does not run are listed as skipped with the reason. A rule with `enabled = false`
+ * loads like any other (its exceptions attached, its errors reported) and is returned apart, in
+ * `disabled`: Kibana keeps such rules and does not schedule them, and neither does Lookout.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
@@ -14,7 +16,10 @@ import type { Rule, SkippedRule } from './model.js';
 import { attachExceptions, EXCEPTIONS_FILE, readKibanaExceptions, readNativeExceptions, type ExceptionList, type NativeExceptions } from '../exceptions/index.js';
 
 export interface RuleSet {
+  /** The enabled rules: what the scheduler runs. */
   readonly rules: readonly Rule[];
+  /** Rules that loaded but say `enabled = false`: valid, never scheduled. */
+  readonly disabled: readonly Rule[];
   readonly skipped: readonly SkippedRule[];
   readonly errors: readonly RuleLoadError[];
 }
@@ -70,7 +75,7 @@ async function listRuleFiles(path: string, errors: RuleLoadError[]): Promise<str
 export async function loadRules(paths: readonly string[], options: LoadOptions = {}): Promise<RuleSet> {
   const LOADERS = loaders(options);
   const errors: RuleLoadError[] = [];
-  let rules: Rule[] = [];
+  const rules: Rule[] = [];
   const skipped: SkippedRule[] = [];
   const seen = new Map<string, string>();
   const kibana = new Map<string, readonly ExceptionList[]>();
@@ -125,15 +130,13 @@ export async function loadRules(paths: readonly string[], options: LoadOptions =
           continue;
         }
         seen.set(rule.ruleId, file);
-        if (!rule.enabled) skipped.push({ file, ruleId: rule.ruleId, name: rule.name, reason: 'disabled (enabled = false)' });
-        else rules.push(rule);
+        rules.push(rule);
       }
     }
   }
   const attached = await attachExceptions(rules, {
     kibana, native, valueListsDir: options.valueListsDir, knownRuleIds: walkedTree ? new Set([...seen.keys(), ...skipped.flatMap((s) => (s.ruleId ? [s.ruleId] : []))]) : undefined,
   });
-  rules = [...attached.rules];
   errors.push(...attached.errors);
-  return { rules, skipped, errors };
+  return { rules: attached.rules.filter((r) => r.enabled), disabled: attached.rules.filter((r) => !r.enabled), skipped, errors };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +77,16 @@ describe('lookout test-rule (offline)', () => {
     assert.match(r.stdout, /ok {7}.*Incoming Execution via WinRM Remote Shell/);
     assert.match(r.stdout, /error {4}.*bad\.toml:\d+:\d+: rule\./);
     assert.match(r.stdout, /1 valid, 0 skipped, 1 invalid/);
+  });
+
+  test('validate counts a disabled rule as valid, marked disabled', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-val-'));
+    const shipped = await readFile(SHIPPED_RULE_FILE, 'utf8');
+    await writeFile(join(dir, 'off.toml'), shipped.replace('type = "eql"', 'type = "eql"\nenabled = false'));
+    const r = await runCli(['validate', dir]);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^ok \(disabled\) .*off\.toml: Incoming Execution via WinRM Remote Shell/m);
+    assert.match(r.stdout, /1 valid, 0 skipped, 0 invalid; 1 of the valid disabled \(not run\)/);
   });
 
   test('usage errors exit 2 with the usage text', async () => {

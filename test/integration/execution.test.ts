@@ -5,7 +5,7 @@
  * equivalence of `lookout test-rule` with `lookout run --once`.
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -201,6 +201,23 @@ describe('the CLI against the real server', () => {
     } finally {
       await env.client.indices.delete({ index: Object.values(indices).join(','), ignore_unavailable: true });
     }
+  });
+
+  test('a disabled rule beside an enabled one: run --once says it is not run and runs only the enabled one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-cli-off-'));
+    await copyFile(SHIPPED_RULE_FILE, join(dir, 'good.toml'));
+    const shipped = await readFile(SHIPPED_RULE_FILE, 'utf8');
+    await writeFile(join(dir, 'off.toml'), shipped.replace('type = "eql"', 'type = "eql"\nenabled = false').replace(/rule_id = "[^"]+"/, 'rule_id = "off-1"'));
+    const r = await runCli(['run', '--once'], { ...cliEnv, LOOKOUT_RULES_DIR: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /"message":"rule disabled \(enabled = false\): loaded, not run".*"rule_id":"off-1"/);
+    assert.match(r.stderr, /1 rule\(s\) loaded, 1 disabled \(not run\), 0 skipped, 0 with errors/);
+    const finished = r.stderr.split('\n').filter((l) => l.includes('"message":"execution finished"'));
+    assert.equal(finished.length, 1);
+    assert.doesNotMatch(finished[0], /off-1/);
+    const one = await runCli(['backfill', '--rule', 'off-1', '--from', new Date(Date.now() - 10 * MIN).toISOString(), '--to', new Date().toISOString()], { ...cliEnv, LOOKOUT_RULES_DIR: dir });
+    assert.equal(one.code, 1);
+    assert.match(one.stderr, /rule_id off-1 is disabled \(enabled = false in .*off\.toml\): it is not run/);
   });
 
   test('a malformed rule file among good ones: the good rule still runs, the exit status says it', async () => {

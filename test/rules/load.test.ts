@@ -82,6 +82,17 @@ describe('rule loading', () => {
     assert.match(messages[1], /b\.toml:\d+:1: rule\.interval: expected a duration/);
   });
 
+  test('a disabled rule loads (exceptions and errors checked) and is returned apart from the rules to run, not skipped', async () => {
+    const off = shipped.replace('type = "eql"', 'type = "eql"\nenabled = false');
+    const set = await loadRules([await dirWith({ 'on.toml': shipped, 'off.toml': off.replace(/rule_id = "[^"]+"/, 'rule_id = "off-1"') })]);
+    assert.deepEqual(set.rules.map((r) => r.ruleId), ['1cd01db9-be24-4bef-8e7c-e923f0ff78ab']);
+    assert.deepEqual(set.disabled.map((r) => [r.ruleId, r.enabled]), [['off-1', false]]);
+    assert.deepEqual(set.skipped, []);
+    const broken = await loadRules([await dirWith({ 'off.toml': off.replace(/from = "[^"]+"/, 'from = "yesterday"') })]);
+    assert.equal(broken.disabled.length, 0);
+    assert.match(broken.errors[0].message, /off\.toml:\d+:1: rule\.from/);
+  });
+
   test('rules of other types are listed as skipped with the reason', async () => {
     const ml = shipped.replace('type = "eql"', 'type = "machine_learning"').replace('language = "eql"\n', '');
     const set = await loadRules([await dirWith({ 't.toml': ml })]);
