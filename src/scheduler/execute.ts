@@ -259,6 +259,8 @@ export async function executeRules(deps: ExecuteDeps, rules: readonly Rule[], wi
             to: window.end,
             query: pack.query,
             cheaperQuery: cheaperThan(pack.query),
+            // A union of several rules asks for the cheaper superset's count first (search/union.ts).
+            cheaperFirst: pack.members.length > 1,
             sourceIncludes: [...new Set(pack.members.flatMap((i) => plans[i].sourceIncludes))],
             pageSize: deps.pageSize,
             maxPageSize: deps.maxPageSize,

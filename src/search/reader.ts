@@ -44,6 +44,14 @@ export interface ReadRequest {
    * is full and slow, the read goes on with it if it holds at most half as many documents again.
    */
   readonly cheaperQuery?: EsQuery | null;
+  /**
+   * Ask first: before any page, the cluster counts the window's documents for `cheaperQuery` (a
+   * cheap count: it has no term-dictionary clauses); when they fit one page of `maxPageSize`,
+   * the whole read uses it, and the query's costly clauses never run. For shared reads, whose
+   * union of many rules pays for its wildcard clauses on every page, whatever the window holds
+   * (search/union.ts says what was measured).
+   */
+  readonly cheaperFirst?: boolean;
 }
 
 export interface ReadStats {
@@ -210,6 +218,16 @@ async function* readWithPit(
   // Each page runs the query again; when the cluster spends long on it (many wildcard clauses,
   // as the union of many rules has), pages grow so the query runs fewer times.
   let size = req.pageSize;
+  let counted: number | undefined;
+  if (req.cheaperFirst && cheaper) {
+    const wider = (counted = await countOf(client, req, cheaper));
+    if (wider < (req.maxPageSize ?? MAX_PAGE)) {
+      active = cheaper;
+      stats.widened = true;
+      // One page holds it all (one more than counted, so the page is not full and no second search follows).
+      size = Math.max(size, wider + 1);
+    }
+  }
   let pageNo = 0;
   let shardsAtStart: number | undefined;
   let inFlight: Promise<Awaited<ReturnType<typeof search>>> | undefined = search(undefined, size);
@@ -229,7 +247,7 @@ async function* readWithPit(
           // search_after goes on from the same sort values with the cheaper superset: nothing
           // read twice, nothing missed, and the evaluators turn away what the query would have.
           const total = typeof res.hits.total === 'object' ? res.hits.total.value : Number(res.hits.total ?? 0);
-          const wider = await client.count({ index: req.indices.join(','), ignore_unavailable: true, allow_no_indices: true, query: cheaper as never }).then((r) => r.count, () => Number.POSITIVE_INFINITY);
+          const wider = counted ?? (await countOf(client, req, cheaper));
           if (wider <= Math.max(total * 1.5, total + req.pageSize)) {
             active = cheaper;
             stats.widened = true;
@@ -245,6 +263,11 @@ async function* readWithPit(
     if (inFlight) await inFlight.catch(() => undefined);
     await client.closePointInTime({ id }).catch(() => undefined);
   }
+}
+
+/** Documents the query selects (infinitely many when the count fails: the caller keeps its query). */
+function countOf(client: Client, req: ReadRequest, query: EsQuery): Promise<number> {
+  return client.count({ index: req.indices.join(','), ignore_unavailable: true, allow_no_indices: true, query: query as never }).then((r) => r.count, () => Number.POSITIVE_INFINITY);
 }
 
 /** A page the cluster took this long on (ms) makes the next page twice as large, up to MAX_PAGE. */

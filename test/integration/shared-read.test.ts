@@ -8,7 +8,12 @@ import { ElasticAlertSink } from '../../src/alerts/writer.js';
 import { generateDataset } from '../../src/demo/generate.js';
 import { indexEvents } from '../../src/demo/load.js';
 import { compileEql } from '../../src/eql/compile.js';
-import { executeRule, executeRules } from '../../src/scheduler/execute.js';
+import { executeRule, executeRules, pushedQuery } from '../../src/scheduler/execute.js';
+import { fieldTypesFromCaps } from '../../src/eql/mapping-types.js';
+import { withFieldTypes } from '../../src/rules/typed.js';
+import { fetchFieldTypes } from '../../src/search/field-caps.js';
+import { unionOf, widen } from '../../src/search/union.js';
+import { corpusRules } from '../../bench/corpus.js';
 import { alertsIn, testEnv, type TestEnv } from '../helpers/es.js';
 import { shippedRule } from '../helpers/rules.js';
 
@@ -86,6 +91,48 @@ describe('a shared read for rules over the same indices', () => {
     const ids = async (index: string) => (await alertsIn(env.client, index)).filter((a) => String(a['kibana.alert.rule.rule_id']).startsWith('wide-')).map((a) => a._id).sort();
     const together = await ids(env.alertsIndex);
     assert.ok(together.length >= 3);
+    assert.deepEqual(together, await ids(separateIndex));
+  });
+
+  test('figure 4b\'s fifty rules (the WinRM rule, 49 prebuilt Windows EQL rules from ../shared/corpus) read the cheaper superset of their union: every event each rule\'s own query selects is read, and the alerts are those of separate executions', async () => {
+    const indices = [`${env.prefix}-events-*`];
+    const base = await shippedRule({ indices });
+    const corpus = new URL('../../../shared/corpus/elastic-detection-rules', import.meta.url).pathname;
+    const others = (await corpusRules(corpus, 49, { windowsOnly: true }))
+      .map((r) => ({ ...r, indices, timestampField: base.timestampField, timestampFallback: base.timestampFallback, maxSignals: 10_000 }));
+    const rules = [base, ...others];
+    assert.equal(rules.length, 50);
+    const window = { start: START - 1000, end: START + 3_600_000 };
+    const types = await fetchFieldTypes(env.client, indices, [...new Set(rules.flatMap((r) => [...r.compiled.fields]))]);
+    const queries = rules.map((r) => pushedQuery(withFieldTypes(r, fieldTypesFromCaps(types), types), types));
+    const union = unionOf(queries);
+    const cheaper = widen(union);
+    assert.notDeepEqual(cheaper, union, 'the union has costly clauses to leave out');
+    // On the real server: each rule's query (a superset of what its evaluator accepts, by the
+    // pushdown property test) selects nothing the cheaper union does not.
+    const range = { range: { '@timestamp': { gte: window.start, lte: window.end, format: 'epoch_millis' } } };
+    const idsOf = async (q: unknown) => new Set((await env.client.search({ index: indices.join(','), size: 10_000, _source: false, query: { bool: { filter: [range, ...(q ? [q] : [])] } } as never })).hits.hits.map((h) => h._id));
+    const read = await idsOf(cheaper);
+    let selecting = 0;
+    for (const [i, q] of queries.entries()) {
+      const ids = await idsOf(q);
+      if (ids.size > 0) selecting++;
+      for (const id of ids) assert.ok(read.has(id), `${rules[i].name}: its query selects ${id}, the cheaper union does not`);
+    }
+    assert.ok(selecting >= 5, `several rules select events here (${selecting})`);
+    const shared = await executeRules(env.deps, rules, window, 'once');
+    assert.ok(shared.every((r) => r.record.status === 'succeeded'), shared.map((r) => r.record.error).join('; '));
+    assert.equal(new Set(shared.map((r) => r.read)).size, 1, 'one read');
+    // Counted first, then read in one page (the page size here is 500): the union's costly clauses never ran.
+    assert.equal(shared[0].read?.widened, true, 'the read went with the cheaper superset');
+    assert.ok(read.size > 500, `more than a page of 500 in the window (${read.size})`);
+    assert.equal(shared[0].read?.pages, 1, 'one page');
+    const separateIndex = `${env.prefix}-alerts-4b-separate`;
+    for (const rule of rules) await executeRule({ ...env.deps, sink: new ElasticAlertSink(env.client, separateIndex) }, rule, window, 'once');
+    const ours = new Set(rules.map((r) => r.ruleId));
+    const ids = async (index: string) => (await alertsIn(env.client, index)).filter((a) => ours.has(String(a['kibana.alert.rule.rule_id']))).map((a) => `${a['kibana.alert.rule.rule_id']}/${a._id}`).sort();
+    const together = await ids(env.alertsIndex);
+    assert.ok(together.length >= 18, `the WinRM rule's 18 at least (${together.length})`);
     assert.deepEqual(together, await ids(separateIndex));
   });
 });

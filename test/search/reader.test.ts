@@ -77,6 +77,20 @@ describe('paged reading', () => {
     assert.deepEqual(r.seqs, Array.from({ length: 10 }, (_, i) => i + 90));
   });
 
+  test('cheaperFirst: when the cheaper superset\'s count fits one page, the whole read is that one page, the query never runs', async () => {
+    const r = await read({ ...base, query: { range: { seq: { gte: 90 } } }, cheaperQuery: { range: { seq: { gte: 20 } } }, cheaperFirst: true, slowPageMs: 60_000 });
+    assert.equal(r.stats.widened, true);
+    assert.deepEqual(r.pages, [80], 'one page of all 80, though the page size is 5');
+    assert.deepEqual(r.seqs, Array.from({ length: 80 }, (_, i) => i + 20));
+  });
+
+  test('cheaperFirst: a cheaper superset past one page of maxPageSize is not taken; the query reads as before', async () => {
+    const r = await read({ ...base, query: { range: { seq: { gte: 90 } } }, cheaperQuery: null, cheaperFirst: true, maxPageSize: 50, slowPageMs: 60_000 });
+    assert.equal(r.stats.widened, undefined);
+    assert.deepEqual(r.seqs, Array.from({ length: 10 }, (_, i) => i + 90));
+    assert.deepEqual(r.pages, [5, 5, 0]);
+  });
+
   /** Reads through a proxy that decides per request; returns what it saw. */
   const readThrough = async (req: ReadRequest, decide: (method: string, path: string) => Fault | undefined, stopAfter?: number) => {
     const proxy = await startFaultProxy(esUrl(), decide);

@@ -1,7 +1,7 @@
 /** The union of pushed-down queries in a shared read: smaller, and the same documents. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { packReads, unionOf, widen } from '../../src/search/union.js';
+import { isCostly, packReads, unionOf, widen } from '../../src/search/union.js';
 
 const term = (field: string, value: unknown) => ({ term: { [field]: value } });
 const all = (...filter: unknown[]) => ({ bool: { filter } });
@@ -72,4 +72,34 @@ describe('widening a query for the cluster', () => {
     // An optional should (beside a filter, no minimum) restricts nothing and is dropped.
     assert.deepEqual(widen({ bool: { filter: [term('k', 'v')], should: [term('a', 1)] } }), all(term('k', 'v')));
   });
+});
+
+describe('the cost rule: which clauses a widened read leaves to the evaluators', () => {
+  // Measured on the benchmark's 1 M-event day (search/union.ts): term-dictionary clauses cost per
+  // search whatever the window holds; the others are answered from postings and points.
+  const table: [string, unknown, boolean][] = [
+    ['plain term', term('event.category', 'process'), false],
+    ['plain term, value object', { term: { 'process.name': { value: 'cmd.exe' } } }, false],
+    ['terms list', { terms: { 'event.code': ['4624', '4625'] } }, false],
+    ['range', { range: { 'destination.port': { gte: 5985 } } }, false],
+    ['exists', { exists: { field: 'process.pid' } }, false],
+    ['match_all', { match_all: {} }, false],
+    ['case-insensitive term', { term: { 'process.name': { value: 'cmd.exe', case_insensitive: true } } }, true],
+    ['case-sensitive term written with case_insensitive false', { term: { 'process.name': { value: 'cmd.exe', case_insensitive: false } } }, false],
+    ['leading-wildcard', { wildcard: { 'process.executable': { value: '*\\cmd.exe' } } }, true],
+    ['case-insensitive leading-wildcard', { wildcard: { 'process.executable': { value: '*\\cmd.exe', case_insensitive: true } } }, true],
+    ['case-insensitive prefix wildcard', { wildcard: { 'process.name': { value: 'cmd*', case_insensitive: true } } }, true],
+    ['prefix', { prefix: { 'process.name': 'cmd' } }, true],
+    ['regexp', { regexp: { 'process.name': 'c.d' } }, true],
+    ['fuzzy', { fuzzy: { 'process.name': 'cmd' } }, true],
+    ['query_string', { query_string: { query: 'cmd*' } }, true],
+  ];
+  for (const [name, clause, costly] of table) {
+    test(`${name}: ${costly ? 'costly, left to the evaluators' : 'cheap, kept'}`, () => {
+      assert.equal(isCostly(clause as never), costly);
+      // And widen agrees: a costly clause beside a cheap one goes, a cheap one stays.
+      const q = all(term('event.category', 'process'), clause);
+      assert.deepEqual(widen(q), costly ? all(term('event.category', 'process')) : q);
+    });
+  }
 });
