@@ -9,7 +9,7 @@
  * without error), matched (the generated events formed a match: informative, since a
  * generator that only reads literals cannot satisfy every condition).
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
 import { loadConfig } from '../src/config/env.js';
@@ -24,29 +24,9 @@ import { Pushdown } from '../src/search/pushdown.js';
 import { eqlCondition } from '../src/eql/pushdown.js';
 import { executeRule } from '../src/scheduler/execute.js';
 import { StateStore } from '../src/state/store.js';
+import { CORPUS, ruleFiles, setPath } from './conformance-lib.js';
 
-const CORPUS = process.env.LOOKOUT_CORPUS ?? join(process.cwd(), '..', 'shared', 'corpus', 'elastic-detection-rules');
 const INDEX = 'lookout-conformance-events';
-
-async function ruleFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== '_deprecated') out.push(...(await ruleFiles(full)));
-    else if (entry.name.endsWith('.toml')) out.push(full);
-  }
-  return out;
-}
-
-function setPath(doc: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = doc;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof node[p] !== 'object' || node[p] === null || Array.isArray(node[p])) node[p] = {};
-    node = node[p] as Record<string, unknown>;
-  }
-  if (node[parts[parts.length - 1]] === undefined) node[parts[parts.length - 1]] = value;
-}
 
 function sample(pattern: string): string {
   return pattern.replace(/\*/g, 'x').replace(/\?/g, 'y');

@@ -9,7 +9,7 @@
  * (one execution over the generated events finished without error), rows (result rows of that
  * execution: informative, since a generator that reads literals cannot satisfy every condition).
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
 import { loadConfig } from '../src/config/env.js';
@@ -26,31 +26,11 @@ import { executeRule, pushedQuery } from '../src/scheduler/execute.js';
 import { createClient } from '../src/search/client.js';
 import { fetchFieldTypes } from '../src/search/field-caps.js';
 import { StateStore } from '../src/state/store.js';
+import { CORPUS, ruleFiles, setPath } from './conformance-lib.js';
 
-const CORPUS = process.env.LOOKOUT_CORPUS ?? join(process.cwd(), '..', 'shared', 'corpus', 'elastic-detection-rules');
 const INDEX = 'lookout-esql-conformance-events';
 const ALERTS = 'lookout-esql-conformance-alerts';
 const STATE = 'lookout-esql-conformance-state';
-
-async function ruleFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== '_deprecated') out.push(...(await ruleFiles(full)));
-    else if (entry.name.endsWith('.toml')) out.push(full);
-  }
-  return out;
-}
-
-function setPath(doc: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = doc;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof node[p] !== 'object' || node[p] === null || Array.isArray(node[p])) node[p] = {};
-    node = node[p] as Record<string, unknown>;
-  }
-  if (node[parts[parts.length - 1]] === undefined) node[parts[parts.length - 1]] = value;
-}
 
 /** Assigns field values that satisfy the positive, literal parts of a condition. */
 function satisfy(c: PushdownCondition, doc: Record<string, unknown>): void {

@@ -13,7 +13,7 @@
  * server goes through its aggregated plan there), alerted (the generated events raised an
  * alert: informative, since a generator that reads literals cannot satisfy every condition).
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -27,8 +27,8 @@ import { createClient } from '../src/search/client.js';
 import { fetchFieldTypes } from '../src/search/field-caps.js';
 import { executeRule, planRead } from '../src/scheduler/execute.js';
 import { StateStore } from '../src/state/store.js';
+import { CORPUS, ruleFiles, setPath } from './conformance-lib.js';
 
-const CORPUS = process.env.LOOKOUT_CORPUS ?? join(process.cwd(), '..', 'shared', 'corpus', 'elastic-detection-rules');
 const INDEX = 'lookout-kql-conformance-events';
 /** KQL_CONFORMANCE_TYPES=threshold,new_terms runs a subset while iterating: the table is then printed, not written. */
 const SUBSET = process.env.KQL_CONFORMANCE_TYPES;
@@ -36,26 +36,6 @@ const TYPES = new Set(SUBSET ? SUBSET.split(',') : ['query', 'threshold', 'new_t
 /** Each rule runs over its own stretch of time: the history of a new_terms rule and its window. */
 const SLOT_MS = 3_600_000;
 const BASE = Date.parse('2026-10-01T00:00:00Z');
-
-async function ruleFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory() && entry.name !== '_deprecated') out.push(...(await ruleFiles(full)));
-    else if (entry.name.endsWith('.toml')) out.push(full);
-  }
-  return out;
-}
-
-function setPath(doc: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = doc;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof node[p] !== 'object' || node[p] === null || Array.isArray(node[p])) node[p] = {};
-    node = node[p] as Record<string, unknown>;
-  }
-  if (node[parts[parts.length - 1]] === undefined) node[parts[parts.length - 1]] = value;
-}
 
 /** The value at a dotted path, if any. */
 function getPath(doc: Record<string, unknown>, path: string): unknown {
@@ -67,16 +47,6 @@ function getPath(doc: Record<string, unknown>, path: string): unknown {
 /** The parts of the wildcard values the generator filled in, by field (of the event being generated). */
 const wildcards = new Map<string, readonly string[]>();
 
-/** Sets a field even where the query's literals already set it (a cardinality field's distinct values). */
-function forcePath(doc: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let node = doc;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof node[p] !== 'object' || node[p] === null || Array.isArray(node[p])) node[p] = {};
-    node = node[p] as Record<string, unknown>;
-  }
-  node[parts[parts.length - 1]] = value;
-}
 
 /**
  * A value that fits a KQL value, wildcards filled in; as text (`true` too), so that the index
@@ -111,7 +81,7 @@ function satisfy(node: KqlNode, doc: Record<string, unknown>, prefix = '', pick 
       const value = isLoneWildcard(node.value) ? 'x' : sample(node.value);
       // The same field named twice with `and` (`tags:("a" and "b")`): an array holds both.
       const old = getPath(doc, field);
-      if (old !== undefined && !(typeof old === 'object' && !Array.isArray(old)) && !([old].flat() as unknown[]).includes(value)) forcePath(doc, field, [...[old].flat(), value]);
+      if (old !== undefined && !(typeof old === 'object' && !Array.isArray(old)) && !([old].flat() as unknown[]).includes(value)) setPath(doc, field, [...[old].flat(), value], true);
       else setPath(doc, field, value);
       return;
     }
@@ -212,7 +182,7 @@ function eventsFor(raw: RawRule, slot: number): { _id: string; doc: Record<strin
     d['@timestamp'] = ts;
     if (raw.timestamp_override) setPath(d, raw.timestamp_override, ts);
     // Distinct values of the cardinality field; where the query gave it a wildcard pattern, each fills it in its own way.
-    if (card) forcePath(d, card.field, wildcards.get(card.field)?.join(`x${i}`) ?? `c-${slot}-${i}`);
+    if (card) setPath(d, card.field, wildcards.get(card.field)?.join(`x${i}`) ?? `c-${slot}-${i}`, true);
     return { _id: `k${slot}-${i}`, doc: d };
   });
 }
