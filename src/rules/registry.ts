@@ -14,6 +14,7 @@ import { EqlSyntaxError, EqlVerificationError, KqlSyntaxError, type LookoutError
 import { compileKql } from '../kql/compile.js';
 import { kqlQuery } from '../kql/query.js';
 import { ESQL_ENTRY } from './esql.js';
+import { threatMatchEntry } from './threat-match.js';
 import type { CompiledQuery, QueryLanguage } from './language.js';
 import type { RuleFile } from './schema.js';
 
@@ -99,8 +100,8 @@ export const KQL_QUERY_ENTRY: QueryEntry = {
   },
 };
 
-/** EQL, KQL queries, threshold and new_terms (rules/aggregated.ts), ES|QL (rules/esql.ts). */
-export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY, KQL_QUERY_ENTRY, ...aggregatedEntries(KQL_TRANSLATOR), ESQL_ENTRY];
+/** EQL, KQL queries, threshold and new_terms (rules/aggregated.ts), threat_match (rules/threat-match.ts), ES|QL (rules/esql.ts). */
+export const DEFAULT_ENTRIES: readonly QueryEntry[] = [EQL_ENTRY, KQL_QUERY_ENTRY, ...aggregatedEntries(KQL_TRANSLATOR), threatMatchEntry(KQL_TRANSLATOR), ESQL_ENTRY];
 
 export type Lookup =
   | { readonly entry: QueryEntry; readonly language: QueryLanguage }
