@@ -5,9 +5,9 @@
  * One execution: the indicators of `threat_index` matching `threat_query` + `threat_filters` are
  * read a page (`items_per_search`, default 9000 as Kibana's) at a time; for each page the event
  * query is the rule's query + filters + window + a `bool.should` holding, per indicator and
- * mapping item, a `bool.filter` of `term`s (event field = the indicator's value field); those
- * events are read (paged too), and each event is checked against the page's indicators to record
- * which indicator matched which mapping item (`threat.enrichments`, Kibana's shape). One match
+ * mapping item, a `bool.filter` of `term`s (event field = the indicator's value field), named by
+ * its place in the page; those events are read (paged too), and the names the server says matched
+ * give which indicator matched which mapping item (`threat.enrichments`, Kibana's shape). One match
  * per event (entity: its index and id), so overlapping executions and several pages dedupe.
  * Memory holds one page of indicators and one page of events; the cost is one indicator search
  * per page plus the event searches of each page.
@@ -39,6 +39,8 @@ export interface ThreatSpec {
 }
 
 const PAGE = 1000;
+/** Clauses of one event search: Elasticsearch 7 refuses a bool with more than 1,024 (`indices.query.bool.max_clause_count`). */
+const CLAUSES = 1000;
 
 const mappingSchema = z.array(z.looseObject({
   entries: z.array(z.looseObject({ field: z.string().min(1), type: z.literal('mapping'), value: z.string().min(1) })).min(1),
@@ -101,7 +103,7 @@ function windowClause(ctx: AggregateContext): EsQuery {
   return { bool: { should: [range(ctx.timestampField), { bool: { must_not: [{ exists: { field: ctx.timestampField } }], filter: [range(ctx.fallbackTimestampField)] } }], minimum_should_match: 1 } };
 }
 
-interface Hit { readonly _index: string; readonly _id: string; readonly _source?: Record<string, unknown> }
+interface Hit { readonly _index: string; readonly _id: string; readonly _source?: Record<string, unknown>; readonly matched_queries?: readonly string[] }
 
 /** Pages of hits through a point in time, `search_after` on `_shard_doc`. */
 async function* pages(client: Client, indices: readonly string[], query: EsQuery, size: number): AsyncGenerator<Hit[]> {
@@ -134,18 +136,14 @@ async function* pages(client: Client, indices: readonly string[], query: EsQuery
 const and = (clauses: (EsQuery | null)[]): EsQuery => ({ bool: { filter: clauses.filter((c): c is EsQuery => c !== null) } });
 
 /** The clause of one indicator and mapping item: every entry's event field holds the indicator's value; null when a value is missing. */
-function itemClause(item: ThreatMappingItem, indicator: Record<string, unknown>): EsQuery | null {
+function itemClause(item: ThreatMappingItem, indicator: Record<string, unknown>, name: string): EsQuery | null {
   const terms: EsQuery[] = [];
   for (const e of item.entries) {
     const v = valuesAt(indicator, e.value)[0];
     if (v === undefined) return null;
     terms.push({ term: { [e.field]: { value: v } } });
   }
-  return { bool: { filter: terms } };
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return a === b || String(a) === String(b);
+  return { bool: { filter: terms, _name: name } };
 }
 
 export function threatMatchQuery(spec: ThreatSpec, language: QueryLanguage, query: TranslatedQuery): AggregatedQuery {
@@ -164,33 +162,34 @@ export function threatMatchQuery(spec: ThreatSpec, language: QueryLanguage, quer
       const eventBase = [resolveNow(query.toDsl(ctx.types), ctx.to) as EsQuery | null, ctx.filter, windowClause(ctx)];
       const found = new Map<string, { event: EventRecord; enrichments: Record<string, unknown>[] }>();
       for await (const indicators of pages(ctx.client, spec.threatIndex, indicatorQuery, spec.itemsPerSearch)) {
+        // Each clause is named `<indicator>:<item>` (its place in the page): the server says which matched.
         const should: EsQuery[] = [];
-        for (const ind of indicators) for (const item of spec.mapping) {
-          const c = itemClause(item, ind._source ?? {});
+        indicators.forEach((ind, i) => spec.mapping.forEach((item, m) => {
+          const c = itemClause(item, ind._source ?? {}, `${i}:${m}`);
           if (c) should.push(c);
-        }
-        if (should.length === 0) continue;
-        const eventQuery = and([...eventBase, { bool: { should, minimum_should_match: 1 } }]);
-        for await (const events of pages(ctx.client, ctx.indices, eventQuery, PAGE)) {
-          for (const ev of events) {
-            const source = ev._source ?? {};
-            const key = JSON.stringify([ev._index, ev._id]);
-            let entry = found.get(key);
-            for (const ind of indicators) {
-              const isrc = ind._source ?? {};
-              for (const item of spec.mapping) {
-                const ok = item.entries.every((e) => { const iv = valuesAt(isrc, e.value)[0]; return iv !== undefined && valuesAt(source, e.field).some((v) => sameValue(v, iv)); });
-                if (!ok) continue;
-                if (!entry) {
-                  if (found.size >= ctx.maxSignals) break;
-                  entry = { event: toEvent(ev, ctx), enrichments: [] };
-                  found.set(key, entry);
-                }
+        }));
+        for (let c = 0; c < should.length; c += CLAUSES) {
+          const eventQuery = and([...eventBase, { bool: { should: should.slice(c, c + CLAUSES), minimum_should_match: 1 } }]);
+          for await (const events of pages(ctx.client, ctx.indices, eventQuery, PAGE)) {
+            for (const ev of events) {
+              const key = JSON.stringify([ev._index, ev._id]);
+              let entry = found.get(key);
+              if (!entry) {
+                if (found.size >= ctx.maxSignals) continue;
+                entry = { event: toEvent(ev, ctx), enrichments: [] };
+                found.set(key, entry);
+              }
+              for (const name of ev.matched_queries ?? []) {
+                const [i, m] = name.split(':').map(Number);
+                const ind = indicators[i];
+                const item = spec.mapping[m];
+                if (!ind || !item) continue;
+                const isrc = ind._source ?? {};
                 const indicator = objectAt(isrc, spec.indicatorPath);
                 for (const e of item.entries) {
                   entry.enrichments.push({
                     indicator: indicator ?? {},
-                    matched: { atomic: valuesAt(source, e.field)[0], field: e.field, id: ind._id, index: ind._index, type: 'indicator_match_rule' },
+                    matched: { atomic: valuesAt(isrc, e.value)[0], field: e.field, id: ind._id, index: ind._index, type: 'indicator_match_rule' },
                   });
                 }
               }

@@ -126,12 +126,37 @@ describe('indicator match rules', () => {
     assert.deepEqual(enr.map((e) => [e.matched.field, e.matched.atomic, e.matched.id]), [['destination.ip', '10.0.0.2', 'i-pair'], ['destination.port', 443, 'i-pair']]);
   });
 
+  test('indicators one a page (items_per_search = 1): the same alerts, each event once', async () => {
+    const rule = load(toml('tm-paged', events, ti, single + pair).replace('threat_language = "kuery"', 'threat_language = "kuery"\nitems_per_search = 1'));
+    const r = await executeRule(env.deps, rule, { start: now - 10 * MIN, end: now }, 'scheduled');
+    assert.equal(r.record.status, 'succeeded', r.record.error);
+    const alerts = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a['kibana.alert.rule.rule_id'] === 'tm-paged');
+    assert.deepEqual(alerts.map((a) => a['kibana.alert.ancestors'][0].id).sort(), ['e-pair', 'e-src']);
+    const enr = alerts.map((a) => (a['threat.enrichments'] ?? a.threat?.enrichments) as { matched: { id: string } }[]);
+    assert.deepEqual(enr.map((e) => e.map((x) => x.matched.id)).sort(), [['i-pair', 'i-pair'], ['i-src']]);
+  });
+
+  test('1,100 indicators in one page (2,200 clauses): the event searches stay under the server\'s clause limit', async () => {
+    const many = `${env.prefix}-ti-many`;
+    const docs = Array.from({ length: 1100 }, (_, k) => ({
+      index: many, id: `m${k}`, source: { '@timestamp': new Date(now - DAY).toISOString(), threat: { indicator: { type: 'ipv4-addr', ip: `10.9.${k >> 8}.${k & 255}`, port: 1 } } },
+    }));
+    await indexEvents(env.client, docs);
+    await indexEvents(env.client, [{ index: `${env.prefix}-events-many`, id: 'e-last', source: { '@timestamp': new Date(now - MIN).toISOString(), source: { ip: '10.9.4.75' } } }]);
+    const rule = load(toml('tm-many', `${env.prefix}-events-many`, many, single + pair));
+    const r = await executeRule(env.deps, rule, { start: now - 10 * MIN, end: now }, 'scheduled');
+    assert.equal(r.record.status, 'succeeded', r.record.error);
+    const alerts = (await alertsIn(env.client, env.alertsIndex)).filter((a) => a['kibana.alert.rule.rule_id'] === 'tm-many');
+    assert.deepEqual(alerts.map((a) => ((a['threat.enrichments'] ?? a.threat?.enrichments) as { matched: { id: string } }[]).map((e) => e.matched.id)), [['m1099']]);
+  });
+
   test('settings are validated with errors naming the key', () => {
     const bad = (text: string, message: RegExp) => assert.throws(() => loadElasticToml('bad.toml', text), (err: Error) => message.test(err.message));
     bad(toml('tm-b1', events, ti, single).replace(/threat_index = .*\n/, ''), /rule\.threat_index: an indicator match rule needs/);
     bad(toml('tm-b2', events, ti, single.replace('type = "mapping"', 'type = "other"')), /rule\.threat_mapping\.0\.entries\.0\.type/);
     bad(toml('tm-b3', events, ti, ''), /rule\.threat_mapping: expected/);
     bad(toml('tm-b4', events, ti, single).replace('threat_language = "kuery"', 'threat_language = "lucene"'), /rule\.threat_language/);
+    bad(toml('tm-b5', events, ti, single).replace('threat_language = "kuery"', 'items_per_search = 0'), /rule\.items_per_search/);
   });
 
   test('a corpus rule (threat_intel_indicator_match_address) loads and runs, its threat_index pointed at the test indicators', async () => {
