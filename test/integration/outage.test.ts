@@ -26,10 +26,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * The settle time of these daemons. The late events land 3 s after the first execution after
  * the outage finishes, plus a bulk request: on a busy machine that can pass 6 s after the tick
  * that starts the settle time, which is the documented limit (data later than the settle time
- * is not re-read); 30 s keeps the test about the guarantee, not the machine's load (15 s failed
- * about one run in three under load).
+ * is not re-read). 60 s keeps the test about the guarantee, not the machine's load: 15 s failed
+ * about one run in three under load, and 30 s still failed with the machine's two cores running
+ * other test suites as well (load average above 10), when the first execution after the outage
+ * alone took most of the settle time. A passing run waits only until every late event is alerted.
  */
-const SETTLE_MS = 30_000;
+const SETTLE_MS = 60_000;
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
