@@ -34,6 +34,16 @@ describe('ES|QL rules in the CLI', () => {
     assert.ok(alerts.every((a) => a['kibana.alert.rule.type'] === 'esql'));
   });
 
+  test('alert_suppression folds the rows of an ES|QL rule by their group, as for other rule types', async () => {
+    const r = await runCli(['test-rule', fixture('suppressed-rule.toml'), '--events', fixture('employees.ndjson'), '--mapping', fixture('employees-mapping.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /100 event\(s\), 21 match\(es\), 1 alert\(s\)/);
+    const alerts = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l)._source);
+    assert.equal(alerts.length, 1);
+    assert.deepEqual(alerts[0]['kibana.alert.suppression.terms'], [{ field: 'languages', value: 5 }]);
+    assert.equal(alerts[0]['kibana.alert.suppression.docs_count'], 20);
+  });
+
   test('--table refuses a rule that is not ES|QL', async () => {
     const r = await runCli(['test-rule', fixture('../../../rules/windows/lateral_movement_incoming_winrm_shell_execution.toml'), '--events', fixture('employees.ndjson'), '--table']);
     assert.notEqual(r.code, 0);
