@@ -59,7 +59,8 @@ export async function ensureBenchData(client: Client, total: number, log: (s: st
       if (n % 1_000_000 === 0) log(`  ${n.toLocaleString('en-US')} indexed, ${((performance.now() - t) / 1000).toFixed(0)} s`);
     });
     await client.indices.refresh({ index: pattern });
-    await client.indices.forcemerge({ index: pattern, max_num_segments: 1 });
+    // Merging 10 M events can take longer than the client's default request timeout.
+    await client.indices.forcemerge({ index: pattern, max_num_segments: 1 }, { requestTimeout: 1_800_000 });
     indexedSecs = (performance.now() - t) / 1000;
   }
   return { indices, pattern, start: o.start, end: o.end, total: expected, attacks: plantedAttacks(o), indexedSecs };
