@@ -20,7 +20,7 @@
 import type { FieldTypes } from '../search/field-caps.js';
 import { compileGetter, type Getter, type Primitive } from '../eql/fields.js';
 import { fieldText, isLoneWildcard, isWildcard, valueText, type FieldName, type KqlNode, type RangeOp, type Value } from './ast.js';
-import { parseDate, parseDateMath } from './date-math.js';
+import { parseDate, parseDateMath } from '../config/date-math.js';
 import { compareIp, parseCidr, parseIp } from './ip.js';
 import { esTypesOf, fullFieldName, resolveFields, wildcardRegExp } from './translate.js';
 

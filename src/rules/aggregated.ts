@@ -11,7 +11,8 @@
  * them with KQL. Lucene queries are not translated: such rules are skipped with the reason.
  */
 import { z } from 'zod';
-import { parseLookback, resolveDateMath } from '../config/duration.js';
+import { resolveDateMath } from '../config/date-math.js';
+import { parseLookback } from '../config/duration.js';
 import type { EventRecord } from '../engine/events.js';
 import { KqlSyntaxError, RuleLoadError } from '../errors.js';
 import { compileKql } from '../kql/compile.js';

@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import type { Client } from '@elastic/elasticsearch';
-import { resolveDateMath } from '../config/duration.js';
+import { resolveDateMath } from '../config/date-math.js';
 import type { EventRecord } from '../engine/events.js';
 import { errorMessage, RuleLoadError, SearchError } from '../errors.js';
 import type { EsQuery } from '../search/pushdown.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileKql } from '../../src/kql/compile.js';
-import { parseDateMath } from '../../src/kql/date-math.js';
+import { parseDateMath } from '../../src/config/date-math.js';
 import { NOW, doc, types, verdicts } from '../helpers/kql-table.js';
 
 describe('KQL in-memory verdicts (typed)', () => {

@@ -1,4 +1,11 @@
 /**
+ * Date math, in two grammars over one arithmetic (calendar units and rounding in UTC):
+ *
+ * - parseDateMath: the server's, for range bounds (KQL evaluates them as Elasticsearch does);
+ * - resolveDateMath: Kibana's (@kbn/datemath), for the date math rules carry in their own
+ *   parameters (`history_window_start = "now-7d"`, an indicator index's `from`), which Kibana
+ *   resolves itself before it asks the server anything.
+ *
  * Elasticsearch date math for date fields with the default format
  * (`strict_date_optional_time||epoch_millis`) in UTC, as the server applies it to the range
  * bounds Kibana sends: `now` or `<date>||` followed by `+N<unit>`, `-N<unit>` and `/<unit>`
@@ -49,7 +56,7 @@ export function parseDate(text: string, roundUp: boolean): number | null {
   return null;
 }
 
-type Unit = 'y' | 'M' | 'w' | 'd' | 'h' | 'm' | 's';
+type Unit = 'y' | 'M' | 'w' | 'd' | 'h' | 'm' | 's' | 'ms';
 
 function add(t: number, unit: Unit, n: number): number {
   const d = new Date(t);
@@ -68,6 +75,8 @@ function add(t: number, unit: Unit, n: number): number {
       return t + n * 60_000;
     case 's':
       return t + n * 1000;
+    case 'ms':
+      return t + n;
   }
 }
 
@@ -90,9 +99,12 @@ function roundDown(t: number, unit: Unit): number {
       return t - (((t % 60_000) + 60_000) % 60_000);
     case 's':
       return t - (((t % 1000) + 1000) % 1000);
+    case 'ms':
+      return t;
   }
 }
 
+/** One character of the server's grammar (it has no `ms`). */
 function unitOf(c: string | undefined): Unit | null {
   if (c === 'H') return 'h';
   return c !== undefined && 'yMwdhms'.includes(c) ? (c as Unit) : null;
@@ -129,6 +141,36 @@ export function parseDateMath(text: string, roundUp: boolean, now: number): numb
     } else {
       return null;
     }
+  }
+  return time;
+}
+
+/**
+ * Kibana's date math (`now-7d`, `now-1d/d`, `now-2w+1h`, `now-500ms`, an ISO date,
+ * `2026-11-01||-1d`) to epoch milliseconds, relative to `now`; blanks around the parts are
+ * allowed. Rounding is always down (Kibana rounds up only where it is asked to, for the end of
+ * a range, which rule parameters never are). Undefined when the text is not date math.
+ */
+export function resolveDateMath(text: string, now: number): number | undefined {
+  const t = text.trim();
+  let time: number;
+  let rest: string;
+  if (t.startsWith('now')) {
+    time = now;
+    rest = t.slice(3);
+  } else {
+    const bar = t.indexOf('||');
+    time = Date.parse(bar < 0 ? t : t.slice(0, bar));
+    rest = bar < 0 ? '' : t.slice(bar + 2);
+    if (!Number.isFinite(time)) return undefined;
+  }
+  const part = /^\s*(?:([+-])\s*(\d+)?|\/)\s*(ms|[yMwdhHms])/;
+  while (rest.trim() !== '') {
+    const m = part.exec(rest);
+    if (!m) return undefined;
+    rest = rest.slice(m[0].length);
+    const unit: Unit = m[3] === 'H' ? 'h' : (m[3] as Unit);
+    time = m[1] ? add(time, unit, (m[1] === '-' ? -1 : 1) * Number(m[2] ?? 1)) : roundDown(time, unit);
   }
   return time;
 }

@@ -1,7 +1,7 @@
-/** Date math as rules write it (`history_window_start = "now-7d"`), resolved against a given now. */
+/** Kibana date math as rules write it (`history_window_start = "now-7d"`), resolved against a given now (the server grammar, parseDateMath, is tested with KQL ranges in test/kql/evaluate.test.ts). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { resolveDateMath } from '../../src/config/duration.js';
+import { resolveDateMath } from '../../src/config/date-math.js';
 
 const NOW = Date.parse('2026-11-26T21:47:13.250Z');
 
