@@ -10,21 +10,16 @@
  * generator that only reads literals cannot satisfy every condition).
  */
 import { writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
-import { loadConfig } from '../src/config/env.js';
+import { relative } from 'node:path';
 import { asEql, type CompiledStage } from '../src/eql/compile.js';
 import type { Expr } from '../src/eql/ast.js';
-import { silentLogger } from '../src/logging/logger.js';
 import { loadRules } from '../src/rules/load.js';
 import type { Rule } from '../src/rules/model.js';
-import { createClient } from '../src/search/client.js';
 import { fetchFieldTypes } from '../src/search/field-caps.js';
 import { Pushdown } from '../src/search/pushdown.js';
 import { eqlCondition } from '../src/eql/pushdown.js';
 import { executeRule } from '../src/scheduler/execute.js';
-import { StateStore } from '../src/state/store.js';
-import { CORPUS, ruleFiles, setPath } from './conformance-lib.js';
+import { CORPUS, ConformanceServer, liveRuleFiles, setPath } from './conformance-lib.js';
 
 const INDEX = 'lookout-conformance-events';
 
@@ -89,17 +84,14 @@ interface Row {
 }
 
 async function main(): Promise<void> {
-  const files = (await Promise.all([ruleFiles(join(CORPUS, 'rules')), ruleFiles(join(CORPUS, 'rules_building_block'))])).flat().sort();
-  const config = loadConfig({ ...process.env, LOOKOUT_ALERTS_INDEX: 'lookout-conformance-alerts', LOOKOUT_STATE_INDEX: 'lookout-conformance-state' });
-  const client = createClient(config.elasticsearch);
+  const files = await liveRuleFiles();
+  const server = new ConformanceServer(INDEX, 'lookout-conformance');
+  const { client } = server;
   const rows: Row[] = [];
   try {
-    await client.indices.delete({ index: `${INDEX},lookout-conformance-alerts,lookout-conformance-state`, ignore_unavailable: true });
-    await client.indices.create({ index: INDEX, settings: { number_of_shards: 1, number_of_replicas: 0, 'index.mapping.total_fields.limit': 20_000, 'index.mapping.ignore_malformed': true }, mappings: { dynamic_templates: [{ s: { match_mapping_type: 'string', mapping: { type: 'keyword' } } }] } } as never);
-    await installAlertsTemplate(client, config.alertsIndex);
-    const store = new StateStore(client, config.stateIndex);
-    await store.install();
-    const deps = { client, sink: new ElasticAlertSink(client, config.alertsIndex), store, logger: silentLogger(), pageSize: 1000, readMode: 'auto' as const };
+    await server.reset();
+    await server.createEventIndex();
+    const deps = await server.executionDeps();
 
     const loaded: { file: string; rule: Rule }[] = [];
     for (const file of files) {
@@ -155,7 +147,7 @@ async function main(): Promise<void> {
       rows.push(row);
     }
   } finally {
-    await client.close();
+    await server.close(false);
   }
   rows.sort((a, b) => a.file.localeCompare(b.file));
   const count = (pred: (r: Row) => boolean) => rows.filter(pred).length;

@@ -10,27 +10,20 @@
  * execution: informative, since a generator that reads literals cannot satisfy every condition).
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
-import { loadConfig } from '../src/config/env.js';
+import { relative } from 'node:path';
 import { type PushdownCondition, toPushdown } from '../src/esql/conjuncts.js';
 import { pushdown as esqlPushdown } from '../src/esql/pushdown.js';
 import { fieldTypesFromCaps } from '../src/eql/mapping-types.js';
 import { compileKql } from '../src/kql/compile.js';
-import { silentLogger } from '../src/logging/logger.js';
 import { asEsql } from '../src/rules/esql.js';
 import { loadRules } from '../src/rules/load.js';
 import type { Rule } from '../src/rules/model.js';
 import { withFieldTypes } from '../src/rules/typed.js';
 import { executeRule, pushedQuery } from '../src/scheduler/execute.js';
-import { createClient } from '../src/search/client.js';
 import { fetchFieldTypes } from '../src/search/field-caps.js';
-import { StateStore } from '../src/state/store.js';
-import { CORPUS, ruleFiles, setPath } from './conformance-lib.js';
+import { CORPUS, ConformanceServer, liveRuleFiles, setPath } from './conformance-lib.js';
 
 const INDEX = 'lookout-esql-conformance-events';
-const ALERTS = 'lookout-esql-conformance-alerts';
-const STATE = 'lookout-esql-conformance-state';
 
 /** Assigns field values that satisfy the positive, literal parts of a condition. */
 function satisfy(c: PushdownCondition, doc: Record<string, unknown>): void {
@@ -74,19 +67,16 @@ interface Row {
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0].replace(/\|/g, '\\|');
 
 async function main(): Promise<void> {
-  const files = (await Promise.all([ruleFiles(join(CORPUS, 'rules')), ruleFiles(join(CORPUS, 'rules_building_block'))])).flat().sort();
-  const config = loadConfig({ ...process.env, LOOKOUT_ALERTS_INDEX: ALERTS, LOOKOUT_STATE_INDEX: STATE });
-  const client = createClient(config.elasticsearch);
+  const files = await liveRuleFiles();
+  const server = new ConformanceServer(INDEX, 'lookout-esql-conformance');
+  const { client } = server;
   const rows: Row[] = [];
   let leadingTotal = 0;
   let leadingPushed = 0;
   try {
-    await client.indices.delete({ index: `${INDEX},${ALERTS},${STATE}`, ignore_unavailable: true });
-    await client.indices.create({ index: INDEX, settings: { number_of_shards: 1, number_of_replicas: 0, 'index.mapping.total_fields.limit': 20_000, 'index.mapping.ignore_malformed': true }, mappings: { dynamic_templates: [{ s: { match_mapping_type: 'string', mapping: { type: 'keyword' } } }] } } as never);
-    await installAlertsTemplate(client, config.alertsIndex);
-    const store = new StateStore(client, config.stateIndex);
-    await store.install();
-    const deps = { client, sink: new ElasticAlertSink(client, config.alertsIndex), store, logger: silentLogger(), pageSize: 1000, readMode: 'auto' as const };
+    await server.reset();
+    await server.createEventIndex();
+    const deps = await server.executionDeps();
 
     const loaded: { file: string; rule: Rule }[] = [];
     for (const file of files) {
@@ -144,8 +134,7 @@ async function main(): Promise<void> {
       rows.push(row);
     }
   } finally {
-    await client.indices.delete({ index: `${INDEX},${ALERTS},${STATE}`, ignore_unavailable: true }).catch(() => undefined);
-    await client.close();
+    await server.close(true);
   }
   rows.sort((a, b) => a.file.localeCompare(b.file));
   const count = (pred: (r: Row) => boolean) => rows.filter(pred).length;

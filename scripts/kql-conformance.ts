@@ -16,18 +16,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
-import { loadConfig } from '../src/config/env.js';
 import { fieldText, isLoneWildcard, type KqlNode, type Value } from '../src/kql/ast.js';
 import { compileKql } from '../src/kql/compile.js';
-import { silentLogger } from '../src/logging/logger.js';
 import { loadRules } from '../src/rules/load.js';
 import type { Rule } from '../src/rules/model.js';
-import { createClient } from '../src/search/client.js';
 import { fetchFieldTypes } from '../src/search/field-caps.js';
 import { executeRule, planRead } from '../src/scheduler/execute.js';
-import { StateStore } from '../src/state/store.js';
-import { CORPUS, ruleFiles, setPath } from './conformance-lib.js';
+import { CORPUS, ConformanceServer, liveRuleFiles, setPath } from './conformance-lib.js';
 
 const INDEX = 'lookout-kql-conformance-events';
 /** KQL_CONFORMANCE_TYPES=threshold,new_terms runs a subset while iterating: the table is then printed, not written. */
@@ -199,12 +194,11 @@ interface Row {
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0].replace(/\|/g, '\\|').slice(0, 300);
 
 async function main(): Promise<void> {
-  const files = (await Promise.all([ruleFiles(join(CORPUS, 'rules')), ruleFiles(join(CORPUS, 'rules_building_block'))])).flat().sort();
-  const config = loadConfig({ ...process.env, LOOKOUT_ALERTS_INDEX: 'lookout-kql-conformance-alerts', LOOKOUT_STATE_INDEX: 'lookout-kql-conformance-state' });
-  const client = createClient(config.elasticsearch);
+  const files = await liveRuleFiles();
+  const server = new ConformanceServer(INDEX, 'lookout-kql-conformance');
   const rows: Row[] = [];
   try {
-    await client.indices.delete({ index: `${INDEX},lookout-kql-conformance-alerts,lookout-kql-conformance-state`, ignore_unavailable: true });
+    await server.reset();
     const nested = new Set<string>();
     const multi = new Set<string>();
     for (const file of files) {
@@ -217,14 +211,12 @@ async function main(): Promise<void> {
         // reported on the rule's row
       }
     }
-    await client.indices.create({ index: INDEX, settings: { analysis: { normalizer: { lowercase: { type: 'custom', filter: ['lowercase'] } } }, number_of_shards: 1, number_of_replicas: 0, 'index.mapping.total_fields.limit': 20_000, 'index.mapping.ignore_malformed': true }, mappings: {
-      dynamic_templates: [{ s: { match_mapping_type: 'string', mapping: { type: 'keyword' } } }],
-      properties: Object.fromEntries([...[...nested].map((p) => [p, { type: 'nested' }]), ...[...multi].map((p) => [p, { type: 'keyword', fields: MULTI_FIELDS }])]),
-    } } as never);
-    await installAlertsTemplate(client, config.alertsIndex);
-    const store = new StateStore(client, config.stateIndex);
-    await store.install();
-    const deps = { client, sink: new ElasticAlertSink(client, config.alertsIndex), store, logger: silentLogger(), pageSize: 1000, readMode: 'auto' as const };
+    await server.createEventIndex(
+      { analysis: { normalizer: { lowercase: { type: 'custom', filter: ['lowercase'] } } } },
+      Object.fromEntries([...[...nested].map((p) => [p, { type: 'nested' }]), ...[...multi].map((p) => [p, { type: 'keyword', fields: MULTI_FIELDS }])]),
+    );
+    const deps = await server.executionDeps();
+    const { client } = server;
 
     const todo: { file: string; raw: RawRule; rule?: Rule; row: Row }[] = [];
     for (const file of files) {
@@ -293,7 +285,7 @@ async function main(): Promise<void> {
       row.alerted = record.alertsWritten > 0 ? 'yes' : refused.has(slot) ? `no (generated event refused by the index: ${refused.get(slot)!.replace(/\|/g, '\\|')})` : 'no';
     }
   } finally {
-    await client.close();
+    await server.close(false);
   }
   rows.sort((a, b) => a.file.localeCompare(b.file));
   // `lookout validate` over both folders (its loader walks _deprecated/ too): the figures, and those outside _deprecated/.
@@ -301,7 +293,11 @@ async function main(): Promise<void> {
   const live = (file: string) => !file.includes('/_deprecated/');
   const liveSkipped = all.skipped.filter((r) => live(r.file));
   const reasons = new Map<string, number>();
-  for (const r of liveSkipped) reasons.set(r.reason, (reasons.get(r.reason) ?? 0) + 1);
+  // One count per reason, without the position it was found at (`COMPLETION (query 74:3)`).
+  for (const r of liveSkipped) {
+    const reason = r.reason.replace(/ \([^()]*\d+:\d+\)$/, '');
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
   const validate = [
     `\`lookout validate rules rules_building_block\` on the same corpus: ${all.rules.length + all.disabled.length} valid (${all.disabled.length} of them disabled: loaded, not run),`,
     `${all.skipped.length} skipped, ${all.errors.length} invalid. Outside \`_deprecated/\`: ${[...all.rules, ...all.disabled].filter((r) => live(r.file)).length} valid`,
