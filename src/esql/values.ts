@@ -87,8 +87,20 @@ const KEYWORDS = new Set(['keyword', 'constant_keyword', 'wildcard', 'version'])
 const INTEGERS = new Set(['long', 'integer', 'short', 'byte', 'unsigned_long']);
 const DOUBLES = new Set(['double', 'float', 'half_float', 'scaled_float']);
 
-function readerFor(types: ReadonlySet<string> | undefined): { read: Reader; sortDedupe: 'sort-dedupe' | 'sort' | 'none' } | null {
-  if (!types || types.size !== 1) return null;
+type TypedReader = { readonly read: Reader; readonly sortDedupe: 'sort-dedupe' | 'sort' | 'none' };
+
+/** One reader per field's type set (a field caps answer holds one set per field): rows are made per event. */
+const readers = new WeakMap<ReadonlySet<string>, TypedReader | null>();
+
+function readerFor(types: ReadonlySet<string> | undefined): TypedReader | null {
+  if (!types) return null;
+  let r = readers.get(types);
+  if (r === undefined) readers.set(types, (r = makeReader(types)));
+  return r;
+}
+
+function makeReader(types: ReadonlySet<string>): TypedReader | null {
+  if (types.size !== 1) return null;
   const [t] = [...types];
   if (KEYWORDS.has(t)) return { read: (v) => (typeof v === 'object' ? null : String(v)), sortDedupe: 'sort-dedupe' };
   if (INTEGERS.has(t) || DOUBLES.has(t)) {
@@ -154,7 +166,11 @@ export function rowFromSource(
   for (const name of [...leaves.keys()].sort()) {
     let values: Scalar[] = leaves.get(name) ?? [];
     const reader = readerFor(types?.get(name));
-    if (reader) {
+    if (reader && values.length === 1) {
+      // The common case, one value: nothing to sort or deduplicate.
+      const v = reader.read(values[0]);
+      values = v === null ? [] : [v];
+    } else if (reader) {
       values = values.map(reader.read).filter((v): v is Scalar => v !== null);
       if (reader.sortDedupe !== 'none') values.sort(compareScalars);
       if (reader.sortDedupe === 'sort-dedupe') values = values.filter((v, i) => i === 0 || compareScalars(values[i - 1], v) !== 0);
