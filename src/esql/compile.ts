@@ -192,12 +192,13 @@ function buildPipeline(
   const schema: Schema = { known: null };
   const compiler = (aggregateSlot?: (c: Call) => string) =>
     new ExprCompiler({ ctx, kql: options.kql, doubles, lineColumn, aggregateSlot, reads, keywordFields, sourceOf, known: schema.known });
+  const build = { compiler, source, lines, doubles, bounds };
   const ops: Operator[] = [];
   const commands = query.commands.slice(1);
   for (let i = 0; i < commands.length; i++) {
     const c = commands[i];
     const next = commands[i + 1];
-    ops.push(buildOperator(c, next, compiler, source, lines, doubles, bounds));
+    ops.push(buildOperator(c, next, build));
     if (c.kind === 'stats' && !c.inline) reads = new Set();
     updateSchema(schema, c);
   }

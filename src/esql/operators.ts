@@ -83,15 +83,19 @@ function streaming(op: Operator): Operator {
   return Object.assign(op, { streaming: true });
 }
 
-export function buildOperator(
-  c: Command,
-  next: Command | undefined,
-  compiler: CompilerFactory,
-  source: string,
-  lines: LineIndex,
-  doubles: Set<string>,
-  bounds: { maxGroups?: number; groupCounter?: { max: number } },
-): Operator {
+/** What building each command's operator shares: expression compilers, the query text, and the run's bounds. */
+export interface BuildContext {
+  readonly compiler: CompilerFactory;
+  /** The query text and its line index, for messages with positions. */
+  readonly source: string;
+  readonly lines: LineIndex;
+  /** Columns holding doubles so far (EVAL and STATS change it as commands are built). */
+  readonly doubles: Set<string>;
+  readonly bounds: { readonly maxGroups?: number; readonly groupCounter?: { max: number } };
+}
+
+export function buildOperator(c: Command, next: Command | undefined, build: BuildContext): Operator {
+  const { compiler, lines, doubles } = build;
   const noop = () => undefined;
   switch (c.kind) {
     case 'where': {
@@ -247,7 +251,7 @@ export function buildOperator(
       };
     }
     case 'stats':
-      return buildStats(c, compiler, source, lines, doubles, bounds);
+      return buildStats(c, build);
     case 'from':
     case 'unsupported':
       throw verification(lines, c.start, `not supported: ${c.kind === 'from' ? 'FROM after the first command' : c.name}`);

@@ -4,12 +4,11 @@
  * whose BY key is multi-valued goes into the group of each value. At most `maxGroups` groups.
  */
 import { EsqlRuntimeError } from '../errors.js';
-import type { LineIndex } from '../eql/locations.js';
 import { AGGREGATES, type Accumulator } from './aggregates.js';
 import type { Call, Command, Field } from './ast.js';
 import type { Evaluator } from './expressions.js';
 import { key } from './functions.js';
-import { type CompilerFactory, type Operator, verification } from './operators.js';
+import { type BuildContext, type Operator, verification } from './operators.js';
 import { type Row, type Scalar, toList, type Value } from './values.js';
 
 interface Slot {
@@ -20,14 +19,8 @@ interface Slot {
   readonly filter?: Evaluator;
 }
 
-export function buildStats(
-  c: Extract<Command, { kind: 'stats' }>,
-  compiler: CompilerFactory,
-  source: string,
-  lines: LineIndex,
-  doubles: Set<string>,
-  bounds: { maxGroups?: number; groupCounter?: { max: number } },
-): Operator {
+export function buildStats(c: Extract<Command, { kind: 'stats' }>, build: BuildContext): Operator {
+  const { compiler, source, lines, doubles, bounds } = build;
   const slots: Slot[] = [];
   const inner = compiler();
   let currentFilter: Evaluator | undefined;
