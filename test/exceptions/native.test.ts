@@ -5,21 +5,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadRules } from '../../src/rules/load.js';
 import { writeRuleFile } from '../helpers/rule-file.js';
+import { WHOAMI_SIGMA, WHOAMI_SIGMA_ID } from '../helpers/sigma.js';
 
 const NOW = Date.parse('2026-11-26T00:00:00Z');
-
-const SIGMA = `title: Whoami
-id: 0b7e1c52-5f6c-4a43-9d65-2b7f3b0d8e01
-status: test
-logsource:
-  product: windows
-  category: process_creation
-detection:
-  selection:
-    Image|endswith: '\\\\whoami.exe'
-  condition: selection
-level: low
-`;
 
 async function folder(files: Record<string, string>): Promise<{ dir: string; tomlId: string }> {
   const tomlId = 'f00dcafe-0000-4000-8000-000000000001';
@@ -32,8 +20,8 @@ async function folder(files: Record<string, string>): Promise<{ dir: string; tom
 describe('Lookout exceptions files', () => {
   test('one file shared by a TOML rule and a Sigma rule, by rule_id', async () => {
     const { dir, tomlId } = await folder({
-      'whoami.yml': SIGMA,
-      'admins.exceptions.yml': `rule_ids: [${'f00dcafe-0000-4000-8000-000000000001'}, 0b7e1c52-5f6c-4a43-9d65-2b7f3b0d8e01]
+      'whoami.yml': WHOAMI_SIGMA,
+      'admins.exceptions.yml': `rule_ids: [${'f00dcafe-0000-4000-8000-000000000001'}, ${WHOAMI_SIGMA_ID}]
 items:
   - comment: helpdesk runs whoami all day
     entries:

@@ -20,6 +20,7 @@ import { fetchFieldTypes } from '../../src/search/field-caps.js';
 import { executeRule } from '../../src/scheduler/execute.js';
 import { alertsIn, testEnv, type TestEnv } from '../helpers/es.js';
 import { writeRuleFile } from '../helpers/rule-file.js';
+import { WHOAMI_SIGMA, WHOAMI_SIGMA_ID } from '../helpers/sigma.js';
 
 const T0 = Date.parse('2026-11-10T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -180,19 +181,8 @@ describe('exceptions on the real server', () => {
 
   test('a Sigma rule with a Lookout exceptions file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lookout-exc-sigma-'));
-    await writeFile(join(dir, 'whoami.yml'), `title: Whoami
-id: 0b7e1c52-5f6c-4a43-9d65-2b7f3b0d8e01
-status: test
-logsource:
-  product: windows
-  category: process_creation
-detection:
-  selection:
-    Image|endswith: '\\whoami.exe'
-  condition: selection
-level: low
-`);
-    await writeFile(join(dir, 'helpdesk.exceptions.yml'), 'rule_ids: [0b7e1c52-5f6c-4a43-9d65-2b7f3b0d8e01]\nitems:\n  - entries:\n      - { field: user.name, operator: included, type: match, value: helpdesk1 }\n');
+    await writeFile(join(dir, 'whoami.yml'), WHOAMI_SIGMA);
+    await writeFile(join(dir, 'helpdesk.exceptions.yml'), `rule_ids: [${WHOAMI_SIGMA_ID}]\nitems:\n  - entries:\n      - { field: user.name, operator: included, type: match, value: helpdesk1 }\n`);
     const set = await loadRules([dir]);
     assert.deepEqual(set.errors.map((e) => e.message), []);
     const events = `logs-endpoint.events.process-${env.prefix}`;

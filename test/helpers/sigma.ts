@@ -8,6 +8,21 @@ import { loadPipelines } from '../../src/sigma/pipeline.js';
 
 const pipelines = loadPipelines();
 
+/** A small Sigma rule (whoami.exe started) that the exception tests attach exceptions to, by its id. */
+export const WHOAMI_SIGMA_ID = '0b7e1c52-5f6c-4a43-9d65-2b7f3b0d8e01';
+export const WHOAMI_SIGMA = `title: Whoami
+id: ${WHOAMI_SIGMA_ID}
+status: test
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  selection:
+    Image|endswith: '\\whoami.exe'
+  condition: selection
+level: low
+`;
+
 export function sigmaRules(yaml: string, file = 'test.yml'): { rules: Rule[]; errors: string[]; skipped: string[] } {
   const out = new SigmaLoader(pipelines).load(file, yaml);
   return {
