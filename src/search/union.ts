@@ -3,7 +3,8 @@
  * `should` per rule) it grows with the rules, and the cluster pays for every clause: 50 variants
  * of one rule made the search four times slower than one rule's. So the union is flattened into
  * its alternatives, identical ones are merged, and an alternative that is another plus more
- * conditions (a narrower copy) is dropped, since the wider one already fetches its events.
+ * conditions (a narrower copy) is dropped, since the wider one already fetches its events, and
+ * so is one that cannot match (`match_none` among its conditions: eql/pushdown.ts).
  * The result fetches exactly the same documents.
  */
 import { clauses, type EsQuery } from './pushdown.js';
@@ -21,7 +22,10 @@ export function unionOf(queries: readonly (EsQuery | null)[]): EsQuery | null {
       if (!seen.has(key)) seen.set(key, { query: alt, conjuncts: conjuncts(alt) });
     }
   }
-  const all = [...seen.values()];
+  // An alternative with a `match_none` among its conditions (a rule that can never match here) selects nothing.
+  const never = canonical({ match_none: {} });
+  const all = [...seen.values()].filter((a) => !a.conjuncts.has(never));
+  if (all.length === 0) return { match_none: {} };
   const kept = all.filter((a, i) => !all.some((b, j) => j !== i && subsetOf(b.conjuncts, a.conjuncts) && (b.conjuncts.size < a.conjuncts.size || j < i)));
   const union = kept.length === 1 ? kept[0].query : { bool: { should: kept.map((k) => k.query), minimum_should_match: 1 } };
   return clauses(union) <= LIMIT ? union : null;
