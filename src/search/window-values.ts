@@ -9,7 +9,8 @@
  * selects without paying its costly clauses (search/reader.ts `cheaperFirst`).
  *
  * Exact, because the values are all of the window's values for the field (the aggregation
- * reports none left out, else the field's clauses stay as they are) and the matching is
+ * reports none left out, else the field's clauses stay as they are: at most 10,000 values a
+ * field, fewer when many fields share the cluster's bucket limit) and the matching is
  * Lucene's: `*` any string, `?` one code point, `\` escapes the next character; case-insensitive
  * only for ASCII patterns, which Lucene folds exactly as ASCII lower-casing does (a pattern with
  * other letters keeps its clause). The values must come from the same view of the indices as
@@ -19,6 +20,8 @@ import type { EsQuery } from './pushdown.js';
 
 /** Values per field the aggregation may return; a field with more keeps its costly clauses. */
 export const VALUES_LIMIT = 10_000;
+/** Buckets over all fields, under the cluster's `search.max_buckets` (65,536 by default on 7.x). */
+const BUCKETS_LIMIT = 40_000;
 
 interface Leaf {
   readonly field: string;
@@ -63,8 +66,10 @@ export function decidableFields(q: EsQuery | null): string[] {
 
 /** The aggregations asking for the values of `fields` (named by index, field names may hold dots). */
 export function valuesAggs(fields: readonly string[]): Record<string, EsQuery> {
+  const size = Math.min(VALUES_LIMIT, Math.floor(BUCKETS_LIMIT / Math.max(1, fields.length)));
   // `map`: collected per document, no global ordinals to build for a few thousand documents.
-  return Object.fromEntries(fields.map((f, i) => [`v${i}`, { terms: { field: f, size: VALUES_LIMIT, execution_hint: 'map' } }]));
+  // shard_size = size: a shard with more values says so in sum_other_doc_count (valuesOf).
+  return Object.fromEntries(fields.map((f, i) => [`v${i}`, { terms: { field: f, size, shard_size: size, execution_hint: 'map' } }]));
 }
 
 interface TermsAgg {

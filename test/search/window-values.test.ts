@@ -46,6 +46,10 @@ describe('deciding costly clauses on the window\'s values', () => {
   test('values are taken only when the aggregation left none out, and only as strings', () => {
     const fields = ['a', 'b', 'c', 'd'];
     assert.deepEqual(Object.keys(valuesAggs(fields)), ['v0', 'v1', 'v2', 'v3']);
+    // All fields' buckets together stay under the cluster's search.max_buckets (65,536).
+    assert.deepEqual(valuesAggs(['a']).v0, { terms: { field: 'a', size: 10_000, shard_size: 10_000, execution_hint: 'map' } });
+    const many = valuesAggs(Array.from({ length: 8 }, (_, i) => `f${i}`));
+    assert.ok(Object.values(many).reduce((n, a) => n + (a.terms as { shard_size: number }).shard_size, 0) <= 65_536);
     const got = valuesOf(fields, {
       v0: { buckets: [{ key: 'x' }, { key: 'y' }], sum_other_doc_count: 0 },
       v1: { buckets: [{ key: 'x' }], sum_other_doc_count: 3 },
