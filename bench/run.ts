@@ -18,7 +18,8 @@
  *
  * BENCH_ONLY=offline runs figure 6 alone, BENCH_ONLY=startup figure 7 alone, BENCH_ONLY=mix
  * figure 1b alone (none of them needs Elasticsearch), BENCH_ONLY=new_terms figure 8 alone,
- * BENCH_ONLY=esql figure 9 alone (at each scale), BENCH_ONLY=count_rule figure 10 alone.
+ * BENCH_ONLY=esql figure 9 alone (at each scale), BENCH_ONLY=count_rule figure 10 alone,
+ * BENCH_ONLY=corpus_rules figure 4b alone (at each scale: BENCH_SCALES=1000000 for 1 M only).
  */
 import { performance } from 'node:perf_hooks';
 import { ElasticAlertSink, installAlertsTemplate } from '../src/alerts/writer.js';
@@ -68,7 +69,9 @@ async function main(): Promise<void> {
 
   out('');
   const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && !['offline', 'startup', 'mix', 'new_terms', 'esql', 'count_rule'].includes(only)) throw new Error(`BENCH_ONLY: expected offline, startup, mix, new_terms, esql or count_rule, got '${only}'`);
+  if (only !== undefined && !['offline', 'startup', 'mix', 'new_terms', 'esql', 'count_rule', 'corpus_rules'].includes(only)) {
+    throw new Error(`BENCH_ONLY: expected offline, startup, mix, new_terms, esql, count_rule or corpus_rules, got '${only}'`);
+  }
   if (only === 'offline') {
     await offlineFigure('.devserver-data/bench-offline', out);
     return;
@@ -114,6 +117,10 @@ async function main(): Promise<void> {
         (data.indexedSecs > 0 ? ` (indexed in this run: ${data.indexedSecs.toFixed(0)} s)` : ''));
       if (only === 'esql') {
         await esqlStatsFigure(deps, data, out);
+        continue;
+      }
+      if (only === 'corpus_rules') {
+        await corpusRulesFigure(deps, rule, data, process.env.BENCH_CORPUS ?? '../shared/corpus/elastic-detection-rules', out);
         continue;
       }
       await scheduledFigure(deps, rule, data, out);

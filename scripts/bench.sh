@@ -33,7 +33,9 @@ results=bench/RESULTS.md
 [ "${BENCH_ONLY:-}" != count_rule ] || results="bench/RESULTS-count-rule-es$major.md"
 # BENCH_ONLY=esql: the ES|QL STATS figure at each of BENCH_SCALES, into bench/RESULTS-esql-es<major>.md.
 [ "${BENCH_ONLY:-}" != esql ] || results="bench/RESULTS-esql-es$major.md"
-if [ -z "${ELASTICSEARCH_URL:-}" ] && { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = new_terms ] || [ "$BENCH_ONLY" = esql ] || [ "$BENCH_ONLY" = count_rule ]; }; then
+# BENCH_ONLY=corpus_rules: figure 4b (50 different rules, shared read) at each of BENCH_SCALES, into bench/RESULTS-corpus-rules-es<major>.md.
+[ "${BENCH_ONLY:-}" != corpus_rules ] || results="bench/RESULTS-corpus-rules-es$major.md"
+if [ -z "${ELASTICSEARCH_URL:-}" ] && { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = new_terms ] || [ "$BENCH_ONLY" = esql ] || [ "$BENCH_ONLY" = count_rule ] || [ "$BENCH_ONLY" = corpus_rules ]; }; then
   export LOOKOUT_ES_JAVA_OPTS="${LOOKOUT_ES_JAVA_OPTS:--Xms2g -Xmx2g}"
   bench_data="$root/.devserver-data/bench"
   [ "$major" = 7 ] || bench_data="$root/.devserver-data/bench-es$major"

@@ -397,6 +397,7 @@ function finishExecution(
     ...(record.rereadFrom !== undefined ? { reread_from: new Date(record.rereadFrom).toISOString() } : {}),
     ...(record.ingestLagMs !== undefined ? { ingest_lag_ms: record.ingestLagMs } : {}),
     ...(read.widened ? { read_widened: true } : {}),
+    ...(read.narrowed ? { read_narrowed: true } : {}),
     // Kibana's built-in Endpoint list, named by the rule and provided by nobody (exceptions/attach.ts).
     ...(rule.exceptions?.assumedEmpty ? { exception_lists_applied_empty: rule.exceptions.assumedEmpty } : {}),
     ...(record.groups !== undefined ? { groups: record.groups } : {}),

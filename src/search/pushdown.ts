@@ -33,7 +33,23 @@ export interface Translation {
 }
 
 export const NONE: Translation = { query: null, exact: false };
+/**
+ * Constant truths: a condition no event satisfies (always exact: a query that selects nothing
+ * is the evaluator's empty set), and one every event satisfies. They fold away in and/or/not,
+ * so a rule whose condition cannot hold selects nothing instead of its category.
+ */
+export const NEVER: Translation = { query: { match_none: {} }, exact: true };
+export const ALWAYS: Translation = { query: { match_all: {} }, exact: true };
 const CLAUSE_BUDGET = 512;
+
+/** A query that selects nothing (`match_none`). */
+export function isNever(q: EsQuery | null): boolean {
+  return q !== null && Object.keys(q).length === 1 && q.match_none !== undefined;
+}
+
+function isAlways(t: Translation): boolean {
+  return t.exact && t.query !== null && Object.keys(t.query).length === 1 && t.query.match_all !== undefined;
+}
 
 /** Number of leaf queries (a `terms` query counts once). */
 export function clauses(q: EsQuery | null): number {
@@ -45,7 +61,10 @@ export function clauses(q: EsQuery | null): number {
   return n;
 }
 
-export function anyOf(parts: readonly Translation[]): Translation {
+export function anyOf(all: readonly Translation[]): Translation {
+  const parts = all.filter((p) => !isNever(p.query));
+  if (all.length > 0 && parts.length === 0) return NEVER;
+  if (parts.some(isAlways)) return ALWAYS;
   if (parts.some((p) => p.query === null)) return NONE;
   if (parts.length === 1) return parts[0];
   const query = { bool: { should: parts.map((p) => p.query), minimum_should_match: 1 } };
@@ -99,7 +118,10 @@ export class Pushdown {
   }
 
   /** Conjunction of translations, within the clause budget (what does not fit is dropped). */
-  allOf(parts: readonly Translation[]): Translation {
+  allOf(all: readonly Translation[]): Translation {
+    if (all.some((p) => isNever(p.query))) return NEVER;
+    const parts = all.filter((p) => !isAlways(p));
+    if (all.length > 0 && parts.length === 0) return ALWAYS;
     let exact = parts.every((p) => p.exact && p.query !== null);
     const sized = parts.filter((p) => p.query !== null).map((p) => ({ q: p.query as EsQuery, n: clauses(p.query) })).sort((a, b) => a.n - b.n);
     const queries: EsQuery[] = [];
@@ -118,6 +140,8 @@ export class Pushdown {
 
   /** Negation: only of an exact translation. */
   not(t: Translation): Translation {
+    if (isNever(t.query)) return ALWAYS;
+    if (isAlways(t)) return NEVER;
     if (t.query === null || !t.exact) return NONE;
     return { query: { bool: { must_not: [t.query] } }, exact: true };
   }

@@ -20,6 +20,7 @@ import { compileGetter } from '../engine/fields.js';
 import { errorMessage, SearchError } from '../errors.js';
 import { errorTypeOf, statusOf } from './client.js';
 import type { EsQuery } from './pushdown.js';
+import { decidableFields, decideOnValues, valuesAggs, valuesOf } from './window-values.js';
 
 export type ReadMode = 'auto' | 'pit' | 'scroll';
 
@@ -49,7 +50,11 @@ export interface ReadRequest {
    * cheap count: it has no term-dictionary clauses); when they fit one page of `maxPageSize`,
    * the whole read uses it, and the query's costly clauses never run. For shared reads, whose
    * union of many rules pays for its wildcard clauses on every page, whatever the window holds
-   * (search/union.ts says what was measured).
+   * (search/union.ts says what was measured). The same request asks for the window's values of
+   * the fields the query's costly clauses test (search/window-values.ts): where they are all
+   * known, those clauses are decided on them and become `terms` queries, and the read selects
+   * what the query selects, without the costly clauses and without the cheaper query's extra
+   * documents (`narrowed`); else the cheaper query as above.
    */
   readonly cheaperFirst?: boolean;
 }
@@ -62,6 +67,8 @@ export interface ReadStats {
   mode?: 'pit' | 'scroll';
   /** The read went on with the cheaper query. */
   widened?: boolean;
+  /** The query's costly clauses were decided on the window's values (see ReadRequest.cheaperFirst). */
+  narrowed?: boolean;
   /**
    * Why the answer may lack events: failed shards (`index[shard]: type: reason`), a timed-out
    * search, shards lost by the point in time or scroll. Empty when the read is complete.
@@ -220,13 +227,20 @@ async function* readWithPit(
   let size = req.pageSize;
   let counted: number | undefined;
   if (req.cheaperFirst && cheaper) {
-    const wider = (counted = await countOf(client, req, cheaper));
-    if (wider < (req.maxPageSize ?? MAX_PAGE)) {
+    const probe = await probeOf(client, id, req, query, cheaper);
+    id = probe.pitId ?? id;
+    const wider = (counted = probe.count);
+    const fits = wider < (req.maxPageSize ?? MAX_PAGE);
+    if (probe.narrowed) {
+      // Within the cheaper superset, the query with its costly clauses decided on the window's values.
+      active = { bool: { filter: [cheaper, probe.narrowed] } };
+      stats.narrowed = true;
+    } else if (fits) {
       active = cheaper;
       stats.widened = true;
-      // One page holds it all (one more than counted, so the page is not full and no second search follows).
-      size = Math.max(size, wider + 1);
     }
+    // One page holds it all (one more than counted, so the page is not full and no second search follows).
+    if (fits && active !== query) size = Math.max(size, wider + 1);
   }
   let pageNo = 0;
   let shardsAtStart: number | undefined;
@@ -262,6 +276,29 @@ async function* readWithPit(
     // Stopped early (an error downstream): the request in flight must not fail unobserved.
     if (inFlight) await inFlight.catch(() => undefined);
     await client.closePointInTime({ id }).catch(() => undefined);
+  }
+}
+
+/**
+ * One size-0 search through the point in time: how many documents the cheaper query selects, and
+ * the query with its costly clauses decided on the window's values when all of them could be
+ * (search/window-values.ts). A failed probe counts as a failed count.
+ */
+async function probeOf(client: Client, pitId: string, req: ReadRequest, query: EsQuery, cheaper: EsQuery): Promise<{ count: number; narrowed?: EsQuery; pitId?: string }> {
+  const fields = decidableFields(query);
+  if (fields.length === 0) return { count: await countOf(client, req, cheaper) };
+  try {
+    const res = await client.search({
+      pit: { id: pitId, keep_alive: '2m' }, size: 0, track_total_hits: true, query: cheaper as never, aggs: valuesAggs(fields) as never,
+    });
+    const count = typeof res.hits.total === 'object' ? res.hits.total.value : Number(res.hits.total ?? 0);
+    const incomplete: string[] = [];
+    checkAnswer(res, { incomplete });
+    if (incomplete.length > 0) return { count: Number.POSITIVE_INFINITY, pitId: res.pit_id };
+    const decided = decideOnValues(query, valuesOf(fields, res.aggregations as Record<string, unknown> | undefined));
+    return { count, pitId: res.pit_id, ...(decided.left === 0 ? { narrowed: decided.query } : {}) };
+  } catch {
+    return { count: await countOf(client, req, cheaper) };
   }
 }
 

@@ -12,6 +12,7 @@ import { fetchFieldTypes } from '../../src/search/field-caps.js';
 import { unionOf, widen } from '../../src/search/union.js';
 import { Pushdown } from '../../src/search/pushdown.js';
 import { eqlPushdown } from '../../src/eql/pushdown.js';
+import { decidableFields, decideOnValues, valuesAggs, valuesOf } from '../../src/search/window-values.js';
 import { testEnv, type TestEnv } from '../helpers/es.js';
 import { condition, makeEvents } from '../helpers/eql-arbitrary.js';
 
@@ -66,5 +67,28 @@ describe('pushdown is a superset of evaluation (property, real server)', () => {
       { numRuns: Number(process.env.LOOKOUT_PROPERTY_RUNS ?? 300), seed: Number(process.env.LOOKOUT_PROPERTY_SEED ?? 20261126) },
     );
     assert.ok(narrower > 20, `widening leaves clauses out in many cases (${narrower})`);
+  });
+
+  test('for random conditions, deciding the costly clauses on the indexed values selects exactly the query\'s hits', async () => {
+    const types = await fetchFieldTypes(env.client, [index], ['s', 'k', 'n', 'nested.t', 'missing', 'event.category']);
+    let decided = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('process', 'network', 'any'), condition, condition, async (category, a, b) => {
+        const query = unionOf([a, b].map((cond) => eqlPushdown(new Pushdown(types), compileEql(`${category} where ${cond}`))));
+        if (query === null) return;
+        const fields = decidableFields(query);
+        if (fields.length === 0) return;
+        // The values of the documents the reader would aggregate over: those of the widened query.
+        const agg = await env.client.search({ index, size: 0, query: (widen(query) ?? { match_all: {} }) as never, aggs: valuesAggs(fields) as never });
+        const { query: narrowed, left } = decideOnValues(query, valuesOf(fields, agg.aggregations as Record<string, unknown>));
+        if (left > 0) return;
+        decided++;
+        const ids = async (q: unknown) => [...new Set((await env.client.search({ index, size: 1000, query: q as never, _source: false })).hits.hits.map((h) => h._id))].sort();
+        const [hits, got] = await Promise.all([ids(query), ids({ bool: { filter: [widen(query) ?? { match_all: {} }, narrowed] } })]);
+        assert.deepEqual(got, hits, `${JSON.stringify(query)} decided on values as ${JSON.stringify(narrowed)}`);
+      }),
+      { numRuns: Number(process.env.LOOKOUT_PROPERTY_RUNS ?? 300), seed: Number(process.env.LOOKOUT_PROPERTY_SEED ?? 20261127) },
+    );
+    assert.ok(decided > 50, `many unions have costly clauses to decide (${decided})`);
   });
 });

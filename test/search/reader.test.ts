@@ -21,7 +21,8 @@ describe('paged reading', () => {
     env = await testEnv();
     const index = `${env.prefix}-events-r`;
     await indexEvents(env.client, Array.from({ length: 100 }, (_, i) => ({
-      index, id: `r${i}`, source: { '@timestamp': new Date(T0 + (i * 7919) % 100 * 1000).toISOString(), event: { category: ['process'] }, seq: (i * 7919) % 100 },
+      index, id: `r${i}`, source: { '@timestamp': new Date(T0 + (i * 7919) % 100 * 1000).toISOString(), event: { category: ['process'] }, seq: (i * 7919) % 100,
+      process: { name: i % 10 === 0 ? 'CMD.exe' : `other${i % 3}.exe` } },
     })));
     base = { indices: [index], timestampField: '@timestamp', from: T0, to: T0 + 100_000, query: null, sourceIncludes: ['@timestamp', 'seq'], pageSize: 5, mode: 'pit' };
   });
@@ -89,6 +90,20 @@ describe('paged reading', () => {
     assert.equal(r.stats.widened, undefined);
     assert.deepEqual(r.seqs, Array.from({ length: 10 }, (_, i) => i + 90));
     assert.deepEqual(r.pages, [5, 5, 0]);
+  });
+
+  test('cheaperFirst: the query\'s costly clauses are decided on the window\'s values; the read selects what the query selects, in one page', async () => {
+    const query = { bool: { filter: [{ range: { seq: { gte: 0 } } }, { wildcard: { 'process.name': { value: 'cmd*', case_insensitive: true } } }] } };
+    const r = await read({ ...base, query, cheaperQuery: { range: { seq: { gte: 0 } } }, cheaperFirst: true, slowPageMs: 60_000 });
+    assert.equal(r.stats.narrowed, true);
+    assert.equal(r.stats.widened, undefined);
+    const expected = Array.from({ length: 100 }, (_, i) => i).filter((i) => i % 10 === 0).map((i) => (i * 7919) % 100).sort((a, b) => a - b);
+    assert.deepEqual(r.seqs, expected);
+    assert.deepEqual(r.pages, [10], 'one page: the cheaper count (100) bounds it');
+    // A negated clause is decided as exactly: everything but those.
+    const not = await read({ ...base, query: { bool: { must_not: [{ term: { 'process.name': { value: 'cmd.EXE', case_insensitive: true } } }] } }, cheaperQuery: null, cheaperFirst: true, slowPageMs: 60_000 });
+    assert.equal(not.stats.narrowed, true);
+    assert.equal(not.seqs.length, 90);
   });
 
   /** Reads through a proxy that decides per request; returns what it saw. */

@@ -24,6 +24,12 @@ describe('union of pushed-down queries', () => {
     assert.deepEqual(unionOf([variant, file]), any(network, narrower, file));
   });
 
+  test('an alternative that cannot match (match_none among its conditions) is left out; only such: nothing', () => {
+    const never = all(term('event.category', 'process'), { match_none: {} });
+    assert.deepEqual(unionOf([network, never, any(process, all(never, term('a', 1)))]), any(network, process));
+    assert.deepEqual(unionOf([never, { match_none: {} }]), { match_none: {} });
+  });
+
   test('a rule that reads everything makes the union read everything; one query is itself', () => {
     assert.equal(unionOf([network, null]), null);
     assert.equal(unionOf([network]), network);
