@@ -436,8 +436,8 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
   reportRuleSet(set, logger);
   const rules = values.rule ? set.rules.filter((r) => r.ruleId === values.rule) : set.rules;
   if (rules.length === 0) {
-    await unused();
     logger.error(values.rule ? notRunnable(set, values.rule) : `no rule to run in ${config.rulesDir}`);
+    await unused();
     return 1;
   }
   const { backfillRules } = await import('../scheduler/backfill.js');
