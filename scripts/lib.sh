@@ -11,7 +11,8 @@ ensure_node_modules() {
     echo "installing npm packages (npm ci)..." >&2
     npm ci --no-audit --no-fund >&2
   fi
-  npx tsc -p tsconfig.json >&2
+  # tsc to dist/, then the command line's bundle (dist/bundle/, which bin/lookout.js loads).
+  npm run --silent build >&2
 }
 
 started_es_data=""

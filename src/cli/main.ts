@@ -418,18 +418,31 @@ async function cmdBackfill(args: string[], io: CliIO, config: Config, logger: Lo
     stepMs = parseDuration(values.step);
     if (!stepMs) throw new UsageError(`--step: expected a duration like 1h, found "${values.step}"`);
   }
-  const { loadRules } = await import('../rules/load.js');
   const { connect } = await import('../scheduler/runtime.js');
-  const { backfillRules } = await import('../scheduler/backfill.js');
-  const { progressBar } = await import('./progress.js');
-  const set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
+  // Connecting (the cluster check, the alerts and state indices: round trips) goes on while the
+  // rule loaders are imported and the rules load (CPU). Without a rule to run, the connection is
+  // closed unused and its error, if any, left out: the rules' error is the one to report.
+  const connecting = connect(config, logger);
+  connecting.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+  const unused = () => connecting.then((rt) => rt.close(), () => undefined);
+  let set: RuleSet;
+  try {
+    const { loadRules } = await import('../rules/load.js');
+    set = await loadRules([config.rulesDir], { sigmaPipelines: config.sigmaPipelines });
+  } catch (err) {
+    await unused();
+    throw err;
+  }
   reportRuleSet(set, logger);
   const rules = values.rule ? set.rules.filter((r) => r.ruleId === values.rule) : set.rules;
   if (rules.length === 0) {
     logger.error(values.rule ? notRunnable(set, values.rule) : `no rule to run in ${config.rulesDir}`);
+    await unused();
     return 1;
   }
-  const rt = await connect(config, logger);
+  const { backfillRules } = await import('../scheduler/backfill.js');
+  const { progressBar } = await import('./progress.js');
+  const rt = await connecting;
   const bar = progressBar(io.stderr);
   let failed = false;
   try {

@@ -45,6 +45,17 @@ interface GroupState {
   entries: Entry[];
   lastResult: boolean;
   lastTs: number;
+  /**
+   * value_count: how many entries hold each distinct value (by distinctKey), kept as entries
+   * come and go, so an event costs the same whatever the window holds (recounting the window at
+   * each event made a busy window quadratic: 130 ms of the count rule's 1,300 events).
+   */
+  readonly distinct: Map<string, number>;
+}
+
+/** The key under which value_count counts a value: its type and its text, case-insensitive. */
+function distinctKey(value: Primitive): string {
+  return `${typeof value}:${String(value).toLowerCase()}`;
 }
 
 /** At most this many events are listed in an alert; the count says how many there were. */
@@ -65,15 +76,28 @@ export class Correlator {
     const key = JSON.stringify(input.group);
     let state = this.groups.get(key);
     if (!state) {
-      state = { entries: [], lastResult: false, lastTs: Number.NEGATIVE_INFINITY };
+      state = { entries: [], lastResult: false, lastTs: Number.NEGATIVE_INFINITY, distinct: new Map() };
       this.groups.set(key, state);
     }
     const oldest = ts - spec.timespanMs;
     let drop = 0;
-    while (drop < state.entries.length && state.entries[drop].event.timestamp < oldest) drop++;
+    const counting = spec.type === 'value_count';
+    while (drop < state.entries.length && state.entries[drop].event.timestamp < oldest) {
+      const gone = state.entries[drop++].value;
+      if (counting && gone !== undefined) {
+        const k = distinctKey(gone);
+        const n = state.distinct.get(k)! - 1;
+        if (n === 0) state.distinct.delete(k);
+        else state.distinct.set(k, n);
+      }
+    }
     if (drop > 0) state.entries = state.entries.slice(drop);
     state.entries.push({ event: input.event, matched: input.matched, value: input.value });
-    const { result, measure } = this.evaluate(state.entries);
+    if (counting && input.value !== undefined) {
+      const k = distinctKey(input.value);
+      state.distinct.set(k, (state.distinct.get(k) ?? 0) + 1);
+    }
+    const { result, measure } = this.evaluate(state);
     const rising = result && !(state.lastResult && state.lastTs >= oldest);
     state.lastResult = result;
     state.lastTs = ts;
@@ -93,15 +117,16 @@ export class Correlator {
     }
   }
 
-  private evaluate(entries: readonly Entry[]): { result: boolean; measure: number } {
+  private evaluate(state: GroupState): { result: boolean; measure: number } {
     const { spec } = this;
+    const { entries } = state;
     const cond = spec.condition;
     switch (spec.type) {
       case 'event_count':
         return { result: cond ? compare(cond.op, entries.length, cond.value) : entries.length > 0, measure: entries.length };
       case 'value_count': {
-        const distinct = new Set(entries.filter((e) => e.value !== undefined).map((e) => `${typeof e.value}:${String(e.value).toLowerCase()}`));
-        return { result: cond ? compare(cond.op, distinct.size, cond.value) : distinct.size > 0, measure: distinct.size };
+        const distinct = state.distinct.size;
+        return { result: cond ? compare(cond.op, distinct, cond.value) : distinct > 0, measure: distinct };
       }
       case 'aggregate': {
         const nums = entries.map((e) => (typeof e.value === 'number' ? e.value : Number(e.value))).filter((n) => Number.isFinite(n));

@@ -5,7 +5,7 @@
  * Fields that do not change what an item excepts (created_by, tie_breaker_id, meta...) are kept
  * loosely, so an export from any recent Kibana loads.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const operator = z.enum(['included', 'excluded']);
 

@@ -17,7 +17,7 @@
  */
 import { basename } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { RuleLoadError } from '../errors.js';
 import { entry, namespaceType, osType, type ExceptionList } from './model.js';
 

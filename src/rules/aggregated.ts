@@ -10,7 +10,7 @@
  * tests). `aggregatedEntries(translate)` makes the registry entries; the default registry has
  * them with KQL. Lucene queries are not translated: such rules are skipped with the reason.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveDateMath } from '../config/date-math.js';
 import { parseLookback } from '../config/duration.js';
 import type { EventRecord } from '../engine/events.js';

@@ -3,7 +3,7 @@
  * execution are checked; everything else (notes, setup, investigation fields) is kept loosely so
  * upstream files load unchanged.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { listRefSchema } from '../exceptions/model.js';
 import { alertSuppressionSchema } from './suppression.js';
 

@@ -5,7 +5,7 @@
  * `doNotSuppress`). Threshold rules take only `duration`: their group is the threshold fields.
  * The folding itself is in alerts/suppress.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RuleLoadError } from '../errors.js';
 
 export const alertSuppressionSchema = z.strictObject({

@@ -12,7 +12,7 @@
  * Memory holds one page of indicators and one page of events; the cost is one indicator search
  * per page plus the event searches of each page.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Client } from '@elastic/elasticsearch';
 import { resolveDateMath } from '../config/date-math.js';
 import type { EventRecord } from '../engine/events.js';

@@ -88,12 +88,15 @@ async function backfillGroup(deps: ExecuteDeps, rules: readonly Rule[], options:
   const page = Math.max(100, Math.floor(HITS_HELD / (2 * concurrency)));
   deps = { ...deps, pageSize: Math.min(deps.pageSize, page), maxPageSize: page };
   const maxspan = Math.max(0, ...rules.map((r) => r.compiled.overlapMs));
-  const step = options.stepMs ?? await countedStep(deps, rules, options, concurrency);
+  // The count that sizes the windows and the saved progress of each rule: side by side.
+  const [step, progress] = await Promise.all([
+    options.stepMs ?? countedStep(deps, rules, options, concurrency),
+    Promise.all(rules.map(async (rule): Promise<RuleProgress> => {
+      const key = `${rule.ruleId}:${options.from}:${options.to}`;
+      return { rule, key, resumedFrom: await deps.store.backfillProgress(key), succeeded: new Set<number>(), next: 0, alertsWritten: 0, duplicates: 0, eventsRead: 0 };
+    })),
+  ]);
   const overlap = Math.min(maxspan, step / 2);
-  const progress: RuleProgress[] = await Promise.all(rules.map(async (rule) => {
-    const key = `${rule.ruleId}:${options.from}:${options.to}`;
-    return { rule, key, resumedFrom: await deps.store.backfillProgress(key), succeeded: new Set<number>(), next: 0, alertsWritten: 0, duplicates: 0, eventsRead: 0 };
-  }));
   // Windows from the earliest resume point; a rule further on skips the windows it has done.
   const all = backfillWindows(options.from, options.to, step, overlap);
   const resumes = progress.map((p) => p.resumedFrom ?? Number.NEGATIVE_INFINITY);

@@ -1,5 +1,5 @@
 /** zod schemas of Sigma rules (detection rules and v2 correlation rules), loosely: unknown keys are kept. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { webhookSchema } from '../rules/schema.js';
 
 const level = z.enum(['informational', 'low', 'medium', 'high', 'critical']);

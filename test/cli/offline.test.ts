@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { generateDataset } from '../../src/demo/generate.js';
 import { runCli } from '../helpers/cli.js';
-import { SHIPPED_RULE_FILE } from '../helpers/rules.js';
+import { REPO, SHIPPED_RULE_FILE } from '../helpers/rules.js';
 
 /** A minimal EQL rule file with this query (and extra `[rule]` lines). */
 async function eqlRule(dir: string, query: string, extra: string[] = []): Promise<string> {
@@ -87,6 +87,19 @@ describe('lookout test-rule (offline)', () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^ok \(disabled\) .*off\.toml: Incoming Execution via WinRM Remote Shell/m);
     assert.match(r.stdout, /1 valid, 0 skipped, 0 invalid; 1 of the valid disabled \(not run\)/);
+  });
+
+  test('backfill connects while the rules load: without a rule to run the rules\' error is reported, with one the cluster\'s', async () => {
+    // Nothing listens on port 9: the connection made beside the rule loading fails.
+    const env = { ELASTICSEARCH_URL: 'http://127.0.0.1:9', ELASTICSEARCH_REQUEST_TIMEOUT: '2s' };
+    const range = ['--from', '2026-11-01T00:00:00Z', '--to', '2026-11-01T01:00:00Z'];
+    const none = await runCli(['backfill', '--rule', 'no-such-rule', ...range], { ...env, LOOKOUT_RULES_DIR: join(REPO, 'rules') });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no loaded rule has rule_id no-such-rule/);
+    assert.doesNotMatch(none.stderr, /cannot reach Elasticsearch/);
+    const one = await runCli(['backfill', ...range], { ...env, LOOKOUT_RULES_DIR: join(REPO, 'rules') });
+    assert.equal(one.code, 1);
+    assert.match(one.stderr, /cannot reach Elasticsearch at http:\/\/127\.0\.0\.1:9/);
   });
 
   test('usage errors exit 2 with the usage text', async () => {

@@ -39,6 +39,17 @@ describe('the seed rule: count(Computer) > 30 within 15m', () => {
     assert.equal((await alertsOf(rule, Array.from({ length: 31 }, (_, i) => recon(i * 40_000, `WS${i}`)))).length, 0);
   });
 
+  test('a value counts while any of its events is in the window, case-insensitively', async () => {
+    // WS0 at 0 and ws0 at 10 min; WS1..WS30 at 16 min: the first WS0 has left, ws0 keeps it counted.
+    const late = Array.from({ length: 30 }, (_, i) => recon(16 * MIN + i * 1000, `WS${i + 1}`));
+    const kept = await alertsOf(rule, [recon(0, 'WS0'), recon(10 * MIN, 'ws0'), ...late]);
+    assert.equal(kept.length, 1);
+    assert.equal(kept[0].lookout.correlation.value, 31);
+    assert.equal(kept[0].lookout.correlation.events, 31);
+    // Without the second, WS0 has left the window: 30 distinct.
+    assert.equal((await alertsOf(rule, [recon(0, 'WS0'), ...late])).length, 0);
+  });
+
   test('one computer many times does not alert', async () => {
     assert.equal((await alertsOf(rule, Array.from({ length: 100 }, (_, i) => recon(i * 1000, 'WS1')))).length, 0);
   });
