@@ -4,21 +4,33 @@
  * strings the query requires cannot be selected by it, and the query selects a superset of
  * what the rule accepts (search/pushdown.ts).
  *
- * Only string values become requirements, as the text JSON gives them (`JSON.stringify` without
+ * String values become requirements as the text JSON gives them (`JSON.stringify` without
  * the quotes): a `term` or `prefix` value, the literal pieces of a `wildcard` pattern; `terms`
  * is any of its values; `bool` filter/must are all of, should (with minimum_should_match 1) any
- * of; `must_not`, numbers, numeric-looking strings, ranges, exists, match queries and anything
- * else ask nothing, and so do fields starting with `_` (`_index` is not in an event's text).
+ * of; `must_not`, numeric-looking strings, ranges, exists, match queries and anything else ask
+ * nothing, and so do fields starting with `_` (`_index` is not in an event's text).
  * Case-insensitive values are searched ignoring ASCII case.
+ *
+ * A `term`/`terms` number that is a whole number from 2 to 10^15 in magnitude asks for its decimal
+ * digits (without the sign): the evaluators compare a number with `Number()` of a string or the
+ * parsed JSON number, and a decimal text with at most 15 significant digits and no exponent
+ * reads as the whole number N only when its value is N exactly, which is N's digits with
+ * perhaps a sign, leading zeros, spaces or a fraction of zeros around them (5985.0, "05985",
+ * "+5985", "-4" for -4). The other spellings make the line parsed whatever it holds: an exponent
+ * (5.985e3), 16 or more digits in a row (5984.9999999999999999 reads as 5985), and a string
+ * that is a hexadecimal, octal or binary literal ("0x1761"). Other numbers ask nothing: 0 and 1
+ * too, since a Sigma logsource condition compares with `Number()` of any value, which reads
+ * true as 1 and false and a blank string as 0.
  *
  * A line is always parsed when its text could spell a value another way: a `\u` or `\/` escape
  * (JSON allows either for any character), or, where a case-insensitive value was not found,
  * any character outside ASCII (JavaScript and Lucene fold those differently).
  */
+import type { FieldTypes } from './field-caps.js';
 import type { EsQuery } from './pushdown.js';
 
-/** What a line must hold: true (nothing), a string, or all/any of several. */
-type Need = true | { readonly lit: string; readonly ci: boolean } | { readonly all: readonly Need[] } | { readonly any: readonly Need[] };
+/** What a line must hold: true (nothing), a string, a whole number's digits, or all/any of several. */
+type Need = true | { readonly lit: string; readonly ci: boolean } | { readonly digits: string } | { readonly all: readonly Need[] } | { readonly any: readonly Need[] };
 
 /** `plain`: the caller knows the line is ASCII without `\u` or `\/` escapes. */
 export type LineTest = (line: string, plain?: boolean) => boolean;
@@ -36,6 +48,41 @@ export function linePrefilter(query: EsQuery | null): LineTest | undefined {
   };
 }
 
+/**
+ * Field types for reading a line test off a pushdown (`pushed`): `base` (keyword, for the strings
+ * a rule compares with), except that a field no string term-like query of that pushdown names is
+ * given `double`, so that the numbers the rule compares it with become requirements too (on a
+ * numeric field a string asks nothing, so nothing is lost). `numeric(field)` says whether a field
+ * may be taken so (not one a mapping types).
+ */
+export function lineTestTypes(base: FieldTypes, pushed: (types: FieldTypes) => EsQuery | null, numeric: (field: string) => boolean): FieldTypes {
+  const strings = termFields(pushed(base), 'string');
+  const types = new Map(base);
+  for (const f of base.keys()) if (!strings.has(f) && numeric(f)) types.set(f, new Set(['double']));
+  return types;
+}
+
+/** Fields of the term, terms, prefix and wildcard queries in `q` with a value of the kind. */
+function termFields(q: unknown, kind: 'number' | 'string', into = new Set<string>()): Set<string> {
+  if (!q || typeof q !== 'object') return into;
+  if (Array.isArray(q)) {
+    for (const x of q) termFields(x, kind, into);
+    return into;
+  }
+  for (const [key, body] of Object.entries(q as Record<string, unknown>)) {
+    if (key === 'term' || key === 'terms' || key === 'prefix' || key === 'wildcard') {
+      const l = leaf(body);
+      if (!l) continue;
+      const values = Array.isArray(l.value) ? l.value : [l.value];
+      if (values.some((v) => typeof v === kind)) into.add(l.field);
+    } else termFields(body, kind, into);
+  }
+  return into;
+}
+
+/** A number in a form whose digits need not be those of the whole number it reads as. */
+const ODD_NUMBER = /[\d.][eE][+-]?\d|\d(?:\.?\d){15}|"(?:\s|\\[tnrf])*0[xXoObB][\da-fA-F]+(?:\s|\\[tnrf])*"/;
+
 function all(needs: Need[]): Need {
   const rest = needs.filter((n) => n !== true);
   return rest.length === 0 ? true : rest.length === 1 ? rest[0] : { all: rest };
@@ -46,6 +93,7 @@ function any(needs: Need[]): Need {
 }
 
 function literal(value: unknown, ci: boolean): Need {
+  if (typeof value === 'number') return Number.isInteger(value) && Math.abs(value) > 1 && Math.abs(value) < 1e15 ? { digits: String(Math.abs(value)) } : true;
   if (typeof value !== 'string' || value === '' || /^[\s+\-.\deE]*$/.test(value)) return true;
   return { lit: JSON.stringify(value).slice(1, -1), ci };
 }
@@ -117,6 +165,7 @@ function needOf(q: unknown): Need {
 function hasCaseInsensitive(n: Need): boolean {
   if (n === true) return false;
   if ('lit' in n) return n.ci;
+  if ('digits' in n) return false;
   return ('all' in n ? n.all : n.any).some(hasCaseInsensitive);
 }
 
@@ -127,6 +176,10 @@ function compile(n: Need): LineTest {
     if (!n.ci) return (line) => line.includes(lit);
     const re = new RegExp(lit.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
     return (line) => re.test(line);
+  }
+  if ('digits' in n) {
+    const { digits } = n;
+    return (line) => line.includes(digits) || ODD_NUMBER.test(line);
   }
   const parts = ('all' in n ? n.all : n.any).map(compile);
   return 'all' in n ? (line) => parts.every((p) => p(line)) : (line) => parts.some((p) => p(line));
