@@ -17,8 +17,8 @@
  * reads as the whole number N only when its value is N exactly, which is N's digits with
  * perhaps a sign, leading zeros, spaces or a fraction of zeros around them (5985.0, "05985",
  * "+5985", "-4" for -4). The other spellings make the line parsed whatever it holds: an exponent
- * (5.985e3), 16 or more digits in a row (5984.9999999999999999 reads as 5985), and a string
- * that is a hexadecimal, octal or binary literal ("0x1761"). Other numbers ask nothing: 0 and 1
+ * (5.985e3), 16 digits or more that round to it (5984.9999999999999999 reads as 5985), and a
+ * string that is a hexadecimal, octal or binary literal ("0x1761"); see oddNumber. Other numbers ask nothing: 0 and 1
  * too, since a Sigma logsource condition compares with `Number()` of any value, which reads
  * true as 1 and false and a blank string as 0.
  *
@@ -80,8 +80,36 @@ function termFields(q: unknown, kind: 'number' | 'string', into = new Set<string
   return into;
 }
 
-/** A number in a form whose digits need not be those of the whole number it reads as. */
-const ODD_NUMBER = /[\d.][eE][+-]?\d|\d(?:\.?\d){15}|"(?:\s|\\[tnrf])*0[xXoObB][\da-fA-F]+(?:\s|\\[tnrf])*"/;
+/**
+ * Whether a line may hold a number that reads as a whole number from 2 to 10^15 without that
+ * number's digits: an exponent (5.985e3), a hexadecimal, octal or binary string ("0x1761"), or
+ * digits that round to it, which (the rounding error being under 0.0625 there) is one below it
+ * followed by a fraction from .9375 and 16 digits or more in all (5984.9999999999999999). Each
+ * test starts with a cheap necessary one, since most lines are refused here.
+ */
+function oddNumber(line: string): boolean {
+  return (MAYBE_EXPONENT.test(line) && EXPONENT.test(line)) || (MAYBE_RADIX.test(line) && RADIX_STRING.test(line)) || roundsUp(line);
+}
+
+const MAYBE_EXPONENT = /e[\d+-]/i;
+const EXPONENT = /[\d.][eE][+-]?\d/;
+const MAYBE_RADIX = /0[xob]/i;
+const RADIX_STRING = /"(?:\s|\\[tnrf])*0[xXoObB][\da-fA-F]+(?:\s|\\[tnrf])*"/;
+
+/** A `.9` with 16 digits or more around it. */
+function roundsUp(line: string): boolean {
+  for (let at = line.indexOf('.9'); at >= 0; at = line.indexOf('.9', at + 2)) {
+    let digits = 0;
+    for (let i = at - 1; i >= 0 && isDigit(line.charCodeAt(i)); i--) digits++;
+    for (let i = at + 1; i < line.length && isDigit(line.charCodeAt(i)); i++) digits++;
+    if (digits >= 16) return true;
+  }
+  return false;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
 
 function all(needs: Need[]): Need {
   const rest = needs.filter((n) => n !== true);
@@ -179,7 +207,7 @@ function compile(n: Need): LineTest {
   }
   if ('digits' in n) {
     const { digits } = n;
-    return (line) => line.includes(digits) || ODD_NUMBER.test(line);
+    return (line) => line.includes(digits) || oddNumber(line);
   }
   const parts = ('all' in n ? n.all : n.any).map(compile);
   return 'all' in n ? (line) => parts.every((p) => p(line)) : (line) => parts.some((p) => p(line));

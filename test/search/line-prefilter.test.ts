@@ -58,6 +58,8 @@ describe('line prefilter', () => {
       [port, '{"port":"0o13541"}', true],
       [port, '{"port":"0b1011101100001"}', true],
       [port, '{"port":"a0x1761"}', false],
+      [port, '{"port":5984.9,"t":"0.99"}', false],
+      [port, '{"port":"file-2e","t":"1e"}', false],
       [port, '{"port":"1.2.3.4","v":"1e"}', false],
       [minus, '{"n":-4.0}', true],
       [minus, '{"n":"-04"}', true],
