@@ -156,7 +156,10 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   };
   const untimed = (message: string) => io.stderr.write(`kept without a time (a sample does not use time): ${message}\n`);
   const lineTypes = lineTestTypes(offlineTypes(rule, mapping), (types) => pushedQuery(rule, types), (f) => mapping?.get(f)?.type === undefined);
-  const test = values['parse-all'] ? undefined : linePrefilter(pushedQuery(rule, lineTypes));
+  const test = values['parse-all'] ? undefined : linePrefilter(pushedQuery(rule, lineTypes), (f) => {
+    const t = mapping?.get(f);
+    return t === undefined || (t !== null && t.nullValue === undefined);
+  });
   const evaluate = async (sort: boolean, onProblem: (message: string) => void, onUntimed: (message: string) => void) => {
     const lineTest = test ? { test, passedOver: 0 } : undefined;
     const pages = readEvents(path, rule, { includes: sourceFields(rule), onProblem, onUntimed, sort, stdin: io.stdin, lineTest });

@@ -35,9 +35,13 @@ type Need = true | { readonly lit: string; readonly ci: boolean } | { readonly d
 /** `plain`: the caller knows the line is ASCII without `\u` or `\/` escapes. */
 export type LineTest = (line: string, plain?: boolean) => boolean;
 
-/** The test, or undefined when the query asks nothing of a line's text. */
-export function linePrefilter(query: EsQuery | null): LineTest | undefined {
-  const need = needOf(query);
+/**
+ * The test, or undefined when the query asks nothing of a line's text. `numbers(field)`: whether
+ * the numbers a field is compared with may ask for their digits (not where a mapping's
+ * `null_value` stands for a missing value); every field by default.
+ */
+export function linePrefilter(query: EsQuery | null, numbers: (field: string) => boolean = () => true): LineTest | undefined {
+  const need = needOf(query, numbers);
   if (need === true) return undefined;
   const ci = hasCaseInsensitive(need);
   const holds = compile(need);
@@ -84,16 +88,16 @@ function termFields(q: unknown, kind: 'number' | 'string', into = new Set<string
  * Whether a line may hold a number that reads as a whole number from 2 to 10^15 without that
  * number's digits: an exponent (5.985e3), a hexadecimal, octal or binary string ("0x1761"), or
  * digits that round to it, which (the rounding error being under 0.0625 there) is one below it
- * followed by a fraction from .9375 and 16 digits or more in all (5984.9999999999999999). Each
- * test starts with a cheap necessary one, since most lines are refused here.
+ * followed by a fraction from .9375 and 16 digits or more in all (5984.9999999999999999). A
+ * cheap necessary test runs first, since most lines are refused here.
  */
 function oddNumber(line: string): boolean {
-  return (MAYBE_EXPONENT.test(line) && EXPONENT.test(line)) || (MAYBE_RADIX.test(line) && RADIX_STRING.test(line)) || roundsUp(line);
+  return MAYBE_ODD.test(line) && (EXPONENT.test(line) || RADIX_STRING.test(line) || roundsUp(line));
 }
 
-const MAYBE_EXPONENT = /e[\d+-]/i;
+/** Necessary for each of the three (one pass over the line). */
+const MAYBE_ODD = /[eE][\d+-]|0[xXoObB]|\.9/;
 const EXPONENT = /[\d.][eE][+-]?\d/;
-const MAYBE_RADIX = /0[xob]/i;
 const RADIX_STRING = /"(?:\s|\\[tnrf])*0[xXoObB][\da-fA-F]+(?:\s|\\[tnrf])*"/;
 
 /** A `.9` with 16 digits or more around it. */
@@ -111,8 +115,16 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/** Cheapest first, so that the costlier tests (case-insensitive, numbers) run on fewer lines. */
+function cost(n: Need): number {
+  if (n === true) return 0;
+  if ('lit' in n) return n.ci ? 2 : 1;
+  if ('digits' in n) return 3;
+  return 4;
+}
+
 function all(needs: Need[]): Need {
-  const rest = needs.filter((n) => n !== true);
+  const rest = needs.filter((n) => n !== true).sort((a, b) => cost(a) - cost(b));
   return rest.length === 0 ? true : rest.length === 1 ? rest[0] : { all: rest };
 }
 
@@ -156,7 +168,7 @@ function leaf(body: unknown): { field: string; value: unknown; ci: boolean } | u
   return { field, value: spec, ci: false };
 }
 
-function needOf(q: unknown): Need {
+function needOf(q: unknown, numbers: (field: string) => boolean): Need {
   if (!q || typeof q !== 'object') return true;
   const query = q as Record<string, unknown>;
   const keys = Object.keys(query);
@@ -166,16 +178,16 @@ function needOf(q: unknown): Need {
     case 'bool': {
       const b = body as Record<string, unknown>;
       const list = (k: string): unknown[] => (Array.isArray(b[k]) ? (b[k] as unknown[]) : b[k] ? [b[k]] : []);
-      const required = [...list('filter'), ...list('must')].map(needOf);
+      const required = [...list('filter'), ...list('must')].map((x) => needOf(x, numbers));
       const should = list('should');
       const msm = b.minimum_should_match;
       const shouldCounts = should.length > 0 && (msm === 1 || msm === '1' || (msm === undefined && required.length === 0));
-      return all(shouldCounts ? [...required, any(should.map(needOf))] : required);
+      return all(shouldCounts ? [...required, any(should.map((x) => needOf(x, numbers)))] : required);
     }
     case 'term':
     case 'prefix': {
       const l = leaf(body);
-      return l ? literal(l.value, l.ci) : true;
+      return l && (typeof l.value !== 'number' || numbers(l.field)) ? literal(l.value, l.ci) : true;
     }
     case 'wildcard': {
       const l = leaf(body);
@@ -183,7 +195,7 @@ function needOf(q: unknown): Need {
     }
     case 'terms': {
       const l = leaf(body);
-      return l && Array.isArray(l.value) ? any(l.value.map((v) => literal(v, false))) : true;
+      return l && Array.isArray(l.value) ? any(l.value.map((v) => (typeof v !== 'number' || numbers(l.field) ? literal(v, false) : true))) : true;
     }
     default:
       return true;

@@ -73,6 +73,9 @@ describe('line prefilter', () => {
       assert.ok(t, JSON.stringify(query));
       assert.equal(t(line), expected, `${JSON.stringify(query)} on ${line}`);
     }
+    // Not on a field whose numbers may not ask (a mapping's null_value).
+    assert.equal(linePrefilter(port, (f) => f !== 'port'), undefined);
+    assert.ok(linePrefilter(port, (f) => f === 'port'));
   });
 
   test('a field compared only with numbers is taken as numeric for the line test; one also compared with strings is not', () => {
