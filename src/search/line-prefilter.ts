@@ -60,17 +60,17 @@ export function linePrefilter(query: EsQuery | null, numbers: (field: string) =>
  * may be taken so (not one a mapping types).
  */
 export function lineTestTypes(base: FieldTypes, pushed: (types: FieldTypes) => EsQuery | null, numeric: (field: string) => boolean): FieldTypes {
-  const strings = termFields(pushed(base), 'string');
+  const strings = stringFields(pushed(base));
   const types = new Map(base);
   for (const f of base.keys()) if (!strings.has(f) && numeric(f)) types.set(f, new Set(['double']));
   return types;
 }
 
-/** Fields of the term, terms, prefix and wildcard queries in `q` with a value of the kind. */
-function termFields(q: unknown, kind: 'number' | 'string', into = new Set<string>()): Set<string> {
+/** Fields of the term, terms, prefix and wildcard queries in `q` with a string value. */
+function stringFields(q: unknown, into = new Set<string>()): Set<string> {
   if (!q || typeof q !== 'object') return into;
   if (Array.isArray(q)) {
-    for (const x of q) termFields(x, kind, into);
+    for (const x of q) stringFields(x, into);
     return into;
   }
   for (const [key, body] of Object.entries(q as Record<string, unknown>)) {
@@ -78,8 +78,8 @@ function termFields(q: unknown, kind: 'number' | 'string', into = new Set<string
       const l = leaf(body);
       if (!l) continue;
       const values = Array.isArray(l.value) ? l.value : [l.value];
-      if (values.some((v) => typeof v === kind)) into.add(l.field);
-    } else termFields(body, kind, into);
+      if (values.some((v) => typeof v === 'string')) into.add(l.field);
+    } else stringFields(body, into);
   }
   return into;
 }
