@@ -156,9 +156,12 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
   };
   const untimed = (message: string) => io.stderr.write(`kept without a time (a sample does not use time): ${message}\n`);
   const lineTypes = lineTestTypes(offlineTypes(rule, mapping), (types) => pushedQuery(rule, types), (f) => mapping?.get(f)?.type === undefined);
+  // Numbers ask for their digits on fields the mapping does not type, or types as numbers with no
+  // null_value (a date compared with epoch milliseconds is written otherwise in the line).
+  const numericTypes = new Set(['long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long']);
   const test = values['parse-all'] ? undefined : linePrefilter(pushedQuery(rule, lineTypes), (f) => {
     const t = mapping?.get(f);
-    return t === undefined || (t !== null && t.nullValue === undefined);
+    return t === undefined || (t !== null && numericTypes.has(t.type) && t.nullValue === undefined);
   });
   const evaluate = async (sort: boolean, onProblem: (message: string) => void, onUntimed: (message: string) => void) => {
     const lineTest = test ? { test, passedOver: 0 } : undefined;

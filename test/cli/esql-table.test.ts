@@ -4,6 +4,9 @@
  * listing a COMPLETION rule as skipped with the reason.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 
@@ -56,5 +59,19 @@ describe('ES|QL rules in the CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /skipped\s+\S+completion-rule\.toml: ES\|QL: not supported: COMPLETION \(query 4:3\)/);
     assert.match(r.stdout, /0 valid, 1 skipped, 0 invalid/);
+  });
+
+  test('numbers ask for no digits on a field whose mapping gives a null_value or a type other than a number', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-esql-'));
+    const mapping = JSON.parse(await readFile(fixture('employees-mapping.json'), 'utf8'));
+    for (const [name, languages] of [['null-value', { type: 'integer', null_value: 5 }], ['keyword', { type: 'keyword' }]] as const) {
+      mapping.mappings.properties.languages = languages;
+      const file = join(dir, `${name}.json`);
+      await writeFile(file, JSON.stringify(mapping));
+      const r = await runCli(['test-rule', fixture('suppressed-rule.toml'), '--events', fixture('employees.ndjson'), '--mapping', file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /100 event\(s\)/, name);
+      assert.doesNotMatch(r.stderr, /passed over/, name);
+    }
   });
 });
