@@ -221,6 +221,11 @@ function compile(n: Need): LineTest {
     const { digits } = n;
     return (line) => line.includes(digits) || oddNumber(line);
   }
+  if ('any' in n && n.any.every((x) => x !== true && 'digits' in x)) {
+    // Any of several numbers (`terms`): the digits of each, then the other spellings once.
+    const all = n.any.map((x) => (x as { readonly digits: string }).digits);
+    return (line) => all.some((d) => line.includes(d)) || oddNumber(line);
+  }
   const parts = ('all' in n ? n.all : n.any).map(compile);
   return 'all' in n ? (line) => parts.every((p) => p(line)) : (line) => parts.some((p) => p(line));
 }
