@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { generateDataset, type PlantedAttack } from '../src/demo/generate.js';
@@ -33,6 +34,7 @@ const PEER_QUERY = `sequence by host.id with maxspan=30s
 interface Run {
   readonly secs: number;
   readonly maxRssKb: number;
+  readonly cpuSecs: number;
   readonly hostIds: string[];
   readonly matches: number;
 }
@@ -102,7 +104,7 @@ function run(cmd: string, args: string[], onLine?: (line: string) => void): Prom
   });
 }
 
-async function timed(cmd: string, args: string[], hostsOf: (line: string) => string[], rssPattern: RegExp): Promise<Run> {
+async function timed(cmd: string, args: string[], hostsOf: (line: string) => string[], rssPattern: RegExp, cpuPattern: RegExp): Promise<Run> {
   const hostIds: string[] = [];
   let lines = 0;
   const t = performance.now();
@@ -114,7 +116,8 @@ async function timed(cmd: string, args: string[], hostsOf: (line: string) => str
   const secs = (performance.now() - t) / 1000;
   if (r.code !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')} exited ${r.code}: ${r.stderr.slice(-1000)}`);
   const m = rssPattern.exec(r.stderr);
-  return { secs, maxRssKb: m ? Number(m[1]) : Number.NaN, hostIds, matches: lines };
+  const c = cpuPattern.exec(r.stderr);
+  return { secs, maxRssKb: m ? Number(m[1]) : Number.NaN, cpuSecs: c ? Number(c[1]) : Number.NaN, hostIds, matches: lines };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -129,14 +132,15 @@ export async function offlineFigure(dataDir: string, out: (s: string) => void): 
     const mb = (await stat(file.path)).size / 1e6;
     const lookout: Run[] = [];
     const python: Run[] = [];
+    const loadBefore = loadavg()[0];
     for (let round = 0; round < 3; round++) {
       lookout.push(await timed(process.execPath, ['--import', './bench/rss.mjs', 'bin/lookout.js', 'test-rule', RULE, '--events', file.path],
-        (l) => [JSON.parse(l)._source.host.id], /LOOKOUT_BENCH_MAX_RSS_KB (\d+)/));
+        (l) => [JSON.parse(l)._source.host.id], /LOOKOUT_BENCH_MAX_RSS_KB (\d+)/, /LOOKOUT_BENCH_CPU_S ([\d.]+)/));
       if (peer.python) {
         const cfg = join(dir, 'eql-config.json');
         if (!existsSync(cfg)) await import('node:fs/promises').then((fs) => fs.writeFile(cfg, JSON.stringify({ time_unit: 1000 })));
         python.push(await timed(peer.python, ['bench/peers/eql_peer.py', 'query', '-c', cfg, '-f', file.path, '--format', 'jsonl', PEER_QUERY],
-          (l) => [JSON.parse(l).host.id], /PEER_MAX_RSS_KB (\d+)/));
+          (l) => [JSON.parse(l).host.id], /PEER_MAX_RSS_KB (\d+)/, /PEER_CPU_S ([\d.]+)/));
       }
     }
     const l = median(lookout.map((r) => r.secs));
@@ -146,9 +150,12 @@ export async function offlineFigure(dataDir: string, out: (s: string) => void): 
     if (python.length > 0) {
       const p = median(python.map((r) => r.secs));
       const pm = Math.max(...python.map((r) => r.maxRssKb)) / 1024;
+      const lc = median(lookout.map((r) => r.cpuSecs));
+      const pc = median(python.map((r) => r.cpuSecs));
       line += `; Python eql ${PEER_VERSION} ${p.toFixed(2)} s, peak ${pm.toFixed(0)} MB, ${python[0].matches / 2} sequences, ${plantedFound(file.attacks, python[0].hostIds)}` +
-        `; Lookout ${(p / l).toFixed(1)}x faster (target >= 10x)`;
+        `; Lookout ${(p / l).toFixed(1)}x faster (target >= 10x); CPU time (user + system) ${lc.toFixed(2)} s against ${pc.toFixed(2)} s, ${(pc / lc).toFixed(1)}x`;
     }
-    out(`${line}; medians of 3 interleaved runs`);
+    out(`${line}; medians of 3 interleaved runs; Lookout's runs ${lookout.map((r) => r.secs.toFixed(2)).join(', ')} s` +
+      `${python.length > 0 ? `, the peer's ${python.map((r) => r.secs.toFixed(2)).join(', ')} s` : ''}; load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (2 cores)`);
   }
 }

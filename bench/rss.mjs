@@ -1,5 +1,7 @@
 // Loaded with `node --import` into the `lookout` process a benchmark starts: reports the
-// process's peak resident set size on exit, so the figure is the real command's.
+// process's peak resident set size and CPU time (user + system, all threads) on exit, so the
+// figure is the real command's.
 process.on('exit', () => {
-  process.stderr.write(`\nLOOKOUT_BENCH_MAX_RSS_KB ${process.resourceUsage().maxRSS}\n`);
+  const u = process.resourceUsage();
+  process.stderr.write(`\nLOOKOUT_BENCH_MAX_RSS_KB ${u.maxRSS}\nLOOKOUT_BENCH_CPU_S ${((u.userCPUTime + u.systemCPUTime) / 1e6).toFixed(3)}\n`);
 });

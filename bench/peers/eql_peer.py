@@ -1,6 +1,6 @@
 """Runs Endgame's Python `eql` command line (eql query ...) and reports the peak resident set
-size on stderr as PEER_MAX_RSS_KB, so the benchmark reads the peer's memory as it reads
-Lookout's (bench/rss.mjs)."""
+size on stderr as PEER_MAX_RSS_KB and its CPU time (user + system) as PEER_CPU_S, so the
+benchmark reads the peer's memory and CPU as it reads Lookout's (bench/rss.mjs)."""
 import resource
 import sys
 
@@ -10,4 +10,6 @@ try:
     main(sys.argv[1:])
 finally:
     sys.stdout.flush()
-    print("PEER_MAX_RSS_KB %d" % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print("PEER_MAX_RSS_KB %d" % usage.ru_maxrss, file=sys.stderr)
+    print("PEER_CPU_S %.3f" % (usage.ru_utime + usage.ru_stime), file=sys.stderr)

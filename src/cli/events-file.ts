@@ -23,7 +23,6 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { parseEventTime, type EventRecord } from '../engine/events.js';
 import { compileGetter } from '../eql/fields.js';
@@ -286,29 +285,41 @@ async function openInput(path: string, stdin: NodeJS.ReadableStream = process.st
 }
 
 /**
- * Lines of a byte stream, a batch per chunk, with the 1-based number of the batch's first line;
- * UTF-8 split safely. `plain`: the batch is ASCII without `\u` or `\/` escapes, which spares the
+ * Lines of a byte stream, a batch per chunk, with the 1-based number of the batch's first line.
+ * A batch is split at its last newline on the bytes (a newline byte is never inside a UTF-8
+ * sequence), so each decodes whole: as latin1 when it is ASCII (no UTF-8 decoding to do), as
+ * UTF-8 otherwise. `plain`: the batch is ASCII without `\u` or `\/` escapes, which spares the
  * line test its per-line checks for them.
  */
 async function* splitLines(input: AsyncIterable<Buffer | string>): AsyncGenerator<{ lines: string[]; first: number; plain: boolean }> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  let restAscii = true;
+  let rest: Buffer | undefined;
   let line = 1;
   try {
     for await (const chunk of input) {
-      const ascii = typeof chunk !== 'string' && isAscii(chunk);
-      const text = rest + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-      const lines = text.split('\n');
-      rest = lines.pop()!;
-      const plain = ascii && restAscii && !text.includes('\\u') && !text.includes('\\/');
-      restAscii = ascii;
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      const end = bytes.lastIndexOf(0x0a);
+      if (end < 0) {
+        rest = rest ? Buffer.concat([rest, bytes]) : bytes;
+        continue;
+      }
+      // The line begun in the previous chunk is joined on its own (a copy of one line, not of the chunk).
+      const start = rest ? bytes.indexOf(0x0a) + 1 : 0;
+      const head = rest ? Buffer.concat([rest, bytes.subarray(0, start - 1)]) : undefined;
+      const body = bytes.subarray(start, end);
+      rest = end + 1 < bytes.length ? Buffer.from(bytes.subarray(end + 1)) : undefined;
+      const ascii = isAscii(body) && (!head || isAscii(head));
+      const lines = start <= end ? body.toString(ascii ? 'latin1' : 'utf8').split('\n') : [];
+      if (head) lines.unshift(head.toString(ascii ? 'latin1' : 'utf8'));
+      const plain = ascii && !hasEscape(body) && (!head || !hasEscape(head));
       yield { lines, first: line, plain };
       line += lines.length;
     }
   } catch (err) {
     throw new EventsInputError(`cannot read the events input: ${(err as Error).message}`, { cause: err });
   }
-  rest += decoder.end();
-  if (rest !== '') yield { lines: [rest], first: line, plain: false };
+  if (rest && rest.length > 0) yield { lines: [rest.toString('utf8')], first: line, plain: false };
+}
+
+function hasEscape(bytes: Buffer): boolean {
+  return bytes.indexOf('\\u') >= 0 || bytes.indexOf('\\/') >= 0;
 }

@@ -118,7 +118,7 @@ async function cmdValidate(args: string[], io: CliIO, config: Config): Promise<n
 async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<number> {
   const { loadRules } = await import('../rules/load.js');
   const { withFieldTypes } = await import('../rules/typed.js');
-  const { linePrefilter } = await import('../search/line-prefilter.js');
+  const { linePrefilter, lineTestTypes } = await import('../search/line-prefilter.js');
   const { pushedQuery, sourceFields } = await import('../scheduler/execute.js');
   const { problemsAfter, readEvents } = await import('./events-file.js');
   const { values, positionals } = parseArgs({ args, options: { events: { type: 'string' }, now: { type: 'string' }, 'parse-all': { type: 'boolean', default: false }, raw: { type: 'boolean', default: false }, 'max-samples-per-key': { type: 'string' }, mapping: { type: 'string' }, table: { type: 'boolean', default: false } }, allowPositionals: true });
@@ -155,7 +155,14 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
     io.stderr.write(`skipped event: ${message}\n`);
   };
   const untimed = (message: string) => io.stderr.write(`kept without a time (a sample does not use time): ${message}\n`);
-  const test = values['parse-all'] ? undefined : linePrefilter(pushedQuery(rule, offlineTypes(rule, mapping)));
+  const lineTypes = lineTestTypes(offlineTypes(rule, mapping), (types) => pushedQuery(rule, types), (f) => mapping?.get(f)?.type === undefined);
+  // Numbers ask for their digits on fields the mapping does not type, or types as numbers with no
+  // null_value (a date compared with epoch milliseconds is written otherwise in the line).
+  const numericTypes = new Set(['long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'unsigned_long']);
+  const test = values['parse-all'] ? undefined : linePrefilter(pushedQuery(rule, lineTypes), (f) => {
+    const t = mapping?.get(f);
+    return t === undefined || (t !== null && numericTypes.has(t.type) && t.nullValue === undefined);
+  });
   const evaluate = async (sort: boolean, onProblem: (message: string) => void, onUntimed: (message: string) => void) => {
     const lineTest = test ? { test, passedOver: 0 } : undefined;
     const pages = readEvents(path, rule, { includes: sourceFields(rule), onProblem, onUntimed, sort, stdin: io.stdin, lineTest });
@@ -182,7 +189,9 @@ async function cmdTestRule(args: string[], io: CliIO, config: Config): Promise<n
 /**
  * Field types for the offline line test: keyword (what a query on strings assumes) unless the
  * mapping gives another type, which the pushdown then treats as it would on the cluster, and a
- * typed comparison (a date, an ip) is never narrowed to one spelling of its value.
+ * typed comparison (a date, an ip) is never narrowed to one spelling of its value. A field the
+ * mapping does not type and the rule compares only with numbers is then taken as numeric
+ * (lineTestTypes), so that its numbers narrow the line test too.
  */
 function offlineTypes(rule: Rule, mapping: FieldTypeMap | undefined): FieldTypes {
   const keyword = new Set(['keyword', 'constant_keyword', 'wildcard']);

@@ -4,6 +4,9 @@
  * listing a COMPLETION rule as skipped with the reason.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 
@@ -37,7 +40,8 @@ describe('ES|QL rules in the CLI', () => {
   test('alert_suppression folds the rows of an ES|QL rule by their group, as for other rule types', async () => {
     const r = await runCli(['test-rule', fixture('suppressed-rule.toml'), '--events', fixture('employees.ndjson'), '--mapping', fixture('employees-mapping.json')]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /100 event\(s\), 21 match\(es\), 1 alert\(s\)/);
+    // Lines without a 5 are passed over unparsed (the line test asks for the digits of `languages == 5`).
+    assert.match(r.stderr, /35 event\(s\), 21 match\(es\), 1 alert\(s\); 65 line\(s\) passed over unparsed/);
     const alerts = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l)._source);
     assert.equal(alerts.length, 1);
     assert.deepEqual(alerts[0]['kibana.alert.suppression.terms'], [{ field: 'languages', value: 5 }]);
@@ -55,5 +59,19 @@ describe('ES|QL rules in the CLI', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /skipped\s+\S+completion-rule\.toml: ES\|QL: not supported: COMPLETION \(query 4:3\)/);
     assert.match(r.stdout, /0 valid, 1 skipped, 0 invalid/);
+  });
+
+  test('numbers ask for no digits on a field whose mapping gives a null_value or a type other than a number', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lookout-esql-'));
+    const mapping = JSON.parse(await readFile(fixture('employees-mapping.json'), 'utf8'));
+    for (const [name, languages] of [['null-value', { type: 'integer', null_value: 5 }], ['keyword', { type: 'keyword' }]] as const) {
+      mapping.mappings.properties.languages = languages;
+      const file = join(dir, `${name}.json`);
+      await writeFile(file, JSON.stringify(mapping));
+      const r = await runCli(['test-rule', fixture('suppressed-rule.toml'), '--events', fixture('employees.ndjson'), '--mapping', file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /100 event\(s\)/, name);
+      assert.doesNotMatch(r.stderr, /passed over/, name);
+    }
   });
 });

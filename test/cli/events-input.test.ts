@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { generateDataset } from '../../src/demo/generate.js';
@@ -142,5 +143,24 @@ describe('test-rule input: files, gzip, standard input, order', () => {
     assert.equal(pages, 10);
     // The temporary runs are gone.
     assert.deepEqual((await readdir(tmpdir())).filter((f) => f.startsWith('lookout-sort-') && !before.includes(f)), []);
+  });
+
+  test('lines split across chunks anywhere, inside a UTF-8 character too, read as from one chunk', async () => {
+    const rule = await shippedRule();
+    const docs = ['Straße ✓ 日本', 'plain', 'a\u00e9b', 'x'.repeat(300), '€'];
+    const text = docs.map((s, i) => JSON.stringify({ '@timestamp': new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(), s })).join('\n\n').replace('aéb', 'a\\u00e9b') + '\n{"@timestamp":"2026-01-01T00:01:00Z","s":"last, no newline"}';
+    const bytes = Buffer.from(text, 'utf8');
+    const read = async (chunks: Buffer[]) => {
+      const out: unknown[] = [];
+      for await (const page of readEvents('-', rule, { includes: ['*'], onProblem: assert.fail, stdin: Readable.from(chunks) })) out.push(...page.map((e) => [e.id, e.source]));
+      return out;
+    };
+    const whole = await read([bytes]);
+    assert.equal(whole.length, docs.length + 1);
+    assert.deepEqual((whole[0] as [string, { s: string }])[1].s, docs[0]);
+    for (const size of [1, 2, 3, 7, 64]) {
+      const chunks = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+      assert.deepEqual(await read(chunks), whole, `chunks of ${size} bytes`);
+    }
   });
 });
