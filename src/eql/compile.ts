@@ -160,7 +160,7 @@ export function compileEql(source: string, options: EqlCompileOptions = {}): Com
     const isCategory = compiler.categoryTest(s.query);
     const matches: Predicate = isCategory ? (doc) => isCategory(doc) && condition(doc) : condition;
     const guards: EventGuard[] = isCategory ? [{ key: JSON.stringify(['category', categoryField, s.query.category]), test: isCategory, category: { field: categoryField, value: s.query.category! } }] : [];
-    for (const c of conjuncts(s.query.condition)) guards.push({ key: guardKey(c, options.fieldTypes), test: compiler.condition(c) });
+    for (const c of conjuncts(s.query.condition)) guards.push({ key: guardKey(c, options.fieldTypes), test: compiler.condition(c), literals: compiler.literalSet(c) });
     return {
       query: s.query, missing: s.missing, matches, category: s.query.category, condition, keyFields, guards,
       keys: keyFields.map((k) => typedGetter(k.path, compileGetter(k.path), options.fieldTypes?.get(k.path), true)),

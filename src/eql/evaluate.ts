@@ -24,6 +24,7 @@
  *   satisfies it.
  */
 import { EqlVerificationError } from '../errors.js';
+import type { LiteralSet } from '../rules/language.js';
 import type { Call, Compare, CompareOp, EventQuery, Expr, In, Literal, Match } from './ast.js';
 import { compileGetter, compileSome, type Getter, type Primitive, type Some } from './fields.js';
 import { FUNCTIONS, type Value } from './functions.js';
@@ -95,6 +96,36 @@ export class ConditionCompiler {
     const some = this.some(this.options.categoryField ?? 'event.category');
     const is = (v: Primitive) => v === category;
     return (doc) => some(doc, is);
+  }
+
+  /**
+   * The literals a condition tests a field against, when it is a membership test the router may
+   * decide from one lookup (rules/language.ts `LiteralSet`): `==` with a string, `in`/`in~` of
+   * strings, `:`, `like`, `like~` with string patterns without wildcards; on a field compared by
+   * its JSON values (no date, ip or version type, no null_value), so that on string values the
+   * lookup and the compiled condition agree (for `==`: `v === lit`; `in`: the set; `:`: equality
+   * of the lower-cased text). Undefined for anything else.
+   */
+  literalSet(expr: Expr): LiteralSet | undefined {
+    const plain = (path: string) => {
+      const ft = this.options.fieldTypes?.get(path);
+      return ft === undefined || (ft.nullValue === undefined && !isTypedComparison(ft.type));
+    };
+    const strings = (items: readonly Expr[]): items is readonly (Literal & { value: string })[] =>
+      items.length > 0 && items.every((i) => i.kind === 'literal' && typeof i.value === 'string');
+    if (expr.kind === 'compare' && expr.op === '==') {
+      const [field, lit] = expr.left.kind === 'literal' ? [expr.right, expr.left] : [expr.left, expr.right];
+      if (field.kind !== 'field' || !plain(field.path) || !strings([lit])) return undefined;
+      return { field: field.path, values: [(lit as Literal & { value: string }).value], caseInsensitive: false };
+    }
+    let list: readonly Expr[];
+    if (expr.kind === 'in' && !expr.negated) list = expr.list;
+    else if (expr.kind === 'match' && expr.op !== 'regex') list = expr.patterns;
+    else return undefined;
+    if (expr.value.kind !== 'field' || !plain(expr.value.path) || !strings(list)) return undefined;
+    if (expr.kind === 'match' && list.some((l) => hasWildcardChar(l.value))) return undefined;
+    const ci = expr.caseInsensitive;
+    return { field: expr.value.path, values: list.map((l) => (ci ? l.value.toLowerCase() : l.value)), caseInsensitive: ci };
   }
 
   condition(expr: Expr): Predicate {

@@ -107,6 +107,20 @@ export interface EventGuard {
   readonly test: (doc: unknown) => boolean;
   /** The guard is the test that `field` holds `value` (an event category): the router may decide it from its routing. */
   readonly category?: { readonly field: string; readonly value: string };
+  /** The guard is a membership test on one field's literals: the router decides the guards of a field together (engine/route.ts). */
+  readonly literals?: LiteralSet;
+}
+
+/**
+ * What `field == "x"`, `field in ("x", "y")`, `field : ("x", "y")` (no wildcard) and the like
+ * test: on a document whose values at `field` are all strings, the test holds exactly when one
+ * of them (lower-cased when `caseInsensitive`) is in `values` (lower-cased too then); on any
+ * other document (a number, a boolean) the guard's own test decides.
+ */
+export interface LiteralSet {
+  readonly field: string;
+  readonly values: readonly string[];
+  readonly caseInsensitive: boolean;
 }
 
 export interface StreamedQuery extends QueryBase {

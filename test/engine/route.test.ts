@@ -46,6 +46,12 @@ describe('event routing', () => {
       missing: 'sequence by host.id with maxspan=1m [process where process.name == "a"] ![network where destination.port == 5985] [process where process.name == "b"]',
       any: 'any where host.os.type == "linux"',
       fn: 'process where length(process.name) > 6 and startsWith~(process.name, "CMD")',
+      // Literal guards, decided per field in one lookup (route.ts): case, arrays, numbers, dotted keys.
+      exactName: 'process where process.name == "cmd.exe" and process.parent.name == "init"',
+      foldedName: 'process where process.name : ("CMD.EXE", "sh") and process.parent.name like~ "WINRSHOST.exe"',
+      inFolded: 'process where process.name in~ ("Bash", "\u0130x") and host.os.type in ("linux", "windows")',
+      likeName: 'process where process.name like "CMD.EXE" and process.parent.name : "init"',
+      numberText: 'process where process.name == "4" and event.type : "START"',
     };
     const rules = Object.entries(queries).map(([ruleId, query]): Rule => ({ ...base, ruleId, query, compiled: compileEql(query) }));
     const router = new EventRouter(rules.map((r) => ({ target: r.ruleId, rule: r })));
@@ -54,13 +60,15 @@ describe('event routing', () => {
       event: fc.record({ category: fc.constantFrom('process', 'network', ['network', 'process'], 'file'), type: fc.constantFrom('start', ['start', 'end'], 'end') }),
       host: fc.record({ os: fc.record({ type: fc.constantFrom('linux', 'windows', 'macos') }), id: fc.constantFrom('h1', 'h2') }),
       process: fc.record({
-        pid: fc.constantFrom(4, 8), name: fc.constantFrom('sh', 'bash', 'cmd.exe', 'CMD.EXE', 'pwsh.exe', 'a', 'b', 'winrm.exe'),
+        pid: fc.constantFrom(4, 8),
+        name: fc.constantFrom('sh', 'bash', 'BASH', 'cmd.exe', 'CMD.EXE', 'Cmd.exe', 'pwsh.exe', 'a', 'b', 'winrm.exe', 4, '4', ['x', 'cmd.exe'], [4, 'sh'], '\u0130x', 'i\u0307x', '\u0130X'),
         parent: fc.record({ name: fc.constantFrom('winrshost.exe', 'explorer.exe', 'init') }, { requiredKeys: [] }),
         executable: fc.constantFrom('C:\\Windows\\System32\\conhost.exe', 'C:\\x.exe'),
       }, { requiredKeys: ['name'] }),
       destination: fc.record({ port: fc.constantFrom(22, 23, 5985, 5986, 443) }),
       network: fc.record({ direction: fc.constantFrom('ingress', 'egress') }),
       source: fc.record({ ip: fc.constantFrom('10.0.0.1', '127.0.0.1') }),
+      'process.parent.name': fc.constantFrom('init', 'WinRSHost.exe'),
     }, { requiredKeys: ['event'] });
     fc.assert(fc.property(doc, (d) => {
       const expected = rules.filter((r) => stagesOf(r.compiled as CompiledEql).some((s) => s.matches(d))).map((r) => r.ruleId).sort();
