@@ -139,7 +139,7 @@ export async function offlineFigure(dataDir: string, out: (s: string) => void): 
       if (peer.python) {
         const cfg = join(dir, 'eql-config.json');
         if (!existsSync(cfg)) await import('node:fs/promises').then((fs) => fs.writeFile(cfg, JSON.stringify({ time_unit: 1000 })));
-        python.push(await timed(peer.python, ['bench/peers/eql_peer.py', 'query', '-c', cfg, '-f', file.path, '--format', 'jsonl', PEER_QUERY],
+        python.push(await timed(peer.python, ['bench/peers/run_python_eql.py', 'query', '-c', cfg, '-f', file.path, '--format', 'jsonl', PEER_QUERY],
           (l) => [JSON.parse(l).host.id], /PEER_MAX_RSS_KB (\d+)/, /PEER_CPU_S ([\d.]+)/));
       }
     }
