@@ -110,19 +110,18 @@ function unitOf(c: string | undefined): Unit | null {
   return c !== undefined && 'yMwdhms'.includes(c) ? (c as Unit) : null;
 }
 
+/** Both grammars' anchor: `now…`, `<date>||…` or a bare date; the date (none for now) and the math after it. */
+function splitAnchor(text: string): { readonly date?: string; readonly bare: boolean; readonly math: string } {
+  if (text.startsWith('now')) return { bare: false, math: text.slice(3) };
+  const at = text.indexOf('||');
+  return at < 0 ? { date: text, bare: true, math: '' } : { date: text.slice(0, at), bare: false, math: text.slice(at + 2) };
+}
+
 /** A range bound or an exact date in date math; null when the server would refuse it. */
 export function parseDateMath(text: string, roundUp: boolean, now: number): number | null {
-  let time: number | null;
-  let math: string;
-  if (text.startsWith('now')) {
-    time = now;
-    math = text.slice(3);
-  } else {
-    const at = text.indexOf('||');
-    if (at < 0) return parseDate(text, roundUp);
-    time = parseDate(text.slice(0, at), false);
-    math = text.slice(at + 2);
-  }
+  const { date, bare, math } = splitAnchor(text);
+  // A bare date rounds up as the bound asks; a date before `||` is the anchor of the math, not rounded.
+  let time = date === undefined ? now : parseDate(date, bare && roundUp);
   if (time === null) return null;
   let i = 0;
   while (i < math.length) {
@@ -152,18 +151,10 @@ export function parseDateMath(text: string, roundUp: boolean, now: number): numb
  * a range, which rule parameters never are). Undefined when the text is not date math.
  */
 export function resolveDateMath(text: string, now: number): number | undefined {
-  const t = text.trim();
-  let time: number;
-  let rest: string;
-  if (t.startsWith('now')) {
-    time = now;
-    rest = t.slice(3);
-  } else {
-    const bar = t.indexOf('||');
-    time = Date.parse(bar < 0 ? t : t.slice(0, bar));
-    rest = bar < 0 ? '' : t.slice(bar + 2);
-    if (!Number.isFinite(time)) return undefined;
-  }
+  const { date, math } = splitAnchor(text.trim());
+  let time = date === undefined ? now : Date.parse(date);
+  if (!Number.isFinite(time)) return undefined;
+  let rest = math;
   const part = /^\s*(?:([+-])\s*(\d+)?|\/)\s*(ms|[yMwdhHms])/;
   while (rest.trim() !== '') {
     const m = part.exec(rest);
